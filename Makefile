@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# guestmem: build the module, the library and the selftests; run them in the
+# QEMU test VM.
+#
+#	make                      module (against KDIR), libguestmem, selftests
+#	make check                the whole suite in the VM on 6.1, 6.12 and debug
+#	make vm                   boot the test VM to a shell with the module loaded
+#	make install              install the module into /lib/modules/<KDIR's release>
+#
+# Options of make check: KERNELS="6.1 6.12 debug", IOMMU=on|off, TESTS=<names>,
+# EXTRA_TESTS=<dir>, TEST_TIMEOUT=<s>, VM_TIMEOUT=<s>.  See README.md.
+
+# The kernel to build against: the running one's headers, or else the newest
+# headers installed under /lib/modules.
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+		    $(lastword $(sort $(wildcard /lib/modules/*/build))))
+
+export KERNELS IOMMU TESTS EXTRA_TESTS TEST_TIMEOUT VM_TIMEOUT
+
+all: module userlib selftests
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel headers: install linux-headers-amd64 or set KDIR"; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+userlib:
+	$(MAKE) -C userlib
+
+selftests: userlib
+	$(MAKE) -C selftests
+
+check:
+	tools/vm/check.sh check
+
+vm:
+	tools/vm/check.sh vm
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+clean:
+	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C userlib clean
+	$(MAKE) -C selftests clean
+	rm -rf build
+
+.PHONY: all module userlib selftests check vm install clean

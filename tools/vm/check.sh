@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check / make vm: build the module for each guest kernel, pack it with
+# the selftests into an initramfs, boot the test VM and judge the run.
+#
+#	check.sh check     run the suite on every kernel in KERNELS
+#	check.sh vm        boot the first kernel in KERNELS to a shell
+#
+# Environment (all optional):
+#   KERNELS       kernels to use, from "6.1 6.12 debug" (default: all three)
+#   IOMMU         on (default) or off: boot with intel_iommu=off (dma-direct)
+#   TESTS         run only these test programs (names in selftests/)
+#   EXTRA_TESTS   a directory of static executables to run as extra tests
+#   TEST_TIMEOUT  seconds one test program may run in the guest (default 300)
+#   VM_TIMEOUT    seconds one VM may run before it is killed (default 900)
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:-check}
+KERNELS=${KERNELS:-6.1 6.12 debug}
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+extra=${EXTRA_TESTS:-}
+if [ -n "$extra" ]; then
+	case "$extra" in /*) ;; *) extra=$TOP/$extra ;; esac
+	[ -d "$extra" ] || die "EXTRA_TESTS=$EXTRA_TESTS is not a directory"
+fi
+
+case " $KERNELS " in *" debug "*) "$TOP/tools/vm/deps.sh" debug ;; *) "$TOP/tools/vm/deps.sh" ;; esac ||
+	exit 1
+"$TOP/tools/vm/ksft-headers.sh" || exit 1
+
+msg "building libguestmem and the selftests"
+make -s -C "$TOP/userlib" >/dev/null && make -s -C "$TOP/selftests" >/dev/null ||
+	die "building the selftests failed"
+
+# Build the module for one kernel out of the source tree, so that the three
+# kernels' objects never mix.
+build_module() {
+	local name=$1 dir=$TOP/build/kmod-$1
+	mkdir -p "$dir"
+	cp "$TOP/Kbuild" "$dir/"
+	rm -rf "$dir/kmod" "$dir/uapi"
+	cp -r "$TOP/kmod" "$TOP/uapi" "$dir/"
+	(cd "$dir/kmod" && rm -f ./*.o ./*.ko ./*.mod ./*.mod.c .*.cmd modules.order Module.symvers)
+	eval make -s -C "$KDIR" M="$dir" "$KMAKE" modules >"$dir/build.log" 2>&1 || {
+		cat "$dir/build.log" >&2
+		return 1
+	}
+	echo "$dir/kmod/guestmem.ko"
+}
+
+total_pass=0 total_fail=0 total_skip=0 summary=() failures=()
+for k in $KERNELS; do
+	msg "=== kernel $k ==="
+	kdesc=$("$TOP/tools/vm/kernels.sh" "$k") || die "kernel $k is not available"
+	eval "$kdesc"
+	ko=$(build_module "$k") || die "building the module for $k ($KVER) failed"
+	work=$TOP/build/vm-$k
+	mkdir -p "$work"
+	TESTS=${TESTS:-} "$TOP/tools/vm/mkinitramfs.sh" "$work/initramfs.cpio.gz" "$ko" \
+		"$mode" "$TEST_TIMEOUT" "$TOP/build/selftests" "$extra" || exit 1
+	append=
+	[ "$k" = debug ] && append="panic_on_warn=1"
+	if [ "$mode" = vm ]; then
+		msg "booting $KVER with IOMMU=${IOMMU:-on} (leave with: poweroff -f)"
+		VM_APPEND="$append" exec "$TOP/tools/vm/qemu.sh" "$VMLINUZ" \
+			"$work/initramfs.cpio.gz" "$work" shell
+	fi
+
+	msg "booting $KVER with IOMMU=${IOMMU:-on}"
+	start=$(date +%s)
+	VM_APPEND="$append" "$TOP/tools/vm/qemu.sh" "$VMLINUZ" "$work/initramfs.cpio.gz" "$work"
+	rc=$?
+	secs=$(( $(date +%s) - start ))
+	echo "--- $k ($KVER, IOMMU=${IOMMU:-on}, ${secs} s)"
+	python3 "$TOP/tools/vm/results.py" --kernel "$k" --report "$work/report.txt" \
+		--console "$work/console.log" --qemu-rc "$rc" --counts "$work/counts"
+	read -r p f s <"$work/counts"
+	while IFS= read -r line; do failures+=("$line"); done < <(tail -n +2 "$work/counts")
+	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
+	summary+=("$(printf '%-6s %4d passed, %d failed, %d skipped  (%s s)' "$k" "$p" "$f" "$s" "$secs")")
+done
+
+echo
+echo "=== summary (IOMMU=${IOMMU:-on}) ==="
+printf '%s\n' "${summary[@]}"
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failures:"
+	printf '  %s\n' "${failures[@]}"
+fi
+line="$total_pass passed, $total_fail failed"
+[ "$total_skip" -gt 0 ] && line="$line, $total_skip skipped"
+echo "$line"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the test VM's initramfs: busybox, the guestmem module, the test
+# programs and /etc/gmrun.conf.
+#
+#	mkinitramfs.sh OUT.cpio.gz MODULE.ko MODE TIMEOUT TESTDIR [EXTRADIR]
+#
+# Every executable in TESTDIR becomes /tests/NAME; every executable in
+# EXTRADIR becomes /tests/extra/NAME.  TESTS (environment) limits the run to
+# the named programs.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out=$1 ko=$2 mode=$3 timeout=$4 testdir=$5 extradir=${6:-}
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib/modules,tests}
+cp /bin/busybox "$root/bin/busybox"
+cp "$TOP/tools/vm/guest-init" "$root/init"
+chmod 755 "$root/init"
+cp "$ko" "$root/lib/modules/guestmem.ko"
+
+list=()
+for f in "$testdir"/*; do
+	[ -f "$f" ] && [ -x "$f" ] || continue
+	cp "$f" "$root/tests/"
+	list+=("$(basename "$f")")
+done
+if [ -n "$extradir" ]; then
+	[ -d "$extradir" ] || die "EXTRA_TESTS=$extradir is not a directory"
+	mkdir -p "$root/tests/extra"
+	for f in "$extradir"/*; do
+		[ -f "$f" ] && [ -x "$f" ] || continue
+		cp "$f" "$root/tests/extra/"
+		list+=("extra/$(basename "$f")")
+	done
+fi
+if [ -n "${TESTS:-}" ]; then
+	sel=()
+	for t in $TESTS; do
+		found=
+		for l in "${list[@]}"; do
+			[ "$l" = "$t" ] || [ "$l" = "extra/$t" ] && { sel+=("$l"); found=1; }
+		done
+		[ -n "$found" ] || die "TESTS: no test program named '$t' (have: ${list[*]})"
+	done
+	list=("${sel[@]}")
+fi
+
+cat >"$root/etc/gmrun.conf" <<CONF
+GMRUN_MODE=$mode
+GMRUN_TEST_TIMEOUT=$timeout
+GMRUN_TESTS="${list[*]}"
+CONF
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"

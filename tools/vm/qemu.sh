@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the guestmem test VM: QEMU/TCG, q35, emulated VT-d and the edu PCI DMA
+# device.
+#
+#	qemu.sh VMLINUZ INITRD WORKDIR [shell]
+#
+# Batch mode writes the kernel console to WORKDIR/console.log and the test
+# report (second UART) to WORKDIR/report.txt, and kills QEMU after
+# VM_TIMEOUT seconds.  Exit status: 1 = the guest finished its run
+# (isa-debug-exit), 0 = it powered off or panicked without reporting,
+# 124 = timed out.  Shell mode puts the console on this terminal.
+#
+# Environment: IOMMU=on|off (intel_iommu=), VM_TIMEOUT (default 900),
+# VM_MEM (default 2G), VM_SMP (default 2), VM_APPEND (extra kernel arguments).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+vmlinuz=$1 initrd=$2 work=$3 mode=${4:-batch}
+iommu=${IOMMU:-on}
+case "$iommu" in on|off) ;; *) die "IOMMU must be on or off, not '$iommu'" ;; esac
+
+# edu: a fixed slot, since "-net none" would move it, and a 32-bit DMA mask:
+# the default 28-bit mask silently clamps addresses (see shared notes).
+args=(-accel tcg -machine q35 -device intel-iommu
+      -device edu,addr=03.0,dma_mask=0xffffffff
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04
+      -m "${VM_MEM:-2G}" -smp "${VM_SMP:-2}" -no-reboot -net none
+      -kernel "$vmlinuz" -initrd "$initrd")
+append="console=ttyS0 panic=-1 oops=panic intel_iommu=$iommu iommu.strict=1 ${VM_APPEND:-}"
+
+mkdir -p "$work"
+if [ "$mode" = shell ]; then
+	exec qemu-system-x86_64 "${args[@]}" -nographic \
+		-serial mon:stdio -serial "file:$work/report.txt" -append "$append"
+fi
+
+rm -f "$work/console.log" "$work/report.txt"
+# timeout runs in its own process group; kill it (not our group) to stop QEMU.
+timeout --foreground -k 10 "${VM_TIMEOUT:-900}" qemu-system-x86_64 "${args[@]}" \
+	-display none -monitor none \
+	-serial "file:$work/console.log" -serial "file:$work/report.txt" \
+	-append "quiet $append" 2>"$work/qemu.stderr" </dev/null
