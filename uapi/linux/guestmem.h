@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * guestmem: guest memory objects for user-mode VMMs and DMA drivers.
+ *
+ * The kernel side of OpenVMM's guestmem::GuestMemory: an object describes
+ * the guest physical address space (one or more regions backed by user
+ * memory of the creating process, or by kernel pages), and every access to
+ * it is an ioctl on the object's file descriptor.
+ */
+#ifndef _UAPI_LINUX_GUESTMEM_H
+#define _UAPI_LINUX_GUESTMEM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/*
+ * 0xBA is listed nowhere in Documentation/userspace-api/ioctl/ioctl-number.rst
+ * (6.1 and later) and has no "conflict!" neighbour; 0xB8 went to mshv.
+ * Device ioctls use nr 0x00-0x0f, object ioctls 0x10-0x3f.
+ */
+#define GUESTMEM_TYPE 0xBA
+#define GUESTMEM_CMD_BASE 0x00
+
+/**
+ * DOC: General ioctl format
+ *
+ * Every ioctl is _IO(GUESTMEM_TYPE, nr) and takes a pointer to a struct
+ * whose first two fields are ``__u32 size`` (set by the caller to
+ * sizeof(struct)) and ``__u32 flags``.  The kernel reads @size first:
+ *
+ *  - @size below the size of the first version of the struct: -EINVAL;
+ *  - @size larger than the kernel's struct: the extra bytes must be zero,
+ *    else -E2BIG;
+ *  - output fields (``out_*``) are written back, never past @size bytes.
+ *
+ * Device ioctls (nr 0x00-0x0f) are issued on an open /dev/guestmem and
+ * return, in ``out_fd``, a new object file descriptor (O_CLOEXEC).  Object
+ * ioctls (nr 0x10-0x3f) are issued on such an object fd.  An ioctl issued on
+ * the wrong kind of fd fails with -ENOTTY.
+ *
+ * Errno contract (every ioctl):
+ *
+ *  ==============  =========================================================
+ *  EINVAL          @size too small; a value outside its documented domain
+ *                  (misalignment, unsupported length, a field that this
+ *                  ioctl does not use is nonzero, multi-region rules: see
+ *                  ``out_reason``).
+ *  E2BIG           nonzero bytes beyond the end of the kernel's struct.
+ *  EOPNOTSUPP      unknown bit in @flags, nonzero ``__reserved``, or an
+ *                  ioctl reserved for a later version (lock, IOVA, attach).
+ *  ENOTTY          unknown nr, or a device ioctl on an object fd (or the
+ *                  reverse).
+ *  EFAULT          without GUESTMEM_FAULT_VALID in ``out_fault.flags``: the
+ *                  caller's own memory (the struct, a buffer, a gpn list,
+ *                  a name) could not be accessed.
+ *                  With GUESTMEM_FAULT_VALID: the guest memory could not be
+ *                  accessed (unmapped, PROT_NONE, read-only for a write,
+ *                  munmapped after creation); kind GUESTMEM_KIND_OTHER.
+ *  ERANGE          the guest address is outside the object (beyond its
+ *                  extent, a hole between regions, or a guest page number
+ *                  that overflows); kind GUESTMEM_KIND_OUT_OF_RANGE.
+ *  ESRCH           the process that created a user-backed object has
+ *                  exited; kind GUESTMEM_KIND_OTHER.  Closing still works.
+ *  EOVERFLOW       a base + length or a page count overflows 64 bits.
+ *  ENOSPC          a module-parameter limit (regions, allocation size)
+ *                  would be exceeded.
+ *  ENAMETOOLONG    the debug name is longer than the module limit.
+ *  EMSGSIZE        GUESTMEM_INFO: an output buffer is too small; the
+ *                  required sizes are written back.
+ *  ENOMEM          out of memory.
+ *  EINTR           a fatal signal arrived; nothing guarantees which part
+ *                  of the access was done.
+ *  ==============  =========================================================
+ *
+ * The data-path ioctls (read, write, fill, plain, compare-exchange, probe,
+ * paged range, subrange) carry a &struct guestmem_fault named ``out_fault``.
+ * It is written back on success (all zero) and on failure; it is what the
+ * library needs to build the seed's error message.
+ */
+
+/**
+ * DOC: Error report
+ *
+ * A failure caused by the guest address (not by the caller's buffer) sets
+ * GUESTMEM_FAULT_VALID, a ``kind`` (the seed's GuestMemoryErrorKind), and a
+ * ``cause`` naming the seed's cause string:
+ *
+ *  =============================  ======  ================================
+ *  cause                          errno   seed text
+ *  =============================  ======  ================================
+ *  GUESTMEM_CAUSE_NO_MEMORY       ERANGE  "no memory at address"
+ *  GUESTMEM_CAUSE_NOT_MAPPED      EFAULT  "the specified page is not mapped"
+ *  GUESTMEM_CAUSE_INVALID_GPN     ERANGE  "invalid guest page number {gpn:#x}"
+ *  GUESTMEM_CAUSE_NOT_LOCKABLE    EFAULT  "memory not lockable"
+ *  GUESTMEM_CAUSE_NO_FALLBACK     EFAULT  "no fallback for this operation"
+ *  GUESTMEM_CAUSE_OWNER_EXITED    ESRCH   (guestmem's own: the owner exited)
+ *  =============================  ======  ================================
+ *
+ * GUESTMEM_FAULT_HAS_GPA: ``gpa`` is the first inaccessible guest byte (for
+ * a fault inside the first page it is the start of the access; for
+ * out-of-range it is the start of the access or chunk).
+ * GUESTMEM_FAULT_HAS_INDEX: ``index`` is the position in the caller's gpn
+ * list of the failing page, and ``gpn`` its value (probe, paged range).
+ */
+
+/**
+ * enum guestmem_fault_flags - &struct guestmem_fault.flags bits
+ * @GUESTMEM_FAULT_VALID: the failure is about guest memory
+ * @GUESTMEM_FAULT_HAS_GPA: &struct guestmem_fault.gpa is set
+ * @GUESTMEM_FAULT_HAS_INDEX: &struct guestmem_fault.index and .gpn are set
+ */
+enum guestmem_fault_flags {
+	GUESTMEM_FAULT_VALID = 1 << 0,
+	GUESTMEM_FAULT_HAS_GPA = 1 << 1,
+	GUESTMEM_FAULT_HAS_INDEX = 1 << 2,
+};
+
+/**
+ * enum guestmem_kind - the seed's GuestMemoryErrorKind
+ * @GUESTMEM_KIND_OTHER: Other
+ * @GUESTMEM_KIND_OUT_OF_RANGE: OutOfRange
+ * @GUESTMEM_KIND_VTL_PROTECTED: VtlProtected (not produced yet)
+ * @GUESTMEM_KIND_NOT_PRIVATE: NotPrivate (not produced yet)
+ * @GUESTMEM_KIND_NOT_SHARED: NotShared (not produced yet)
+ *
+ * Same numbering as the library's enum gm_error_kind.
+ */
+enum guestmem_kind {
+	GUESTMEM_KIND_OTHER = 0,
+	GUESTMEM_KIND_OUT_OF_RANGE = 1,
+	GUESTMEM_KIND_VTL_PROTECTED = 2,
+	GUESTMEM_KIND_NOT_PRIVATE = 3,
+	GUESTMEM_KIND_NOT_SHARED = 4,
+};
+
+/**
+ * enum guestmem_cause - which cause string the failure carries
+ * @GUESTMEM_CAUSE_NONE: no guest-side failure
+ * @GUESTMEM_CAUSE_NO_MEMORY: "no memory at address"
+ * @GUESTMEM_CAUSE_NOT_MAPPED: "the specified page is not mapped"
+ * @GUESTMEM_CAUSE_INVALID_GPN: "invalid guest page number {gpn:#x}"
+ * @GUESTMEM_CAUSE_NOT_LOCKABLE: "memory not lockable"
+ * @GUESTMEM_CAUSE_NO_FALLBACK: "no fallback for this operation"
+ * @GUESTMEM_CAUSE_OWNER_EXITED: the owner process has exited
+ */
+enum guestmem_cause {
+	GUESTMEM_CAUSE_NONE = 0,
+	GUESTMEM_CAUSE_NO_MEMORY = 1,
+	GUESTMEM_CAUSE_NOT_MAPPED = 2,
+	GUESTMEM_CAUSE_INVALID_GPN = 3,
+	GUESTMEM_CAUSE_NOT_LOCKABLE = 4,
+	GUESTMEM_CAUSE_NO_FALLBACK = 5,
+	GUESTMEM_CAUSE_OWNER_EXITED = 6,
+};
+
+/**
+ * struct guestmem_fault - where and why a guest access failed (output)
+ * @flags: GUESTMEM_FAULT_* bits; 0 when the ioctl did not fail on guest memory
+ * @kind: GUESTMEM_KIND_*, valid with GUESTMEM_FAULT_VALID
+ * @cause: GUESTMEM_CAUSE_*, valid with GUESTMEM_FAULT_VALID
+ * @index: index into the caller's gpn list, valid with GUESTMEM_FAULT_HAS_INDEX
+ * @gpa: first failing guest physical address, valid with GUESTMEM_FAULT_HAS_GPA
+ * @gpn: the gpn at @index, valid with GUESTMEM_FAULT_HAS_INDEX
+ *
+ * The kernel overwrites the whole struct on every call; its input value is
+ * ignored.
+ */
+struct guestmem_fault {
+	__u32 flags;
+	__u32 kind;
+	__u32 cause;
+	__u32 index;
+	__aligned_u64 gpa;
+	__aligned_u64 gpn;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Device ioctls: on /dev/guestmem, each creates an object. */
+
+/**
+ * struct guestmem_create_user - GUESTMEM_CREATE_USER: the seed's new()
+ * @size: sizeof(struct guestmem_create_user)
+ * @flags: must be 0
+ * @name_uptr: debug name (bytes, no NUL needed), used in error messages
+ * @name_len: length of the name in bytes; may be 0; a NUL byte is -EINVAL
+ * @__reserved: must be 0
+ * @base_uptr: start of the guest memory in the caller's address space; any
+ *	alignment; pages need not be mapped yet
+ * @len: length in bytes (the region's max_address); may be 0
+ * @out_fd: the new object fd
+ * @__reserved2: must be 0
+ *
+ * One region over [@base_uptr, @base_uptr + @len) of the calling process,
+ * which becomes the object's owner: every access through the object, from
+ * whichever process, reaches the owner's memory as it is mapped at the time
+ * of the access.  @base_uptr + @len wrapping is -EOVERFLOW; a range outside
+ * the user address space is -EFAULT.
+ */
+struct guestmem_create_user {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 name_uptr;
+	__u32 name_len;
+	__u32 __reserved;
+	__aligned_u64 base_uptr;
+	__aligned_u64 len;
+	__u32 out_fd;
+	__u32 __reserved2;
+};
+
+#define GUESTMEM_CREATE_USER _IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x00)
+
+/**
+ * enum guestmem_backing_flags - &struct guestmem_backing.flags bits
+ * @GUESTMEM_BACKING_PRESENT: the region has a backing (else it is a hole)
+ */
+enum guestmem_backing_flags {
+	GUESTMEM_BACKING_PRESENT = 1 << 0,
+};
+
+/**
+ * struct guestmem_backing - one region of a multi-region object (input)
+ * @base_uptr: start of the backing in the caller's address space
+ * @len: backing size (max_address); at most the region size
+ * @flags: GUESTMEM_BACKING_PRESENT, or 0 for a hole (then @base_uptr and
+ *	@len must be 0)
+ * @__reserved: must be 0
+ */
+struct guestmem_backing {
+	__aligned_u64 base_uptr;
+	__aligned_u64 len;
+	__u32 flags;
+	__u32 __reserved;
+};
+
+/**
+ * enum guestmem_mr_reason - the seed's MultiRegionError, in check order
+ * @GUESTMEM_MR_OK: no multi-region rule failed
+ * @GUESTMEM_MR_NOT_POWER_OF_TWO: "region size {:#x} is not a power of 2"
+ * @GUESTMEM_MR_REGION_TOO_SMALL: "region size {:#x} is smaller than a page"
+ * @GUESTMEM_MR_TOO_MANY_REGIONS:
+ *	"too many regions ({n}) for region size {:#x}; max is {m}"
+ * @GUESTMEM_MR_BACKING_TOO_LARGE:
+ *	"backing size {:#x} is too large for region size {:#x}"
+ */
+enum guestmem_mr_reason {
+	GUESTMEM_MR_OK = 0,
+	GUESTMEM_MR_NOT_POWER_OF_TWO = 1,
+	GUESTMEM_MR_REGION_TOO_SMALL = 2,
+	GUESTMEM_MR_TOO_MANY_REGIONS = 3,
+	GUESTMEM_MR_BACKING_TOO_LARGE = 4,
+};
+
+/**
+ * struct guestmem_create_multi - GUESTMEM_CREATE_MULTI: new_multi_region()
+ * @size: sizeof(struct guestmem_create_multi)
+ * @flags: must be 0
+ * @name_uptr: debug name, as in &struct guestmem_create_user
+ * @name_len: length of the name in bytes
+ * @backing_count: number of &struct guestmem_backing at @backings_uptr
+ * @region_size: bytes per region: a power of two, at least 4096
+ * @backings_uptr: array of @backing_count &struct guestmem_backing
+ * @out_reason: GUESTMEM_MR_* when the ioctl fails with -EINVAL on one of the
+ *	seed's rules, else GUESTMEM_MR_OK
+ * @out_bad_index: for GUESTMEM_MR_BACKING_TOO_LARGE, the index of the first
+ *	backing larger than @region_size
+ * @out_region_count: next_pow2(@backing_count) (1 for 0 or 1): the number
+ *	of region slots, holes and padding included (also for TOO_MANY_REGIONS)
+ * @out_max_region_count: 1 << (63 - log2(@region_size)), when computable
+ * @out_fd: the new object fd
+ * @__reserved: must be 0
+ *
+ * Region i covers guest addresses [i * @region_size, (i + 1) * @region_size).
+ * The checks run in the seed's order: NotPowerOfTwo, RegionSizeTooSmall,
+ * TooManyRegions, then the module's max_regions limit (-ENOSPC), then each
+ * present backing in order (BackingTooLarge: @len > @region_size; equal is
+ * accepted, though its last byte is unreachable).
+ * All backings live in the caller's address space (the owner).
+ */
+struct guestmem_create_multi {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 name_uptr;
+	__u32 name_len;
+	__u32 backing_count;
+	__aligned_u64 region_size;
+	__aligned_u64 backings_uptr;
+	__u32 out_reason;
+	__u32 out_bad_index;
+	__aligned_u64 out_region_count;
+	__aligned_u64 out_max_region_count;
+	__u32 out_fd;
+	__u32 __reserved;
+};
+
+#define GUESTMEM_CREATE_MULTI _IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x01)
+
+/**
+ * struct guestmem_create_alloc - GUESTMEM_CREATE_ALLOC: the seed's allocate()
+ * @size: sizeof(struct guestmem_create_alloc)
+ * @flags: must be 0
+ * @len: requested size in bytes; rounded up to 4096; may be 0
+ * @out_alloc_size: the rounded size: the object's extent and the length to
+ *	mmap() the object fd with
+ * @out_fd: the new object fd
+ * @__reserved: must be 0
+ *
+ * Zeroed kernel pages, charged to the caller's memory cgroup, debug name
+ * "heap".  mmap(MAP_SHARED) of the object fd maps them (what full_mapping
+ * returns); MAP_PRIVATE is -EINVAL.  @len above the max_alloc_bytes module
+ * parameter is -ENOSPC.
+ */
+struct guestmem_create_alloc {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 len;
+	__aligned_u64 out_alloc_size;
+	__u32 out_fd;
+	__u32 __reserved;
+};
+
+#define GUESTMEM_CREATE_ALLOC _IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x02)
+
+/**
+ * struct guestmem_create_empty - GUESTMEM_CREATE_EMPTY: the seed's empty()
+ * @size: sizeof(struct guestmem_create_empty)
+ * @flags: must be 0
+ * @out_fd: the new object fd
+ * @__reserved: must be 0
+ *
+ * One region of length 0 and no backing, debug name "empty".
+ */
+struct guestmem_create_empty {
+	__u32 size;
+	__u32 flags;
+	__u32 out_fd;
+	__u32 __reserved;
+};
+
+#define GUESTMEM_CREATE_EMPTY _IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x03)
+
+/* ------------------------------------------------------------------------ */
+/* Object ioctls: on an object fd. */
+
+/**
+ * struct guestmem_rw - GUESTMEM_READ, GUESTMEM_WRITE, GUESTMEM_READ_PLAIN,
+ *	GUESTMEM_WRITE_PLAIN
+ * @size: sizeof(struct guestmem_rw)
+ * @flags: must be 0
+ * @gpa: guest physical address of the first byte
+ * @len: number of bytes
+ * @buf_uptr: the caller's buffer of @len bytes (destination for reads,
+ *	source for writes)
+ * @out_fault: error report, see &struct guestmem_fault
+ *
+ * GUESTMEM_READ / GUESTMEM_WRITE: read_at/write_at (and the atomic-buffer
+ * variants).  @len == 0 succeeds for any @gpa without looking at it.  Not
+ * atomic: on failure a prefix may have been copied.
+ *
+ * GUESTMEM_READ_PLAIN / GUESTMEM_WRITE_PLAIN: read_plain/write_plain.  When
+ * @len is 1, 2, 4 or 8 and @gpa is a multiple of @len, the guest side is one
+ * untorn load or store.  Other lengths are plain copies.  @len == 0 still
+ * validates @gpa (out of range: -ERANGE; no backing: -EFAULT NO_FALLBACK).
+ */
+struct guestmem_rw {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 gpa;
+	__aligned_u64 len;
+	__aligned_u64 buf_uptr;
+	struct guestmem_fault out_fault;
+};
+
+#define GUESTMEM_READ		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x10)
+#define GUESTMEM_WRITE		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x11)
+#define GUESTMEM_READ_PLAIN	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x13)
+#define GUESTMEM_WRITE_PLAIN	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x14)
+
+/**
+ * struct guestmem_fill - GUESTMEM_FILL: fill_at()
+ * @size: sizeof(struct guestmem_fill)
+ * @flags: must be 0
+ * @gpa: guest physical address of the first byte
+ * @len: number of bytes; 0 succeeds for any @gpa
+ * @val: the byte value, 0-255 (larger is -EINVAL)
+ * @__reserved: must be 0
+ * @out_fault: error report, see &struct guestmem_fault
+ */
+struct guestmem_fill {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 gpa;
+	__aligned_u64 len;
+	__u32 val;
+	__u32 __reserved;
+	struct guestmem_fault out_fault;
+};
+
+#define GUESTMEM_FILL		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x12)
+
+/**
+ * struct guestmem_cmpxchg - GUESTMEM_COMPARE_EXCHANGE: compare_exchange()
+ *	and compare_exchange_bytes()
+ * @size: sizeof(struct guestmem_cmpxchg)
+ * @flags: must be 0
+ * @gpa: guest physical address, a multiple of @len
+ * @len: 1, 2, 4 or 8
+ * @__reserved: must be 0
+ * @current_val: expected value: its first @len bytes in memory order (as
+ *	memcpy() would put them), the other bytes zero
+ * @new_val: replacement value, same encoding
+ * @out_current: the value found at @gpa, same encoding (equal to
+ *	@current_val when exchanged)
+ * @out_exchanged: 1 if memory held @current_val and now holds @new_val,
+ *	0 if it held something else and is unchanged
+ * @__reserved2: must be 0
+ * @out_fault: error report, see &struct guestmem_fault
+ *
+ * One sequentially consistent compare-and-exchange on the guest memory.
+ * The guest page must be writable even when the comparison fails.
+ *
+ * compare_exchange_bytes() of the seed accepted any T but its only
+ * implementation (sparse_mmap::try_compare_exchange_ref) handles 1, 2, 4 and
+ * 8 bytes and panics on anything else; here any other @len is -EINVAL.  The
+ * seed does not check alignment at run time; here a misaligned @gpa is
+ * -EINVAL, because an atomic that splits a cache line or a page cannot be
+ * done safely in the kernel.
+ */
+struct guestmem_cmpxchg {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 gpa;
+	__u32 len;
+	__u32 __reserved;
+	__aligned_u64 current_val;
+	__aligned_u64 new_val;
+	__aligned_u64 out_current;
+	__u32 out_exchanged;
+	__u32 __reserved2;
+	struct guestmem_fault out_fault;
+};
+
+#define GUESTMEM_COMPARE_EXCHANGE _IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x15)
+
+/**
+ * struct guestmem_probe_gpns - GUESTMEM_PROBE_GPNS: probe_gpns()
+ * @size: sizeof(struct guestmem_probe_gpns)
+ * @flags: must be 0
+ * @gpns_uptr: array of @gpn_count __u64 guest page numbers (4096-byte pages)
+ * @gpn_count: number of entries; 0 succeeds
+ * @out_fault: error report, see &struct guestmem_fault; HAS_INDEX is set on
+ *	every guest-side failure
+ *
+ * In order, for each gpn: gpn * 4096 must not overflow (else -ERANGE,
+ * GUESTMEM_CAUSE_INVALID_GPN, no gpa), then one byte at that address must be
+ * readable.  Stops at the first failure.
+ */
+struct guestmem_probe_gpns {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 gpns_uptr;
+	__aligned_u64 gpn_count;
+	struct guestmem_fault out_fault;
+};
+
+#define GUESTMEM_PROBE_GPNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x16)
+
+/**
+ * struct guestmem_range - GUESTMEM_RANGE_READ, GUESTMEM_RANGE_WRITE,
+ *	GUESTMEM_RANGE_FILL: the PagedRange accesses
+ * @size: sizeof(struct guestmem_range)
+ * @flags: must be 0
+ * @gpns_uptr: array of @gpn_count __u64 guest page numbers
+ * @gpn_count: number of entries
+ * @offset: byte offset of the range into the pages laid end to end
+ * @len: bytes in the range; also the size of the buffer at @buf_uptr
+ * @buf_uptr: the caller's buffer (read: destination, write: source); must be
+ *	0 for GUESTMEM_RANGE_FILL
+ * @val: fill byte (0-255) for GUESTMEM_RANGE_FILL, must be 0 otherwise
+ * @__reserved: must be 0
+ * @out_fault: error report, see &struct guestmem_fault
+ *
+ * The range is PagedRange::new(@offset, @len, gpns): @offset > 4096 *
+ * @gpn_count or @len > 4096 * @gpn_count - @offset is -EINVAL.  It is split
+ * as the seed does: a head chunk up to the end of the first page, whole
+ * pages, then a tail chunk, each one access at gpn * 4096 (+ in-page offset
+ * for the head).  Neighbouring gpns are not merged.  Stops at the first
+ * failing chunk; earlier chunks stay done.  A zero-length range whose
+ * @offset is not page aligned still checks that its gpn does not overflow.
+ */
+struct guestmem_range {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 gpns_uptr;
+	__aligned_u64 gpn_count;
+	__aligned_u64 offset;
+	__aligned_u64 len;
+	__aligned_u64 buf_uptr;
+	__u32 val;
+	__u32 __reserved;
+	struct guestmem_fault out_fault;
+};
+
+#define GUESTMEM_RANGE_READ	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x17)
+#define GUESTMEM_RANGE_WRITE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x18)
+#define GUESTMEM_RANGE_FILL	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x19)
+
+/**
+ * enum guestmem_subrange_flags - &struct guestmem_subrange.flags bits
+ * @GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING: the seed's
+ *	allow_preemptive_locking (recorded, no effect yet)
+ */
+enum guestmem_subrange_flags {
+	GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING = 1 << 0,
+};
+
+/**
+ * struct guestmem_subrange - GUESTMEM_SUBRANGE: subrange()
+ * @size: sizeof(struct guestmem_subrange)
+ * @flags: GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING (accepted, recorded,
+ *	no effect yet, as in the seed's generic subrange)
+ * @offset: first guest address of the view in this object
+ * @len: length of the view
+ * @out_fd: the new object fd
+ * @__reserved: must be 0
+ * @out_fault: error report, see &struct guestmem_fault
+ *
+ * [@offset, @offset + @len) must pass the address rules against one region
+ * (else -ERANGE, NO_MEMORY, gpa = @offset).  The view's address 0 is
+ * @offset; it shares the backing and the debug name, and a view of a view
+ * refers to the original object directly.
+ */
+struct guestmem_subrange {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 offset;
+	__aligned_u64 len;
+	__u32 out_fd;
+	__u32 __reserved;
+	struct guestmem_fault out_fault;
+};
+
+#define GUESTMEM_SUBRANGE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x1a)
+
+/**
+ * enum guestmem_obj_type - &struct guestmem_info.out_type
+ * @GUESTMEM_OBJ_USER: made by GUESTMEM_CREATE_USER
+ * @GUESTMEM_OBJ_MULTI: made by GUESTMEM_CREATE_MULTI
+ * @GUESTMEM_OBJ_ALLOC: made by GUESTMEM_CREATE_ALLOC
+ * @GUESTMEM_OBJ_EMPTY: made by GUESTMEM_CREATE_EMPTY
+ */
+enum guestmem_obj_type {
+	GUESTMEM_OBJ_USER = 1,
+	GUESTMEM_OBJ_MULTI = 2,
+	GUESTMEM_OBJ_ALLOC = 3,
+	GUESTMEM_OBJ_EMPTY = 4,
+};
+
+/**
+ * enum guestmem_info_flags - &struct guestmem_info.out_flags bits
+ * @GUESTMEM_INFO_VIEW: a subrange; out_type is the base object's
+ * @GUESTMEM_INFO_FULL_MAPPING: the seed's full_mapping() is Some
+ * @GUESTMEM_INFO_FULL_MAPPING_VA: ... and lies at out_full_mapping_va in
+ *	the caller's address space
+ * @GUESTMEM_INFO_MMAP: ... and is reached by mmap() of this fd
+ * @GUESTMEM_INFO_OWNER: the caller's mm is the owner's
+ * @GUESTMEM_INFO_OWNER_EXITED: the owner's address space is gone
+ * @GUESTMEM_INFO_SUPPORTS_LOCKING: the seed's supports_locking()
+ */
+enum guestmem_info_flags {
+	GUESTMEM_INFO_VIEW = 1 << 0,
+	GUESTMEM_INFO_FULL_MAPPING = 1 << 1,
+	GUESTMEM_INFO_FULL_MAPPING_VA = 1 << 2,
+	GUESTMEM_INFO_MMAP = 1 << 3,
+	GUESTMEM_INFO_OWNER = 1 << 4,
+	GUESTMEM_INFO_OWNER_EXITED = 1 << 5,
+	GUESTMEM_INFO_SUPPORTS_LOCKING = 1 << 6,
+};
+
+/**
+ * enum guestmem_region_flags - &struct guestmem_region_info.flags bits
+ * @GUESTMEM_REGION_PRESENT: has a backing (not a hole or padding)
+ * @GUESTMEM_REGION_MAPPED: the backing has a mapping
+ * @GUESTMEM_REGION_HAS_VA: &struct guestmem_region_info.va is valid for the
+ *	caller
+ */
+enum guestmem_region_flags {
+	GUESTMEM_REGION_PRESENT = 1 << 0,
+	GUESTMEM_REGION_MAPPED = 1 << 1,
+	GUESTMEM_REGION_HAS_VA = 1 << 2,
+};
+
+/**
+ * struct guestmem_region_info - one region slot (output of GUESTMEM_INFO)
+ * @flags: GUESTMEM_REGION_* bits
+ * @__reserved: written as 0
+ * @len: the region's backing length (max_address); 0 for holes and padding
+ * @va: the mapping's address in the owner's address space, with
+ *	GUESTMEM_REGION_HAS_VA (only when the caller's mm is the owner's)
+ */
+struct guestmem_region_info {
+	__u32 flags;
+	__u32 __reserved;
+	__aligned_u64 len;
+	__aligned_u64 va;
+};
+
+/**
+ * struct guestmem_info - GUESTMEM_INFO: describe the object
+ * @size: sizeof(struct guestmem_info)
+ * @flags: must be 0
+ * @name_uptr: buffer for the debug name, NUL-terminated; 0 to skip
+ * @name_capacity: bytes at @name_uptr
+ * @out_name_len: length of the name without its NUL
+ * @regions_uptr: array of &struct guestmem_region_info; 0 to skip
+ * @region_capacity: entries at @regions_uptr
+ * @out_type: GUESTMEM_OBJ_* (of the base object for a view)
+ * @out_region_count: number of region slots (padding included)
+ * @out_region_bits: log2 of the region size (63 for single-region objects)
+ * @out_flags: GUESTMEM_INFO_* bits
+ * @out_invalid_mask: the seed's RegionDefinition.invalid_mask
+ * @out_region_mask: the seed's RegionDefinition.region_mask
+ * @out_view_offset: with GUESTMEM_INFO_VIEW: the view's address 0 in the
+ *	base object
+ * @out_full_mapping_va: with GUESTMEM_INFO_FULL_MAPPING_VA, the base VA
+ * @out_full_mapping_len: with GUESTMEM_INFO_FULL_MAPPING, its length
+ * @out_mmap_size: with GUESTMEM_INFO_MMAP, the length to pass to mmap()
+ *	(offset 0)
+ * @out_mmap_offset: with GUESTMEM_INFO_MMAP, where address 0 of the object
+ *	lies inside that mapping
+ *
+ * When a non-NULL buffer is too small (@name_capacity <= @out_name_len, or
+ * @region_capacity < @out_region_count) the ioctl fails with -EMSGSIZE and
+ * writes back the out_ fields, so the caller can retry.
+ */
+struct guestmem_info {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 name_uptr;
+	__u32 name_capacity;
+	__u32 out_name_len;
+	__aligned_u64 regions_uptr;
+	__u32 region_capacity;
+	__u32 out_type;
+	__aligned_u64 out_region_count;
+	__u32 out_region_bits;
+	__u32 out_flags;
+	__aligned_u64 out_invalid_mask;
+	__aligned_u64 out_region_mask;
+	__aligned_u64 out_view_offset;
+	__aligned_u64 out_full_mapping_va;
+	__aligned_u64 out_full_mapping_len;
+	__aligned_u64 out_mmap_size;
+	__aligned_u64 out_mmap_offset;
+};
+
+#define GUESTMEM_INFO		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x1b)
+
+/*
+ * Reserved for the next version (locking, IOVA, device attach).  The numbers
+ * are fixed; today each fails with -EOPNOTSUPP whatever its argument.
+ */
+#define GUESTMEM_LOCK_GPNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x20)
+#define GUESTMEM_UNLOCK_GPNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x21)
+#define GUESTMEM_LOCK_RANGE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x22)
+#define GUESTMEM_IOVA		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x23)
+#define GUESTMEM_ATTACH_DEVICE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x24)
+
+#endif /* _UAPI_LINUX_GUESTMEM_H */
