@@ -40,7 +40,8 @@ build_module() {
 	mkdir -p "$dir"
 	cp "$TOP/Kbuild" "$dir/"
 	rm -rf "$dir/kmod" "$dir/uapi"
-	cp -r "$TOP/kmod" "$TOP/uapi" "$dir/"
+	cp -r "$TOP/kmod" "$dir/" || return 1
+	[ ! -d "$TOP/uapi" ] || cp -r "$TOP/uapi" "$dir/" || return 1
 	(cd "$dir/kmod" && rm -f ./*.o ./*.ko ./*.mod ./*.mod.c .*.cmd modules.order Module.symvers)
 	eval make -s -C "$KDIR" M="$dir" "$KMAKE" modules >"$dir/build.log" 2>&1 || {
 		cat "$dir/build.log" >&2

@@ -17,6 +17,7 @@ trap 'rm -rf "$root"' EXIT
 
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib/modules,tests}
 cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
 cp "$TOP/tools/vm/guest-init" "$root/init"
 chmod 755 "$root/init"
 cp "$ko" "$root/lib/modules/guestmem.ko"
