@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The data path of a guest memory object: byte copies, fills, the
+ * atomic-buffer variants, plain (typed) accesses and compare-exchange, each
+ * checked against the bytes of the backing itself.  Every test runs once over
+ * user memory (GuestMemory::new) and once over allocated memory
+ * (GuestMemory::allocate), which the kernel backs very differently.
+ */
+#include <stdatomic.h>
+
+#include "guestmem_utils.h"
+
+#define MEM_SIZE (16 * SZ_4K)
+
+FIXTURE(mem) {
+	struct gm_test_resources before;
+	void *user;             /* the backing, when it is user memory */
+	uint8_t *bytes;         /* the backing as the test sees it */
+	struct gm *gm;
+};
+
+FIXTURE_VARIANT(mem) {
+	bool allocated;
+};
+
+FIXTURE_VARIANT_ADD(mem, user) {
+	.allocated = false,
+};
+
+FIXTURE_VARIANT_ADD(mem, allocated) {
+	.allocated = true,
+};
+
+FIXTURE_SETUP(mem)
+{
+	size_t len;
+
+	gm_require_module();
+	self->before = gm_test_snapshot();
+	if (variant->allocated) {
+		test_gm_ok(gm_allocate(MEM_SIZE, &self->gm));
+		test_gm_ok(gm_full_mapping(self->gm, (void **)&self->bytes, &len));
+		ASSERT_EQ(MEM_SIZE, len);
+	} else {
+		self->user = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, self->user);
+		self->bytes = self->user;
+		test_gm_ok(gm_new("test", self->user, MEM_SIZE, &self->gm));
+	}
+}
+
+FIXTURE_TEARDOWN(mem)
+{
+	gm_release(self->gm);
+	if (self->user && self->user != MAP_FAILED)
+		munmap(self->user, MEM_SIZE);
+	gm_test_expect_no_leaks(self->before);
+}
+
+TEST_F(mem, write_at_and_read_at_cross_page_boundaries)
+{
+	uint8_t src[3 * 4096], dst[3 * 4096];
+
+	gm_test_fill_pattern(src, sizeof(src));
+	test_gm_ok(gm_write_at(self->gm, 0x1ffd, src, sizeof(src)));
+	EXPECT_EQ(0, memcmp(self->bytes + 0x1ffd, src, sizeof(src)));
+	EXPECT_EQ(0, self->bytes[0x1ffc]);
+	EXPECT_EQ(0, self->bytes[0x1ffd + sizeof(src)]);
+	test_gm_ok(gm_read_at(self->gm, 0x1ffd, dst, sizeof(dst)));
+	EXPECT_EQ(0, memcmp(src, dst, sizeof(src)));
+}
+
+TEST_F(mem, fill_at_sets_exactly_len_bytes)
+{
+	test_gm_ok(gm_fill_at(self->gm, 0x0fff, 0xc3, 0x2002));
+	EXPECT_EQ(0, self->bytes[0x0ffe]);
+	EXPECT_EQ(0xc3, self->bytes[0x0fff]);
+	EXPECT_EQ(0xc3, self->bytes[0x3000]);
+	EXPECT_EQ(0, self->bytes[0x3001]);
+}
+
+TEST_F(mem, atomic_buffer_variants_move_the_same_bytes)
+{
+	_Atomic uint8_t abuf[5000];
+	size_t i;
+
+	for (i = 0; i < 5000; i++)
+		atomic_store(&abuf[i], (uint8_t)(i ^ 0x5a));
+	test_gm_ok(gm_write_from_atomic(self->gm, 0x800, abuf, 5000));
+	for (i = 0; i < 5000; i++)
+		ASSERT_EQ((uint8_t)(i ^ 0x5a), self->bytes[0x800 + i]);
+	memset(self->bytes + 0x800, 0x11, 5000);
+	test_gm_ok(gm_read_to_atomic(self->gm, 0x800, abuf, 5000));
+	for (i = 0; i < 5000; i++)
+		ASSERT_EQ(0x11, atomic_load(&abuf[i]));
+}
+
+TEST_F(mem, plain_accesses_of_every_size)
+{
+	uint64_t q = 0x0123456789abcdefULL, q2 = 0;
+	uint32_t d = 0xdeadbeef, d2 = 0;
+	uint16_t w = 0xcafe, w2 = 0;
+	uint8_t b = 0x7e, b2 = 0;
+	uint8_t big[24], big2[24];
+
+	test_gm_ok(gm_write_plain(self->gm, 0x10, &q, 8));
+	test_gm_ok(gm_write_plain(self->gm, 0x20, &d, 4));
+	test_gm_ok(gm_write_plain(self->gm, 0x30, &w, 2));
+	test_gm_ok(gm_write_plain(self->gm, 0x40, &b, 1));
+	EXPECT_EQ(0, memcmp(self->bytes + 0x10, &q, 8));
+	EXPECT_EQ(0, memcmp(self->bytes + 0x20, &d, 4));
+	EXPECT_EQ(0, memcmp(self->bytes + 0x30, &w, 2));
+	EXPECT_EQ(0x7e, self->bytes[0x40]);
+	test_gm_ok(gm_read_plain(self->gm, 0x10, &q2, 8));
+	test_gm_ok(gm_read_plain(self->gm, 0x20, &d2, 4));
+	test_gm_ok(gm_read_plain(self->gm, 0x30, &w2, 2));
+	test_gm_ok(gm_read_plain(self->gm, 0x40, &b2, 1));
+	EXPECT_EQ(q, q2);
+	EXPECT_EQ(d, d2);
+	EXPECT_EQ(w, w2);
+	EXPECT_EQ(b, b2);
+
+	/* Unaligned and odd sizes are plain copies, across a page boundary too. */
+	gm_test_fill_pattern(big, sizeof(big));
+	test_gm_ok(gm_write_plain(self->gm, 0xff3, big, sizeof(big)));
+	test_gm_ok(gm_read_plain(self->gm, 0xff3, big2, sizeof(big2)));
+	EXPECT_EQ(0, memcmp(big, big2, sizeof(big)));
+	test_gm_ok(gm_write_plain(self->gm, 0xffd, &q, 8));
+	test_gm_ok(gm_read_plain(self->gm, 0xffd, &q2, 8));
+	EXPECT_EQ(q, q2);
+	EXPECT_EQ(0, memcmp(self->bytes + 0xffd, &q, 8));
+}
+
+TEST_F(mem, compare_exchange_swaps_only_on_a_match)
+{
+	uint64_t cur = 0, newv = 0x1111222233334444ULL, seen;
+	uint32_t cur32 = 5, new32 = 6;
+	uint8_t cur8 = 0, new8 = 9;
+	uint16_t cur16 = 0, new16 = 0xffff;
+
+	/* Memory is 0: the swap happens and memory holds the new value. */
+	EXPECT_EQ(1, gm_compare_exchange(self->gm, 0x100, &cur, &newv, 8));
+	EXPECT_EQ(0, memcmp(self->bytes + 0x100, &newv, 8));
+	EXPECT_EQ(0, cur);
+
+	/* Memory no longer holds 0: no swap, and cur reports what was found. */
+	seen = 0x9999;
+	EXPECT_EQ(0, gm_compare_exchange(self->gm, 0x100, &cur, &seen, 8));
+	EXPECT_EQ(newv, cur);
+	EXPECT_EQ(0, memcmp(self->bytes + 0x100, &newv, 8));
+
+	/* Every size, naturally aligned. */
+	memcpy(self->bytes + 0x204, &cur32, 4);
+	EXPECT_EQ(1, gm_compare_exchange(self->gm, 0x204, &cur32, &new32, 4));
+	EXPECT_EQ(6, *(uint32_t *)(self->bytes + 0x204));
+	EXPECT_EQ(1, gm_compare_exchange(self->gm, 0x302, &cur16, &new16, 2));
+	EXPECT_EQ(0xffff, *(uint16_t *)(self->bytes + 0x302));
+	EXPECT_EQ(1, gm_compare_exchange(self->gm, 0x401, &cur8, &new8, 1));
+	EXPECT_EQ(9, self->bytes[0x401]);
+	EXPECT_EQ(0, gm_compare_exchange(self->gm, 0x401, &cur8, &new8, 1));
+	EXPECT_EQ(9, cur8);
+}
+
+/*
+ * compare_exchange_bytes: the seed's byte-slice form; its implementation
+ * handles 1, 2, 4 and 8 bytes, so those are the sizes it takes here too.
+ */
+TEST_F(mem, compare_exchange_bytes_works_on_byte_arrays)
+{
+	uint8_t cur[8] = { 0 }, newv[8], other[8], cur2[2] = { 0 }, new2[2] = { 1, 2 };
+
+	gm_test_fill_pattern(newv, sizeof(newv));
+	memset(other, 0x77, sizeof(other));
+	/* The last 8 bytes of a page. */
+	EXPECT_EQ(1, gm_compare_exchange_bytes(self->gm, 0xff8, cur, newv, sizeof(newv)));
+	EXPECT_EQ(0, memcmp(self->bytes + 0xff8, newv, sizeof(newv)));
+	EXPECT_EQ(0, gm_compare_exchange_bytes(self->gm, 0xff8, cur, other, sizeof(other)));
+	EXPECT_EQ(0, memcmp(cur, newv, sizeof(newv)));
+	EXPECT_EQ(0, memcmp(self->bytes + 0xff8, newv, sizeof(newv)));
+	EXPECT_EQ(1, gm_compare_exchange_bytes(self->gm, 0x1002, cur2, new2, 2));
+	EXPECT_EQ(0, memcmp(self->bytes + 0x1002, new2, 2));
+}
+
+TEST_F(mem, the_last_byte_is_reachable_and_the_next_is_not)
+{
+	uint8_t b = 0x33;
+
+	test_gm_ok(gm_write_at(self->gm, MEM_SIZE - 1, &b, 1));
+	EXPECT_EQ(0x33, self->bytes[MEM_SIZE - 1]);
+	test_gm_fails(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		      gm_write_at(self->gm, MEM_SIZE, &b, 1));
+	test_gm_fails(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		      gm_read_at(self->gm, MEM_SIZE - 1, &b, 2));
+}
+
+/* A read-only backing: reads work, writes of every kind fail at the GPA. */
+TEST(read_only_backing_refuses_every_write)
+{
+	struct gm_test_chunk ro = { 0, 2 * SZ_4K, PROT_READ };
+	uint64_t cur = 0, newv = 1;
+	uint8_t b = 1;
+	struct gm *gm;
+	void *base;
+
+	gm_require_module();
+	base = gm_test_reserve(2 * SZ_4K, &ro, 1);
+	ASSERT_NE(NULL, base);
+	test_gm_ok(gm_new("ro", base, 2 * SZ_4K, &gm));
+	test_gm_ok(gm_read_at(gm, 0x1000, &b, 1));
+	EXPECT_EQ(0, b);
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'ro': write error: failed to access 0x1000-0x1001",
+		    gm_write_at(gm, 0x1000, &b, 1));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'ro': fill error: failed to access 0x10-0x20",
+		    gm_fill_at(gm, 0x10, 0, 0x10));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'ro': write error: failed to access 0x8-0x10",
+		    gm_write_plain(gm, 8, &newv, 8));
+	/* compare exchange needs write access, even when it would not swap. */
+	newv = 7;
+	cur = 3;
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'ro': compare exchange error: failed to access 0x8-0x10",
+		    gm_compare_exchange(gm, 8, &cur, &newv, 8));
+	gm_release(gm);
+	munmap(base, 2 * SZ_4K);
+}
+
+TEST_HARNESS_MAIN

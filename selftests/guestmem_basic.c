@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The seed crate's own unit tests (guestmem-spec.md §6), ported to
+ * libguestmem, plus the probe tests that were removed upstream with their
+ * APIs (PR #3788), revived against probe_gpns.
+ *
+ * Not ported: test_bitmap and the bitmap half of test_probe_readable_range_*
+ * need per-page access bitmaps (the seed's `bitmap` feature), which guestmem
+ * objects do not have.  Where the bitmap only stood in for "this page is not
+ * accessible", the port uses a PROT_NONE page instead, which is the same
+ * outcome through the only mechanism the kernel object has.
+ * test_supports_locking belongs to the locking issue.
+ */
+#include <stdatomic.h>
+
+#include "guestmem_utils.h"
+
+/* The seed's create_test_mapping() wrapped in GuestMemory::new("test", ..). */
+FIXTURE(standard) {
+	struct gm_test_resources before;
+	void *base;
+	struct gm *gm;
+};
+
+FIXTURE_SETUP(standard)
+{
+	gm_require_module();
+	self->before = gm_test_snapshot();
+	self->base = gm_test_standard_layout();
+	ASSERT_NE(NULL, self->base);
+	test_gm_ok(gm_new("test", self->base, SZ_4M, &self->gm));
+}
+
+FIXTURE_TEARDOWN(standard)
+{
+	gm_release(self->gm);
+	if (self->base)
+		munmap(self->base, SZ_4M);
+	gm_test_expect_no_leaks(self->before);
+}
+
+/* tests::test_basic_read_write */
+TEST_F(standard, basic_read_write)
+{
+	uint8_t wr[5] = { 1, 2, 3, 4, 5 }, rd[5] = { 0 };
+	uint8_t *wbuf, *rbuf;
+	uint8_t b = 0xff;
+	int i;
+
+	/* Reading at 0 of fresh memory gives 0. */
+	test_gm_ok(gm_read_plain(self->gm, 0, &b, 1));
+	EXPECT_EQ(0, b);
+
+	/* Read/write in the first page. */
+	test_gm_ok(gm_write_at(self->gm, 0, wr, sizeof(wr)));
+	test_gm_ok(gm_read_at(self->gm, 0, rd, sizeof(rd)));
+	EXPECT_EQ(0, memcmp(wr, rd, sizeof(wr)));
+	for (i = 0; i < 5; i++) {
+		test_gm_ok(gm_read_plain(self->gm, i, &b, 1));
+		EXPECT_EQ(i + 1, b);
+	}
+	/* ... and it really is the caller's memory that changed. */
+	EXPECT_EQ(0, memcmp(self->base, wr, sizeof(wr)));
+
+	/* Read/write of the page at 2 MiB. */
+	wbuf = malloc(SZ_1M);
+	rbuf = calloc(1, SZ_1M);
+	ASSERT_NE(NULL, wbuf);
+	ASSERT_NE(NULL, rbuf);
+	gm_test_fill_pattern(wbuf, SZ_1M);
+	test_gm_ok(gm_write_at(self->gm, 2 * SZ_1M, wbuf, SZ_4K));
+	test_gm_ok(gm_read_at(self->gm, 2 * SZ_1M, rbuf, SZ_4K));
+	EXPECT_EQ(0, memcmp(wbuf, rbuf, SZ_4K));
+
+	/* A whole MiB at 2 MiB (the seed calls it "first 1MB"). */
+	memset(rbuf, 0, SZ_1M);
+	test_gm_ok(gm_write_at(self->gm, 2 * SZ_1M, wbuf, SZ_1M));
+	test_gm_ok(gm_read_at(self->gm, 2 * SZ_1M, rbuf, SZ_1M));
+	EXPECT_EQ(0, memcmp(wbuf, rbuf, SZ_1M));
+	EXPECT_EQ(0, memcmp(wbuf, (uint8_t *)self->base + 2 * SZ_1M, SZ_1M));
+
+	/* The hole at 1 MiB faults: kind Other, naming the address. */
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': read error: failed to access 0x100000-0x100001",
+		    gm_read_plain(self->gm, SZ_1M, &b, 1));
+	EXPECT_STREQ("the specified page is not mapped", gm_last_error()->cause);
+	EXPECT_STREQ("test", gm_last_error()->debug_name);
+	EXPECT_EQ(GM_OP_READ, gm_last_error()->op);
+	EXPECT_TRUE(gm_last_error()->has_range);
+	EXPECT_EQ(SZ_1M, gm_last_error()->range_start);
+	EXPECT_EQ(SZ_1M + 1, gm_last_error()->range_end);
+	EXPECT_TRUE(gm_last_error()->has_gpa);
+	EXPECT_EQ(SZ_1M, gm_last_error()->gpa);
+
+	free(wbuf);
+	free(rbuf);
+}
+
+/* The seed's §4 examples on this layout, message for message. */
+TEST_F(standard, errors_name_the_failing_address)
+{
+	uint8_t buf[2];
+
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': read error: failed to access 0xfffff-0x100001 at 0x100000",
+		    gm_read_at(self->gm, 0xfffff, buf, 2));
+	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		    "guest memory 'test': read error: failed to access 0x400000-0x400001",
+		    gm_read_at(self->gm, 0x400000, buf, 1));
+	EXPECT_STREQ("no memory at address", gm_last_error()->cause);
+	/* The one-page hole at 3 MiB is a hole too, from either side. */
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': write error: failed to access 0x2fffff-0x300001 at 0x300000",
+		    gm_write_at(self->gm, 3 * SZ_1M - 1, buf, 2));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': fill error: failed to access 0x300fff-0x301001",
+		    gm_fill_at(self->gm, 3 * SZ_1M + SZ_4K - 1, 0, 2));
+}
+
+/* tests::test_multi: 4 MiB, wrapped twice, in 1 GiB regions. */
+TEST(multi)
+{
+	const uint64_t region = 1ULL << 30, len = SZ_4M;
+	struct gm_test_chunk all = { 0, SZ_4M, PROT_READ | PROT_WRITE };
+	struct gm_test_resources before;
+	struct gm_backing backings[3];
+	struct gm *gm;
+	void *base;
+	uint8_t b;
+
+	gm_require_module();
+	before = gm_test_snapshot();
+	base = gm_test_reserve(SZ_4M, &all, 1);
+	ASSERT_NE(NULL, base);
+	backings[0] = (struct gm_backing){ base, len };
+	backings[1] = (struct gm_backing){ NULL, 0 };
+	backings[2] = (struct gm_backing){ base, len };
+	test_gm_ok(gm_new_multi_region("test", region, backings, 3, &gm));
+
+	test_gm_ok(gm_read_at(gm, 0, &b, 1));
+	test_gm_fails(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE, gm_read_at(gm, len, &b, 1));
+	test_gm_fails(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE, gm_read_at(gm, region, &b, 1));
+	test_gm_ok(gm_read_at(gm, 2 * region, &b, 1));
+	test_gm_fails(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		      gm_read_at(gm, 2 * region + len, &b, 1));
+	/* Three backings round up to four regions; the fourth is padding. */
+	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		    "guest memory 'test': read error: failed to access 0xc0000000-0xc0000001",
+		    gm_read_at(gm, 3 * region, &b, 1));
+	/* And beyond the four regions, the invalid mask (~0 << 32) catches it. */
+	test_gm_fails(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		      gm_read_at(gm, 4 * region, &b, 1));
+
+	/* Regions 0 and 2 are the same bytes. */
+	b = 0x5a;
+	test_gm_ok(gm_write_at(gm, 2 * region + 0x1234, &b, 1));
+	b = 0;
+	test_gm_ok(gm_read_at(gm, 0x1234, &b, 1));
+	EXPECT_EQ(0x5a, b);
+	EXPECT_EQ(0x5a, ((uint8_t *)base)[0x1234]);
+
+	gm_release(gm);
+	munmap(base, SZ_4M);
+	gm_test_expect_no_leaks(before);
+}
+
+/* tests::test_fault over the FaultingMapping's final state. */
+TEST(fault)
+{
+	struct gm_test_resources before;
+	uint16_t w = 0;
+	uint8_t b = 0;
+	struct gm *gm;
+	void *base;
+
+	gm_require_module();
+	before = gm_test_snapshot();
+	base = gm_test_faulting_layout();
+	ASSERT_NE(NULL, base);
+	test_gm_ok(gm_new("test", base, 4 * SZ_4K, &gm));
+
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': write error: failed to access 0x0-0x1",
+		    gm_write_plain(gm, 0, &b, 1));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': read error: failed to access 0xfff-0x1000",
+		    gm_read_plain(gm, PAGE - 1, &b, 1));
+	test_gm_ok(gm_read_plain(gm, PAGE, &b, 1));
+	test_gm_ok(gm_write_plain(gm, PAGE, &b, 1));
+	/* Page 2 is read only: the write fails at its first byte ... */
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': write error: failed to access 0x2fff-0x3001",
+		    gm_write_plain(gm, 3 * PAGE - 1, &w, 2));
+	/* ... the read gets through page 2 and fails on page 3. */
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': read error: failed to access 0x2fff-0x3001 at 0x3000",
+		    gm_read_plain(gm, 3 * PAGE - 1, &w, 2));
+	b = 0xff;
+	test_gm_ok(gm_read_plain(gm, 3 * PAGE - 1, &b, 1));
+	EXPECT_EQ(0, b);
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': write error: failed to access 0x2fff-0x3000",
+		    gm_write_plain(gm, 3 * PAGE - 1, &b, 1));
+
+	gm_release(gm);
+	munmap(base, 4 * SZ_4K);
+	gm_test_expect_no_leaks(before);
+}
+
+/*
+ * tests::test_zero_length_access_at_offset_zero.  The seed clears every
+ * bitmap bit; here every page is PROT_NONE, so any real access would fail.
+ */
+TEST(zero_length_access_at_offset_zero)
+{
+	struct gm_test_resources before;
+	struct gm *gm, *empty;
+	uint8_t b = 0;
+	void *base;
+
+	gm_require_module();
+	before = gm_test_snapshot();
+	base = gm_test_reserve(4 * SZ_4K, NULL, 0);
+	ASSERT_NE(NULL, base);
+	test_gm_ok(gm_new("test", base, 4 * SZ_4K, &gm));
+
+	test_gm_ok(gm_read_plain(gm, 0, &b, 0));
+	test_gm_ok(gm_write_plain(gm, 0, &b, 0));
+	/* Zero-length byte accesses succeed before any address check ... */
+	test_gm_ok(gm_read_at(gm, 0, &b, 0));
+	test_gm_ok(gm_write_at(gm, UINT64_MAX, &b, 0));
+	test_gm_ok(gm_fill_at(gm, 1ULL << 63, 0, 0));
+	test_gm_ok(gm_empty(&empty));
+	test_gm_ok(gm_read_at(empty, 0x1234, &b, 0));
+	/* ... but a zero-size plain access still resolves its address. */
+	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		    "guest memory 'test': read error: failed to access 0x5000-0x5000",
+		    gm_read_plain(gm, 5 * PAGE, &b, 0));
+	/* And a real byte at offset 0 does fault. */
+	test_gm_fails(GM_ERRNO_FAULT, GM_ERROR_OTHER, gm_read_at(gm, 0, &b, 1));
+
+	gm_release(empty);
+	gm_release(gm);
+	munmap(base, 4 * SZ_4K);
+	gm_test_expect_no_leaks(before);
+}
+
+/* tests::test_allocated: inner_buf is the object's mmap (gm_full_mapping). */
+TEST(allocated)
+{
+	struct gm_test_resources before;
+	uint8_t *pattern, *buf;
+	struct gm *gm, *gm2;
+	void *base, *base2;
+	size_t len, len2;
+
+	gm_require_module();
+	before = gm_test_snapshot();
+	pattern = malloc(0x10000);
+	buf = malloc(0x10000);
+	ASSERT_NE(NULL, pattern);
+	ASSERT_NE(NULL, buf);
+	memset(pattern, 0x42, 0x10000);
+
+	test_gm_ok(gm_allocate(0x10000, &gm));
+	test_gm_ok(gm_write_at(gm, 0, pattern, 0x10000));
+	test_gm_ok(gm_full_mapping(gm, &base, &len));
+	EXPECT_EQ(0x10000, len);
+	EXPECT_EQ(0, memcmp(base, pattern, 0x10000));
+
+	/* A clone sees the same buffer. */
+	gm2 = gm_clone(gm);
+	ASSERT_EQ(gm, gm2);
+	test_gm_ok(gm_full_mapping(gm2, &base2, &len2));
+	EXPECT_EQ(base, base2);
+	EXPECT_EQ(len, len2);
+	gm_release(gm2);
+
+	/* Stores through the mapping are guest memory too. */
+	memset(base, 0x17, 0x100);
+	test_gm_ok(gm_read_at(gm, 0, buf, 0x10000));
+	EXPECT_EQ(0x17, buf[0]);
+	EXPECT_EQ(0x17, buf[0xff]);
+	EXPECT_EQ(0x42, buf[0x100]);
+	EXPECT_EQ(0x42, buf[0xffff]);
+
+	/* Errors from allocated memory carry the name "heap". */
+	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		    "guest memory 'heap': read error: failed to access 0x10000-0x10001",
+		    gm_read_at(gm, 0x10000, buf, 1));
+
+	gm_release(gm);
+	free(pattern);
+	free(buf);
+	gm_test_expect_no_leaks(before);
+}
+
+/* AlignedHeapMemory::new rounds up to whole zeroed pages. */
+TEST(allocation_rounds_up_to_zeroed_pages)
+{
+	struct gm *gm;
+	uint8_t b = 0xff;
+	void *base;
+	size_t len;
+
+	gm_require_module();
+	test_gm_ok(gm_allocate(5000, &gm));
+	test_gm_ok(gm_full_mapping(gm, &base, &len));
+	EXPECT_EQ(2 * SZ_4K, len);
+	test_gm_ok(gm_read_plain(gm, 2 * SZ_4K - 1, &b, 1));
+	EXPECT_EQ(0, b);
+	gm_release(gm);
+}
+
+/*
+ * The removed test_probe_readable_range_bitmap: bitmap 0b0101 makes pages 0
+ * and 2 accessible; here pages 1 and 3 are PROT_NONE instead.  Each case is
+ * a PagedRange whose gpns are probed with probe_gpns.
+ */
+FIXTURE(probe_bitmap) {
+	void *base;
+	struct gm *gm;
+};
+
+FIXTURE_SETUP(probe_bitmap)
+{
+	static const struct gm_test_chunk pages[] = {
+		{ 0, SZ_4K, PROT_READ | PROT_WRITE },
+		{ 2 * SZ_4K, SZ_4K, PROT_READ | PROT_WRITE },
+	};
+
+	gm_require_module();
+	self->base = gm_test_reserve(4 * SZ_4K, pages, 2);
+	ASSERT_NE(NULL, self->base);
+	test_gm_ok(gm_new("test", self->base, 4 * SZ_4K, &self->gm));
+}
+
+FIXTURE_TEARDOWN(probe_bitmap)
+{
+	gm_release(self->gm);
+	if (self->base)
+		munmap(self->base, 4 * SZ_4K);
+}
+
+static int probe_range(struct gm *gm, uint64_t offset, uint64_t len, const uint64_t *gpns,
+		       size_t count)
+{
+	struct gm_paged_range r;
+	const uint64_t *g;
+	size_t n;
+	int ret;
+
+	ret = gm_paged_range_init(&r, offset, len, gpns, count);
+	if (ret)
+		return ret;
+	g = gm_paged_range_gpns(&r, &n);
+	return gm_probe_gpns(gm, g, n);
+}
+
+TEST_F(probe_bitmap, readable_ranges)
+{
+	static const uint64_t g0[] = { 0 }, g2[] = { 2 }, g02[] = { 0, 2 };
+
+	test_gm_ok(probe_range(self->gm, 0, 4096, g0, 1));
+	test_gm_ok(probe_range(self->gm, 0, 4096, g2, 1));
+	test_gm_ok(probe_range(self->gm, 0, 8192, g02, 2));
+	test_gm_ok(probe_range(self->gm, 100, 500, g0, 1));
+}
+
+TEST_F(probe_bitmap, unreadable_ranges)
+{
+	static const uint64_t g1[] = { 1 }, g01[] = { 0, 1 }, g23[] = { 2, 3 };
+
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': probe error: failed to access memory at 0x1000",
+		    probe_range(self->gm, 0, 4096, g1, 1));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': probe error: failed to access memory at 0x1000",
+		    probe_range(self->gm, 0, 8192, g01, 2));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': probe error: failed to access memory at 0x3000",
+		    probe_range(self->gm, 0, 8192, g23, 2));
+}
+
+/*
+ * The probe half of the removed extended test_fault: page 1 writable, page 2
+ * read only, pages 0 and 3 failing, gpn 5 out of range, the empty list ok.
+ * probe_gpns is a read probe, so read-only counts as success.
+ */
+FIXTURE(probe_fault) {
+	void *base;
+	struct gm *gm;
+};
+
+FIXTURE_SETUP(probe_fault)
+{
+	gm_require_module();
+	self->base = gm_test_faulting_layout();
+	ASSERT_NE(NULL, self->base);
+	test_gm_ok(gm_new("test", self->base, 4 * SZ_4K, &self->gm));
+}
+
+FIXTURE_TEARDOWN(probe_fault)
+{
+	gm_release(self->gm);
+	if (self->base)
+		munmap(self->base, 4 * SZ_4K);
+}
+
+TEST_F(probe_fault, probe_gpns_follows_the_page_states)
+{
+	static const uint64_t p0[] = { 0 }, p1[] = { 1 }, p2[] = { 2 }, p3[] = { 3 },
+		p5[] = { 5 }, p12[] = { 1, 2 }, p21[] = { 2, 1 }, p13[] = { 1, 3 },
+		p10[] = { 1, 0 }, p121[] = { 1, 2, 1 }, p125[] = { 1, 2, 5 };
+
+	test_gm_ok(gm_probe_gpns(self->gm, NULL, 0));
+	test_gm_ok(gm_probe_gpns(self->gm, p1, 1));
+	test_gm_ok(gm_probe_gpns(self->gm, p2, 1));
+	test_gm_ok(gm_probe_gpns(self->gm, p12, 2));
+	test_gm_ok(gm_probe_gpns(self->gm, p21, 2));
+	test_gm_ok(gm_probe_gpns(self->gm, p121, 3));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': probe error: failed to access memory at 0x0",
+		    gm_probe_gpns(self->gm, p0, 1));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': probe error: failed to access memory at 0x3000",
+		    gm_probe_gpns(self->gm, p3, 1));
+	/* The first failure wins, in list order. */
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': probe error: failed to access memory at 0x3000",
+		    gm_probe_gpns(self->gm, p13, 2));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': probe error: failed to access memory at 0x0",
+		    gm_probe_gpns(self->gm, p10, 2));
+	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		    "guest memory 'test': probe error: failed to access memory at 0x5000",
+		    gm_probe_gpns(self->gm, p5, 1));
+	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		    "guest memory 'test': probe error: failed to access memory at 0x5000",
+		    gm_probe_gpns(self->gm, p125, 3));
+}
+
+TEST_F(probe_fault, check_gpa_readable_follows_the_page_states)
+{
+	EXPECT_FALSE(gm_check_gpa_readable(self->gm, 0));
+	EXPECT_FALSE(gm_check_gpa_readable(self->gm, PAGE - 1));
+	EXPECT_TRUE(gm_check_gpa_readable(self->gm, PAGE));
+	EXPECT_TRUE(gm_check_gpa_readable(self->gm, 2 * PAGE));
+	EXPECT_TRUE(gm_check_gpa_readable(self->gm, 3 * PAGE - 1));
+	EXPECT_FALSE(gm_check_gpa_readable(self->gm, 3 * PAGE));
+	EXPECT_FALSE(gm_check_gpa_readable(self->gm, 5 * PAGE));
+	EXPECT_FALSE(gm_check_gpa_readable(self->gm, UINT64_MAX));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers for the libguestmem selftests, in three layers after
+ * tools/testing/selftests/iommu/iommufd_utils.h:
+ *
+ *  1. raw: the library calls themselves, which return 0 or -errno;
+ *  2. test_gm_ok(expr): assert success, logging the recorded error if not;
+ *  3. test_gm_err(errno, kind, message, expr): expect exactly that failure,
+ *     and that the thread's gm_last_error() tells the same story.
+ *
+ * Plus the memory layouts the seed's unit tests use, built from an
+ * mmap(PROT_NONE) reservation with mprotect() for the "RAM" parts, and a
+ * leak check (open fds and mappings) for fixture teardowns.
+ */
+#ifndef GUESTMEM_SELFTEST_UTILS_H
+#define GUESTMEM_SELFTEST_UTILS_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <guestmem.h>
+
+#include "kselftest_harness.h"
+
+/*
+ * EXPECT_EQ(4096, len) copies both sides into typeof() temporaries, so every
+ * literal expectation against an unsigned value would trip -Wsign-compare
+ * (part of -Wextra).  The values compared here are small and exact.
+ */
+#pragma GCC diagnostic ignored "-Wsign-compare"
+
+#define SZ_4K  0x1000UL
+#define SZ_1M  0x100000UL
+#define SZ_4M  0x400000UL
+#define PAGE   ((uint64_t)GM_PAGE_SIZE)
+
+/*
+ * The errno contract (uapi/linux/guestmem.h, DOC: errno contract), as the
+ * library passes it through.
+ */
+#define GM_ERRNO_OUT_OF_RANGE  ERANGE   /* kind OutOfRange: outside the memory, a hole, bad gpn */
+#define GM_ERRNO_FAULT         EFAULT   /* kind Other: the backing page cannot be accessed */
+#define GM_ERRNO_OWNER_GONE    ESRCH    /* kind Other: the creating process has exited */
+
+/* The harness treats exit 255 from the test child as SKIP. */
+#define GM_SKIP_EXIT 255
+
+/* Skip (from a setup or a test body) when /dev/guestmem is missing. */
+#define gm_require_module()                                                   \
+	do {                                                                  \
+		int __fd = open("/dev/guestmem", O_RDWR | O_CLOEXEC);         \
+		if (__fd < 0 && (errno == ENOENT || errno == ENODEV))         \
+			SKIP(_exit(GM_SKIP_EXIT), "guestmem module not loaded"); \
+		ASSERT_LE(0, __fd);                                           \
+		close(__fd);                                                  \
+	} while (0)
+
+/* Layer 2: the call succeeds (0, or any non-negative value). */
+#define test_gm_ok(expr)                                                      \
+	do {                                                                  \
+		int __ret = (expr);                                           \
+		ASSERT_LE(0, __ret)                                           \
+			TH_LOG("%s failed: %d: %s", #expr, __ret,             \
+			       gm_last_error()->message);                     \
+	} while (0)
+
+/* Layer 3: the call fails with exactly this errno, kind and message. */
+#define test_gm_err(_errno, _kind, _msg, expr)                                \
+	do {                                                                  \
+		int __ret = (expr);                                           \
+		EXPECT_EQ(-(_errno), __ret) TH_LOG("%s", #expr);              \
+		if (__ret < 0) {                                              \
+			const struct gm_error *__e = gm_last_error();         \
+			EXPECT_EQ(_errno, __e->errnum);                       \
+			EXPECT_EQ(_kind, __e->kind);                          \
+			EXPECT_STREQ(_msg, __e->message);                     \
+		}                                                             \
+	} while (0)
+
+/* Layer 3, when only errno and kind are stable (e.g. the seed says "Err"). */
+#define test_gm_fails(_errno, _kind, expr)                                    \
+	do {                                                                  \
+		int __ret = (expr);                                           \
+		EXPECT_EQ(-(_errno), __ret) TH_LOG("%s", #expr);              \
+		if (__ret < 0)                                                \
+			EXPECT_EQ(_kind, gm_last_error()->kind);              \
+	} while (0)
+
+/* One piece of a test layout: [off, off+len) gets protection @prot. */
+struct gm_test_chunk {
+	size_t off, len;
+	int prot;
+};
+
+/*
+ * Reserve @len bytes PROT_NONE and open up the chunks: the C counterpart of
+ * sparse_mmap's SparseMapping::new + alloc (RW) + map_zero (read only).
+ */
+static inline void *gm_test_reserve(size_t len, const struct gm_test_chunk *chunks,
+				    size_t count)
+{
+	void *base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			  -1, 0);
+	size_t i;
+
+	if (base == MAP_FAILED)
+		return NULL;
+	for (i = 0; i < count; i++) {
+		if (mprotect((char *)base + chunks[i].off, chunks[i].len, chunks[i].prot)) {
+			munmap(base, len);
+			return NULL;
+		}
+	}
+	return base;
+}
+
+/*
+ * The seed's create_test_mapping():
+ *   RAM [0,1M), hole [1M,2M), RAM [2M,3M), hole [3M,3M+4K), RAM [3M+4K,4M)
+ */
+static inline void *gm_test_standard_layout(void)
+{
+	static const struct gm_test_chunk ram[] = {
+		{ 0, SZ_1M, PROT_READ | PROT_WRITE },
+		{ 2 * SZ_1M, SZ_1M, PROT_READ | PROT_WRITE },
+		{ 3 * SZ_1M + SZ_4K, SZ_1M - SZ_4K, PROT_READ | PROT_WRITE },
+	};
+
+	return gm_test_reserve(SZ_4M, ram, 3);
+}
+
+/*
+ * The seed's FaultingMapping after its page_fault handler has run: page 0
+ * and 3 fail, page 1 is read/write, page 2 is a read-only zero page.
+ */
+static inline void *gm_test_faulting_layout(void)
+{
+	static const struct gm_test_chunk pages[] = {
+		{ 1 * SZ_4K, SZ_4K, PROT_READ | PROT_WRITE },
+		{ 2 * SZ_4K, SZ_4K, PROT_READ },
+	};
+
+	return gm_test_reserve(4 * SZ_4K, pages, 2);
+}
+
+/* What a leak would show up as: open fds and mappings of this process. */
+struct gm_test_resources {
+	int fds;
+	int maps;
+};
+
+static inline int gm_test_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;   /* the directory stream's own fd */
+}
+
+/* Mappings of guestmem objects (anon inode "[guestmem...]"), not malloc's. */
+static inline int gm_test_count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, "guestmem") != NULL;
+	fclose(f);
+	return n;
+}
+
+static inline struct gm_test_resources gm_test_snapshot(void)
+{
+	struct gm_test_resources r = { gm_test_count_fds(), gm_test_count_maps() };
+
+	return r;
+}
+
+/* Teardown leak check: every object fd closed, every library mapping gone. */
+#define gm_test_expect_no_leaks(before)                                       \
+	do {                                                                  \
+		struct gm_test_resources __now = gm_test_snapshot();          \
+		EXPECT_EQ((before).fds, __now.fds) TH_LOG("fd leak");         \
+		EXPECT_EQ((before).maps, __now.maps) TH_LOG("mapping leak");  \
+	} while (0)
+
+static inline void gm_test_fill_pattern(uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)i;
+}
+
+#endif /* GUESTMEM_SELFTEST_UTILS_H */

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libguestmem: the C face of OpenVMM's guestmem::GuestMemory, implemented by
+ * the guestmem kernel module and reached through ioctls on /dev/guestmem.
+ *
+ * Every declaration in the first part of this header mirrors one seed method
+ * (see Documentation/userlib.rst for the table).  Conventions:
+ *
+ *  - Fallible calls return 0 (or a documented non-negative value) on success
+ *    and a negative errno on failure.  A failure is also recorded for the
+ *    calling thread and can be read back with gm_last_error(); a success
+ *    leaves the last recorded error alone, like errno.
+ *  - Handles are opaque and reference counted: gm_clone() takes another
+ *    reference, gm_release() drops one.  All references share one object.
+ *  - All page arithmetic uses GM_PAGE_SIZE (4096), whatever the host page
+ *    size is, as the seed does.
+ */
+#ifndef GUESTMEM_H
+#define GUESTMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+#define GM_PAGE_SIZE 4096u
+
+struct gm;                      /* GuestMemory: reference counted */
+struct gm_locked_pages;         /* LockedPages */
+struct gm_locked_range;         /* a locked PagedRange */
+
+enum gm_error_kind { GM_ERROR_OTHER, GM_ERROR_OUT_OF_RANGE, GM_ERROR_VTL_PROTECTED,
+		     GM_ERROR_NOT_PRIVATE, GM_ERROR_NOT_SHARED };
+/*
+ * The values after GM_OP_PROBE are library additions for failures the seed
+ * has no GuestMemoryOperation for: construction (the seed's MultiRegionError,
+ * or a kernel refusal), full_mapping and iova (Option in the seed).
+ */
+enum gm_op { GM_OP_READ, GM_OP_WRITE, GM_OP_FILL, GM_OP_COMPARE_EXCHANGE, GM_OP_LOCK,
+	     GM_OP_SUBRANGE, GM_OP_PROBE, GM_OP_CREATE, GM_OP_FULL_MAPPING, GM_OP_IOVA };
+struct gm_error {
+	int errnum;                     /* positive errno */
+	enum gm_error_kind kind;
+	enum gm_op op;
+	bool has_range; uint64_t range_start, range_end;   /* [start, end) */
+	bool has_gpa;   uint64_t gpa;
+	const char *debug_name;
+	const char *cause;              /* e.g. "no memory at address" */
+	const char *message;            /* the seed's Display format, see guestmem-spec.md §4 */
+};
+const struct gm_error *gm_last_error(void);          /* thread-local; valid until the next call */
+
+struct gm_backing { void *base; size_t len; };       /* base == NULL: no backing (a hole) */
+
+int gm_new(const char *debug_name, void *base, size_t len, struct gm **out);
+int gm_new_multi_region(const char *debug_name, uint64_t region_size,
+			const struct gm_backing *backings, size_t count, struct gm **out);
+int gm_allocate(size_t size, struct gm **out);
+int gm_empty(struct gm **out);
+int gm_subrange(struct gm *gm, uint64_t offset, uint64_t len, bool allow_preemptive_locking,
+		struct gm **out);
+struct gm *gm_clone(struct gm *gm);                  /* another reference to the same object */
+void gm_release(struct gm *gm);                      /* drop a reference; NULL is a no-op */
+int gm_fd(const struct gm *gm);                      /* the object fd, e.g. to send over a socket */
+int gm_from_fd(int fd, struct gm **out);             /* adopt a received object fd (dup'd) */
+int gm_format(const struct gm *gm, char *buf, size_t len); /* Debug: name, regions, sizes */
+
+int gm_full_mapping(struct gm *gm, void **base, size_t *len);  /* -ENOENT where the seed has None */
+int gm_iova(struct gm *gm, uint64_t gpa, uint64_t *iova);      /* -ENOENT where the seed has None */
+
+int gm_write_at(struct gm *gm, uint64_t gpa, const void *src, size_t len);
+int gm_read_at(struct gm *gm, uint64_t gpa, void *dest, size_t len);
+int gm_fill_at(struct gm *gm, uint64_t gpa, uint8_t val, size_t len);
+int gm_write_from_atomic(struct gm *gm, uint64_t gpa, const _Atomic uint8_t *src, size_t len);
+int gm_read_to_atomic(struct gm *gm, uint64_t gpa, _Atomic uint8_t *dest, size_t len);
+
+int gm_write_plain(struct gm *gm, uint64_t gpa, const void *obj, size_t size);
+int gm_read_plain(struct gm *gm, uint64_t gpa, void *obj, size_t size);
+/* 1 = exchanged; 0 = not exchanged and *current now holds the value found; <0 = error */
+int gm_compare_exchange(struct gm *gm, uint64_t gpa, void *current, const void *new_val, size_t size);
+int gm_compare_exchange_bytes(struct gm *gm, uint64_t gpa, void *current, const void *new_val,
+			      size_t size);
+
+int gm_lock_gpns(struct gm *gm, bool with_kernel_access, const uint64_t *gpns, size_t count,
+		 struct gm_locked_pages **out);
+size_t gm_locked_pages_count(const struct gm_locked_pages *lp);
+void *gm_locked_pages_page(const struct gm_locked_pages *lp, size_t i); /* page VA, or NULL */
+void gm_locked_pages_release(struct gm_locked_pages *lp);
+int gm_probe_gpns(struct gm *gm, const uint64_t *gpns, size_t count);
+bool gm_check_gpa_readable(struct gm *gm, uint64_t gpa);
+
+struct gm_paged_range { uint64_t start, end; const uint64_t *gpns; size_t count; };
+int gm_paged_range_init(struct gm_paged_range *r, uint64_t offset, uint64_t len,
+			const uint64_t *gpns, size_t count);   /* -EINVAL where the seed has None */
+int gm_write_range(struct gm *gm, const struct gm_paged_range *r, const void *src, size_t len);
+int gm_read_range(struct gm *gm, const struct gm_paged_range *r, void *dest, size_t len);
+int gm_zero_range(struct gm *gm, const struct gm_paged_range *r);
+int gm_write_range_from_atomic(struct gm *gm, const struct gm_paged_range *r,
+			       const _Atomic uint8_t *src, size_t len);
+int gm_read_range_to_atomic(struct gm *gm, const struct gm_paged_range *r,
+			    _Atomic uint8_t *dest, size_t len);
+
+struct gm_segment { void *va; uint64_t len; bool has_iova; uint64_t iova; };
+int gm_lock_range(struct gm *gm, const struct gm_paged_range *r, struct gm_locked_range **out);
+size_t gm_locked_range_count(const struct gm_locked_range *lr);
+int gm_locked_range_segment(const struct gm_locked_range *lr, size_t i, struct gm_segment *seg);
+void gm_locked_range_release(struct gm_locked_range *lr);
+
+/*
+ * Library additions (no change to the contract above).
+ */
+
+/* GuestMemory::fill_range: write @val to every byte of @r (op "fill"). */
+int gm_fill_range(struct gm *gm, const struct gm_paged_range *r, uint8_t val);
+
+/*
+ * PagedRange helpers (ranges.rs).  Where the seed panics (skip, truncate,
+ * split past the end) these return -EINVAL and leave @r unchanged.
+ */
+struct gm_address_range { uint64_t start, end; };    /* [start, end) in guest physical space */
+
+uint64_t gm_paged_range_len(const struct gm_paged_range *r);
+uint64_t gm_paged_range_offset(const struct gm_paged_range *r);   /* start % GM_PAGE_SIZE */
+/* The gpns the range touches: gpns[start/4096 .. ceil(end/4096)]. */
+const uint64_t *gm_paged_range_gpns(const struct gm_paged_range *r, size_t *count);
+int gm_paged_range_subrange(const struct gm_paged_range *r, uint64_t offset, uint64_t len,
+			    struct gm_paged_range *out);
+int gm_paged_range_skip(struct gm_paged_range *r, uint64_t len);
+int gm_paged_range_truncate(struct gm_paged_range *r, uint64_t len);
+int gm_paged_range_split(const struct gm_paged_range *r, uint64_t at,
+			 struct gm_paged_range *head, struct gm_paged_range *tail);
+/*
+ * pop_front_range: 1 = *out holds the next merged run of contiguous gpns and
+ * @r advanced past it; 0 = @r is empty; -ERANGE = the gpn does not form a
+ * valid GPA (InvalidGpn), @r is not advanced.
+ */
+int gm_paged_range_pop_front(struct gm_paged_range *r, struct gm_address_range *out);
+
+/*
+ * PagedRanges: several PagedRange viewed as one buffer.  @ranges must stay
+ * valid while the iterator is used.
+ */
+struct gm_paged_ranges {
+	const struct gm_paged_range *ranges;
+	size_t count;
+	size_t current;         /* index of the range @start is measured in */
+	uint64_t start;         /* bytes already consumed of ranges[current] */
+	uint64_t end;           /* bytes left, measured from ranges[current]'s start */
+};
+void gm_paged_ranges_init(struct gm_paged_ranges *pr, const struct gm_paged_range *ranges,
+			  size_t count);
+uint64_t gm_paged_ranges_len(const struct gm_paged_ranges *pr);
+int gm_paged_ranges_skip(struct gm_paged_ranges *pr, uint64_t len);
+int gm_paged_ranges_truncate(struct gm_paged_ranges *pr, uint64_t len);
+/* paged_ranges(): 1 = *out is the next (trimmed) range; 0 = done. */
+int gm_paged_ranges_next(struct gm_paged_ranges *pr, struct gm_paged_range *out);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GUESTMEM_H */

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Guest memory objects as handles: creation (new, new_multi_region,
+ * allocate, empty, subrange), references (clone/release), the object fd
+ * (fd/from_fd), and what can be asked of an object without touching guest
+ * memory (format, full_mapping, iova).
+ *
+ * Lifetime: the kernel object lives as long as any fd refers to it; a
+ * struct gm holds one fd and counts its own references.  A view made by
+ * gm_subrange() has its own fd, and the kernel keeps the base object alive
+ * for it, so views outlive the handle they were made from.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define GM_DEVICE "/dev/guestmem"
+
+int gm_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	int ret;
+
+	do {
+		ret = ioctl(fd, cmd, arg);
+	} while (ret < 0 && errno == EINTR);
+	return ret < 0 ? -errno : 0;
+}
+
+static int gm_fail_create_errno(const char *name, int ret, const char *what)
+{
+	struct gm_fault f = { .errnum = -ret, .kind = GM_ERROR_OTHER, .op = GM_OP_CREATE };
+
+	if (what)
+		return gm_fail_usage(&f, name, "%s: %s", what, strerror(-ret));
+	return gm_fail_usage(&f, name, "%s", strerror(-ret));
+}
+
+/* The device is opened per creation, so the library holds no fd of its own. */
+static int gm_open_device(const char *name)
+{
+	int fd = open(GM_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return gm_fail_create_errno(name, -errno, "cannot open " GM_DEVICE);
+	return fd;
+}
+
+/* Run a device ioctl; returns the new object fd or a recorded -errno. */
+static int gm_create(const char *name, unsigned long cmd, void *arg, uint32_t *out_fd)
+{
+	int dev, ret;
+
+	dev = gm_open_device(name);
+	if (dev < 0)
+		return dev;
+	ret = gm_ioctl(dev, cmd, arg);
+	close(dev);
+	if (ret)
+		return gm_fail_create_errno(name, ret, NULL);
+	return (int)*out_fd;
+}
+
+/* Read the object's description: once for the sizes, once for the arrays. */
+static int gm_query_info(struct gm *gm)
+{
+	struct guestmem_info info = { .size = sizeof(info) };
+	int ret;
+
+	ret = gm_ioctl(gm->fd, GUESTMEM_INFO, &info);
+	if (ret)
+		return ret;
+	gm->name = calloc(1, info.out_name_len + 1);
+	gm->region_count = info.out_region_count;
+	gm->regions = calloc(gm->region_count ? gm->region_count : 1, sizeof(*gm->regions));
+	if (!gm->name || !gm->regions)
+		return -ENOMEM;
+
+	info = (struct guestmem_info){
+		.size = sizeof(info),
+		.name_uptr = (uintptr_t)gm->name,
+		.name_capacity = info.out_name_len + 1,
+		.regions_uptr = (uintptr_t)gm->regions,
+		.region_capacity = (uint32_t)gm->region_count,
+	};
+	ret = gm_ioctl(gm->fd, GUESTMEM_INFO, &info);
+	if (ret)
+		return ret;
+	gm->type = info.out_type;
+	gm->info_flags = info.out_flags;
+	gm->region_bits = info.out_region_bits;
+	gm->invalid_mask = info.out_invalid_mask;
+	gm->region_mask = info.out_region_mask;
+	gm->view_offset = info.out_view_offset;
+	gm->full_mapping_va = info.out_full_mapping_va;
+	gm->full_mapping_len = info.out_full_mapping_len;
+
+	if ((gm->info_flags & GUESTMEM_INFO_MMAP) && info.out_mmap_size) {
+		gm->map = mmap(NULL, info.out_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       gm->fd, 0);
+		if (gm->map == MAP_FAILED) {
+			gm->map = NULL;
+			return -errno;
+		}
+		gm->map_len = info.out_mmap_size;
+		gm->map_offset = info.out_mmap_offset;
+	}
+	return 0;
+}
+
+static void gm_destroy(struct gm *gm)
+{
+	if (gm->map)
+		munmap(gm->map, gm->map_len);
+	if (gm->fd >= 0)
+		close(gm->fd);
+	free(gm->regions);
+	free(gm->name);
+	free(gm);
+}
+
+int gm_adopt_fd(int fd, struct gm **out)
+{
+	char what[32];
+	struct gm *gm;
+	int ret;
+
+	gm = calloc(1, sizeof(*gm));
+	if (!gm) {
+		close(fd);
+		return gm_fail_create_errno("", -ENOMEM, NULL);
+	}
+	atomic_init(&gm->refs, 1);
+	gm->fd = fd;
+	ret = gm_query_info(gm);
+	if (ret) {
+		snprintf(what, sizeof(what), "fd %d", fd);
+		gm_destroy(gm);
+		if (ret == -ENOTTY)
+			return gm_fail_create_errno(what, ret, "not a guest memory object");
+		return gm_fail_create_errno(what, ret, "cannot describe the object");
+	}
+	*out = gm;
+	return 0;
+}
+
+int gm_new(const char *debug_name, void *base, size_t len, struct gm **out)
+{
+	const char *name = debug_name ? debug_name : "";
+	struct guestmem_create_user a = {
+		.size = sizeof(a),
+		.name_uptr = (uintptr_t)name,
+		.name_len = (uint32_t)strlen(name),
+		.base_uptr = (uintptr_t)base,
+		.len = len,
+	};
+	int fd;
+
+	if (strlen(name) > UINT32_MAX)
+		return gm_fail_create_errno(name, -ENAMETOOLONG, NULL);
+	fd = gm_create(name, GUESTMEM_CREATE_USER, &a, &a.out_fd);
+	if (fd < 0)
+		return fd;
+	return gm_adopt_fd(fd, out);
+}
+
+/* The seed's MultiRegionError messages, from the kernel's verdict. */
+static int gm_fail_multi(const char *name, const struct guestmem_create_multi *a,
+			 const struct gm_backing *backings)
+{
+	switch (a->out_reason) {
+	case GUESTMEM_MR_NOT_POWER_OF_TWO:
+		return gm_fail_create(EINVAL, name, "region size 0x%" PRIx64 " is not a power of 2",
+				      (uint64_t)a->region_size);
+	case GUESTMEM_MR_REGION_TOO_SMALL:
+		return gm_fail_create(EINVAL, name,
+				      "region size 0x%" PRIx64 " is smaller than a page",
+				      (uint64_t)a->region_size);
+	case GUESTMEM_MR_TOO_MANY_REGIONS:
+		return gm_fail_create(EINVAL, name,
+				      "too many regions (%" PRIu64 ") for region size 0x%" PRIx64
+				      "; max is %" PRIu64, (uint64_t)a->out_region_count,
+				      (uint64_t)a->region_size, (uint64_t)a->out_max_region_count);
+	case GUESTMEM_MR_BACKING_TOO_LARGE:
+		return gm_fail_create(EINVAL, name,
+				      "backing size 0x%zx is too large for region size 0x%" PRIx64,
+				      backings[a->out_bad_index].len, (uint64_t)a->region_size);
+	default:
+		return gm_fail_create_errno(name, -EINVAL, NULL);
+	}
+}
+
+int gm_new_multi_region(const char *debug_name, uint64_t region_size,
+			const struct gm_backing *backings, size_t count, struct gm **out)
+{
+	const char *name = debug_name ? debug_name : "";
+	struct guestmem_create_multi a = {
+		.size = sizeof(a),
+		.name_uptr = (uintptr_t)name,
+		.name_len = (uint32_t)strlen(name),
+		.region_size = region_size,
+	};
+	struct guestmem_backing *kb;
+	size_t i;
+	int fd;
+
+	if (count > UINT32_MAX)
+		return gm_fail_create_errno(name, -ENOSPC, "too many backings");
+	kb = calloc(count ? count : 1, sizeof(*kb));
+	if (!kb)
+		return gm_fail_create_errno(name, -ENOMEM, NULL);
+	for (i = 0; i < count; i++) {
+		if (!backings[i].base)
+			continue;
+		kb[i].base_uptr = (uintptr_t)backings[i].base;
+		kb[i].len = backings[i].len;
+		kb[i].flags = GUESTMEM_BACKING_PRESENT;
+	}
+	a.backing_count = (uint32_t)count;
+	a.backings_uptr = (uintptr_t)kb;
+	fd = gm_create(name, GUESTMEM_CREATE_MULTI, &a, &a.out_fd);
+	free(kb);
+	if (fd == -EINVAL && a.out_reason != GUESTMEM_MR_OK)
+		return gm_fail_multi(name, &a, backings);
+	if (fd < 0)
+		return fd;
+	return gm_adopt_fd(fd, out);
+}
+
+int gm_allocate(size_t size, struct gm **out)
+{
+	struct guestmem_create_alloc a = { .size = sizeof(a), .len = size };
+	int fd;
+
+	fd = gm_create("heap", GUESTMEM_CREATE_ALLOC, &a, &a.out_fd);
+	if (fd < 0)
+		return fd;
+	return gm_adopt_fd(fd, out);
+}
+
+int gm_empty(struct gm **out)
+{
+	struct guestmem_create_empty a = { .size = sizeof(a) };
+	int fd;
+
+	fd = gm_create("empty", GUESTMEM_CREATE_EMPTY, &a, &a.out_fd);
+	if (fd < 0)
+		return fd;
+	return gm_adopt_fd(fd, out);
+}
+
+int gm_subrange(struct gm *gm, uint64_t offset, uint64_t len, bool allow_preemptive_locking,
+		struct gm **out)
+{
+	struct guestmem_subrange a = {
+		.size = sizeof(a),
+		.flags = allow_preemptive_locking ? GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING : 0,
+		.offset = offset,
+		.len = len,
+	};
+	int ret;
+
+	ret = gm_ioctl(gm->fd, GUESTMEM_SUBRANGE, &a);
+	if (ret)
+		return gm_fail_ioctl(gm, ret, GM_OP_SUBRANGE, true, offset, len, &a.out_fault);
+	return gm_adopt_fd((int)a.out_fd, out);
+}
+
+struct gm *gm_clone(struct gm *gm)
+{
+	if (gm)
+		atomic_fetch_add_explicit(&gm->refs, 1, memory_order_relaxed);
+	return gm;
+}
+
+void gm_release(struct gm *gm)
+{
+	if (gm && atomic_fetch_sub_explicit(&gm->refs, 1, memory_order_acq_rel) == 1)
+		gm_destroy(gm);
+}
+
+int gm_fd(const struct gm *gm)
+{
+	return gm->fd;
+}
+
+int gm_from_fd(int fd, struct gm **out)
+{
+	char what[32];
+	int dup;
+
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup < 0) {
+		snprintf(what, sizeof(what), "fd %d", fd);
+		return gm_fail_create_errno(what, -errno, "cannot duplicate the fd");
+	}
+	return gm_adopt_fd(dup, out);
+}
+
+/* Like snprintf into a moving window; keeps counting once the buffer is full. */
+struct gm_out {
+	char *buf;
+	size_t len, pos;
+};
+
+static __attribute__((format(printf, 2, 3))) void gm_out(struct gm_out *o, const char *fmt, ...)
+{
+	size_t room = o->pos < o->len ? o->len - o->pos : 0;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(room ? o->buf + o->pos : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->pos += (size_t)n;
+}
+
+/*
+ * The seed's Debug prints region_def and regions; we add the debug name
+ * (which the seed's Debug leaves out) and whether the memory is allocated.
+ */
+int gm_format(const struct gm *gm, char *buf, size_t len)
+{
+	struct gm_out o = { buf, len, 0 };
+	size_t i;
+
+	if (buf && len)
+		buf[0] = '\0';
+	gm_out(&o, "GuestMemory { debug_name: \"%s\", region_def: RegionDefinition { "
+	       "invalid_mask: 0x%" PRIx64 ", region_mask: 0x%" PRIx64 ", region_bits: %u }, "
+	       "regions: [", gm->name, gm->invalid_mask, gm->region_mask, gm->region_bits);
+	for (i = 0; i < gm->region_count; i++) {
+		const struct guestmem_region_info *r = &gm->regions[i];
+
+		gm_out(&o, "%sMemoryRegion { mapping: ", i ? ", " : "");
+		if (!(r->flags & GUESTMEM_REGION_MAPPED))
+			gm_out(&o, "None");
+		else if (r->flags & GUESTMEM_REGION_HAS_VA)
+			gm_out(&o, "Some(0x%" PRIx64 ")", (uint64_t)r->va);
+		else if (gm->map && gm->region_count == 1)
+			gm_out(&o, "Some(%p)", (void *)((char *)gm->map + gm->map_offset));
+		else
+			gm_out(&o, "Some(owner's address space)");
+		gm_out(&o, ", len: 0x%" PRIx64 ", base_iova: None }", (uint64_t)r->len);
+	}
+	gm_out(&o, "], allocated: %s }", gm->type == GUESTMEM_OBJ_ALLOC ? "true" : "false");
+	return o.pos > INT32_MAX ? INT32_MAX : (int)o.pos;
+}
+
+int gm_full_mapping(struct gm *gm, void **base, size_t *len)
+{
+	struct gm_fault f = { .errnum = ENOENT, .kind = GM_ERROR_OTHER, .op = GM_OP_FULL_MAPPING };
+
+	if (!(gm->info_flags & GUESTMEM_INFO_FULL_MAPPING))
+		return gm_fail_usage(&f, gm->name, "the memory is not one mapped region");
+	if (gm->info_flags & GUESTMEM_INFO_FULL_MAPPING_VA) {
+		*base = (void *)(uintptr_t)gm->full_mapping_va;
+		*len = gm->full_mapping_len;
+		return 0;
+	}
+	if (gm->info_flags & GUESTMEM_INFO_MMAP) {
+		*base = gm->map ? (char *)gm->map + gm->map_offset : NULL;
+		*len = gm->full_mapping_len;
+		return 0;
+	}
+	return gm_fail_usage(&f, gm->name,
+			     "the mapping is in the address space of the process that created it");
+}
+
+int gm_iova(struct gm *gm, uint64_t gpa, uint64_t *iova)
+{
+	struct gm_fault f = { .errnum = EOPNOTSUPP, .kind = GM_ERROR_OTHER, .op = GM_OP_IOVA };
+
+	(void)gpa;
+	(void)iova;
+	return gm_fail_usage(&f, gm->name, "IOVAs need an attached device (not supported yet)");
+}
