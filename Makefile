@@ -5,6 +5,7 @@
 #
 #	make                      module (against KDIR), libguestmem, selftests
 #	make check                the whole suite in the VM on 6.1, 6.12 and debug
+#	make demo                 the user-mode DMA demo (examples/) in the VM
 #	make vm                   boot the test VM to a shell with the module loaded
 #	make install              install the module into /lib/modules/<KDIR's release>
 #
@@ -16,7 +17,7 @@
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(lastword $(sort $(wildcard /lib/modules/*/build))))
 
-export KERNELS IOMMU TESTS EXTRA_TESTS TEST_TIMEOUT VM_TIMEOUT
+export KERNELS IOMMU TESTS EXTRA_TESTS TEST_TIMEOUT VM_TIMEOUT DEMO
 
 all: module userlib selftests
 
@@ -36,6 +37,9 @@ check:
 vm:
 	tools/vm/check.sh vm
 
+demo:
+	tools/vm/check.sh demo
+
 install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
@@ -45,4 +49,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf build
 
-.PHONY: all module userlib selftests check vm install clean
+.PHONY: all module userlib selftests check vm demo install clean

@@ -5,6 +5,8 @@
 #
 #	check.sh check     run the suite on every kernel in KERNELS
 #	check.sh vm        boot the first kernel in KERNELS to a shell
+#	check.sh demo      run the example programs in DEMO on the first kernel
+#	                   in KERNELS (default 6.1), showing their output
 #
 # Environment (all optional):
 #   KERNELS       kernels to use, from "6.1 6.12 debug" (default: all three)
@@ -17,7 +19,11 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-check}
-KERNELS=${KERNELS:-6.1 6.12 debug}
+case "$mode" in
+check) KERNELS=${KERNELS:-6.1 6.12 debug} ;;
+vm|demo) KERNELS=$(set -- ${KERNELS:-6.1}; echo "$1") ;;
+*) die "unknown mode '$mode'" ;;
+esac
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 extra=${EXTRA_TESTS:-}
 if [ -n "$extra" ]; then
@@ -32,6 +38,12 @@ case " $KERNELS " in *" debug "*) "$TOP/tools/vm/deps.sh" debug ;; *) "$TOP/tool
 msg "building libguestmem and the selftests"
 make -s -C "$TOP/userlib" >/dev/null && make -s -C "$TOP/selftests" >/dev/null ||
 	die "building the selftests failed"
+testdir=$TOP/build/selftests
+if [ "$mode" = demo ]; then
+	make -s -C "$TOP/examples" >/dev/null || die "building the examples failed"
+	testdir=$TOP/build/examples
+	export TESTS=${DEMO:-edu_demo}
+fi
 
 # Build the module for one kernel out of the source tree, so that the three
 # kernels' objects never mix.
@@ -59,7 +71,7 @@ for k in $KERNELS; do
 	work=$TOP/build/vm-$k
 	mkdir -p "$work"
 	TESTS=${TESTS:-} "$TOP/tools/vm/mkinitramfs.sh" "$work/initramfs.cpio.gz" "$ko" \
-		"$mode" "$TEST_TIMEOUT" "$TOP/build/selftests" "$extra" || exit 1
+		"$mode" "$TEST_TIMEOUT" "$testdir" "$extra" || exit 1
 	append=
 	[ "$k" = debug ] && append="panic_on_warn=1"
 	if [ "$mode" = vm ]; then
@@ -73,6 +85,10 @@ for k in $KERNELS; do
 	VM_APPEND="$append" "$TOP/tools/vm/qemu.sh" "$VMLINUZ" "$work/initramfs.cpio.gz" "$work"
 	rc=$?
 	secs=$(( $(date +%s) - start ))
+	if [ "$mode" = demo ]; then
+		# The demo's own output, as it printed it.
+		sed -n '/^@@ begin /,/^@@ end /p' "$work/report.txt" | grep -v '^@@ '
+	fi
 	echo "--- $k ($KVER, IOMMU=${IOMMU:-on}, ${secs} s)"
 	python3 "$TOP/tools/vm/results.py" --kernel "$k" --report "$work/report.txt" \
 		--console "$work/console.log" --qemu-rc "$rc" --counts "$work/counts"
