@@ -2,45 +2,327 @@
 /*
  * guestmem: guest memory objects for user-mode VMMs and DMA drivers.
  *
- * Skeleton: registers /dev/guestmem and answers every ioctl with -ENOTTY.
+ * This file is the front door: the /dev/guestmem misc device, the object
+ * file descriptors, the ioctl dispatch table shared by both, the module
+ * parameters, and init/exit.  Objects live in object.c, the data path in
+ * access.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/uaccess.h>
 
-static long guestmem_dev_ioctl(struct file *file, unsigned int cmd,
-			       unsigned long arg)
-{
-	return -ENOTTY;
-}
+#include "guestmem.h"
 
-static const struct file_operations guestmem_dev_fops = {
-	.owner = THIS_MODULE,
-	.unlocked_ioctl = guestmem_dev_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
+unsigned int gm_max_regions = 1024;
+module_param_named(max_regions, gm_max_regions, uint, 0644);
+MODULE_PARM_DESC(max_regions,
+		 "Most backings in one multi-region object (default 1024)");
+
+unsigned long gm_max_alloc_bytes = 1UL << 30;
+module_param_named(max_alloc_bytes, gm_max_alloc_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_alloc_bytes,
+		 "Largest GUESTMEM_CREATE_ALLOC object in bytes (default 1 GiB)");
+
+unsigned int gm_max_name_len = 256;
+module_param_named(max_name_len, gm_max_name_len, uint, 0644);
+MODULE_PARM_DESC(max_name_len,
+		 "Longest debug name in bytes (default 256)");
+
+/* Every ioctl struct, so that the kernel copy lives on the stack. */
+union gm_ucmd_buffer {
+	struct guestmem_create_user create_user;
+	struct guestmem_create_multi create_multi;
+	struct guestmem_create_alloc create_alloc;
+	struct guestmem_create_empty create_empty;
+	struct guestmem_rw rw;
+	struct guestmem_fill fill;
+	struct guestmem_cmpxchg cmpxchg;
+	struct guestmem_probe_gpns probe;
+	struct guestmem_range range;
+	struct guestmem_subrange subrange;
+	struct guestmem_info info;
 };
 
-static struct miscdevice guestmem_miscdev = {
+/* The uapi sizes are ABI: a change here is a change of the ABI. */
+static_assert(sizeof(struct guestmem_fault) == 32);
+static_assert(sizeof(struct guestmem_create_user) == 48);
+static_assert(sizeof(struct guestmem_backing) == 24);
+static_assert(sizeof(struct guestmem_create_multi) == 72);
+static_assert(sizeof(struct guestmem_create_alloc) == 32);
+static_assert(sizeof(struct guestmem_create_empty) == 16);
+static_assert(sizeof(struct guestmem_rw) == 64);
+static_assert(sizeof(struct guestmem_fill) == 64);
+static_assert(sizeof(struct guestmem_cmpxchg) == 88);
+static_assert(sizeof(struct guestmem_probe_gpns) == 56);
+static_assert(sizeof(struct guestmem_range) == 88);
+static_assert(sizeof(struct guestmem_subrange) == 64);
+static_assert(sizeof(struct guestmem_region_info) == 24);
+static_assert(sizeof(struct guestmem_info) == 112);
+
+/**
+ * enum gm_respond - when main.c copies the struct back to the caller
+ * @GM_RESPOND_NEVER: the handler does it (creators: before publishing the fd)
+ * @GM_RESPOND_ON_ERROR: only on failure (creators with error details)
+ * @GM_RESPOND_ALWAYS: on success and on failure (out_fault, EMSGSIZE sizes)
+ */
+enum gm_respond {
+	GM_RESPOND_NEVER,
+	GM_RESPOND_ON_ERROR,
+	GM_RESPOND_ALWAYS,
+};
+
+/**
+ * struct gm_ioctl_op - one row of the dispatch table
+ * @size: the kernel's struct size
+ * @min_size: the size of the struct's first version
+ * @ioctl_num: the full ioctl number (0 for an unused nr)
+ * @on_object: issued on an object fd (else on /dev/guestmem)
+ * @reserved: number reserved for a later version: -EOPNOTSUPP
+ * @respond: when to copy the struct back
+ * @execute: the handler
+ */
+struct gm_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	bool on_object;
+	bool reserved;
+	enum gm_respond respond;
+	int (*execute)(struct gm_ucmd *ucmd);
+};
+
+#define GM_OP(_name, _fn, _struct, _last, _obj, _respond)		\
+	[_IOC_NR(GUESTMEM_##_name) - GUESTMEM_CMD_BASE] = {		\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union gm_ucmd_buffer) < \
+					  sizeof(_struct)),		\
+		.min_size = offsetofend(_struct, _last),		\
+		.ioctl_num = GUESTMEM_##_name,				\
+		.on_object = _obj,					\
+		.respond = _respond,					\
+		.execute = _fn,						\
+	}
+
+#define GM_RESERVED(_name)						\
+	[_IOC_NR(GUESTMEM_##_name) - GUESTMEM_CMD_BASE] = {		\
+		.ioctl_num = GUESTMEM_##_name,				\
+		.on_object = true,					\
+		.reserved = true,					\
+	}
+
+static const struct gm_ioctl_op gm_ioctl_ops[] = {
+	GM_OP(CREATE_USER, gm_ioctl_create_user,
+	      struct guestmem_create_user, __reserved2, false,
+	      GM_RESPOND_NEVER),
+	GM_OP(CREATE_MULTI, gm_ioctl_create_multi,
+	      struct guestmem_create_multi, __reserved, false,
+	      GM_RESPOND_ON_ERROR),
+	GM_OP(CREATE_ALLOC, gm_ioctl_create_alloc,
+	      struct guestmem_create_alloc, __reserved, false,
+	      GM_RESPOND_NEVER),
+	GM_OP(CREATE_EMPTY, gm_ioctl_create_empty,
+	      struct guestmem_create_empty, __reserved, false,
+	      GM_RESPOND_NEVER),
+	GM_OP(READ, gm_ioctl_read, struct guestmem_rw, out_fault,
+	      true, GM_RESPOND_ALWAYS),
+	GM_OP(WRITE, gm_ioctl_write, struct guestmem_rw, out_fault,
+	      true, GM_RESPOND_ALWAYS),
+	GM_OP(FILL, gm_ioctl_fill, struct guestmem_fill, out_fault,
+	      true, GM_RESPOND_ALWAYS),
+	GM_OP(READ_PLAIN, gm_ioctl_read_plain, struct guestmem_rw,
+	      out_fault, true, GM_RESPOND_ALWAYS),
+	GM_OP(WRITE_PLAIN, gm_ioctl_write_plain, struct guestmem_rw,
+	      out_fault, true, GM_RESPOND_ALWAYS),
+	GM_OP(COMPARE_EXCHANGE, gm_ioctl_cmpxchg,
+	      struct guestmem_cmpxchg, out_fault, true, GM_RESPOND_ALWAYS),
+	GM_OP(PROBE_GPNS, gm_ioctl_probe_gpns,
+	      struct guestmem_probe_gpns, out_fault, true, GM_RESPOND_ALWAYS),
+	GM_OP(RANGE_READ, gm_ioctl_range_read, struct guestmem_range,
+	      out_fault, true, GM_RESPOND_ALWAYS),
+	GM_OP(RANGE_WRITE, gm_ioctl_range_write,
+	      struct guestmem_range, out_fault, true, GM_RESPOND_ALWAYS),
+	GM_OP(RANGE_FILL, gm_ioctl_range_fill, struct guestmem_range,
+	      out_fault, true, GM_RESPOND_ALWAYS),
+	GM_OP(SUBRANGE, gm_ioctl_subrange, struct guestmem_subrange,
+	      out_fault, true, GM_RESPOND_ALWAYS),
+	GM_OP(INFO, gm_ioctl_info, struct guestmem_info,
+	      out_mmap_offset, true, GM_RESPOND_ALWAYS),
+	GM_RESERVED(LOCK_GPNS),
+	GM_RESERVED(UNLOCK_GPNS),
+	GM_RESERVED(LOCK_RANGE),
+	GM_RESERVED(IOVA),
+	GM_RESERVED(ATTACH_DEVICE),
+};
+
+/**
+ * gm_ucmd_respond() - copy the kernel's struct back to the caller
+ * @ucmd: the call
+ *
+ * Never writes past the caller's @size: an older caller gets the prefix it
+ * knows.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int gm_ucmd_respond(struct gm_ucmd *ucmd)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(u32, ucmd->user_size, ucmd->ksize)))
+		return -EFAULT;
+	return 0;
+}
+
+static long gm_dispatch(struct gm_object *obj, unsigned int cmd,
+			unsigned long arg)
+{
+	union gm_ucmd_buffer buf;
+	const struct gm_ioctl_op *op;
+	struct gm_ucmd ucmd = {
+		.obj = obj,
+		.ubuffer = (void __user *)arg,
+		.cmd = &buf,
+	};
+	unsigned int nr = _IOC_NR(cmd);
+	int rc;
+
+	if (_IOC_TYPE(cmd) != GUESTMEM_TYPE || nr < GUESTMEM_CMD_BASE ||
+	    nr - GUESTMEM_CMD_BASE >= ARRAY_SIZE(gm_ioctl_ops))
+		return -ENOTTY;
+	op = &gm_ioctl_ops[nr - GUESTMEM_CMD_BASE];
+	if (op->ioctl_num != cmd || op->on_object != !!obj)
+		return -ENOTTY;
+	if (op->reserved)
+		return -EOPNOTSUPP;
+
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	ucmd.ksize = op->size;
+	rc = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
+				   ucmd.user_size);
+	if (rc)
+		return rc;
+
+	rc = op->execute(&ucmd);
+	if (op->respond == GM_RESPOND_ALWAYS ||
+	    (rc && op->respond == GM_RESPOND_ON_ERROR)) {
+		int rc_respond = gm_ucmd_respond(&ucmd);
+
+		if (!rc)
+			rc = rc_respond;
+	}
+	return rc;
+}
+
+static long gm_obj_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	return gm_dispatch(file->private_data, cmd, arg);
+}
+
+static int gm_obj_release(struct inode *inode, struct file *file)
+{
+	gm_obj_put(file->private_data);
+	return 0;
+}
+
+static int gm_obj_file_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return gm_obj_mmap(file->private_data, vma);
+}
+
+static const struct file_operations gm_obj_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = gm_obj_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = gm_obj_file_mmap,
+	.release = gm_obj_release,
+	.llseek = noop_llseek,
+};
+
+/**
+ * gm_obj_publish() - give a fully built object an fd and tell the caller
+ * @ucmd: the creating call; its struct is copied back with @out_fd set
+ * @obj: the object; its reference passes to the fd (or is dropped on error)
+ * @out_fd: the fd field inside @ucmd's struct
+ *
+ * Create, copy out, then install: the fd becomes visible to the process
+ * only once the caller has been told about it, so nothing needs undoing
+ * after fd_install().
+ *
+ * Return: 0 or a negative errno.
+ */
+int gm_obj_publish(struct gm_ucmd *ucmd, struct gm_object *obj, u32 *out_fd)
+{
+	struct file *file;
+	int fd, rc;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		rc = fd;
+		goto out_put_obj;
+	}
+	file = anon_inode_getfile("[guestmem]", &gm_obj_fops, obj, O_RDWR);
+	if (IS_ERR(file)) {
+		rc = PTR_ERR(file);
+		goto out_put_fd;
+	}
+	*out_fd = fd;
+	rc = gm_ucmd_respond(ucmd);
+	if (rc)
+		goto out_fput;
+	fd_install(fd, file);
+	return 0;
+
+out_fput:
+	/* The file owns the object reference now: release drops it. */
+	fput(file);
+	put_unused_fd(fd);
+	return rc;
+out_put_fd:
+	put_unused_fd(fd);
+out_put_obj:
+	gm_obj_put(obj);
+	return rc;
+}
+
+static long gm_dev_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	return gm_dispatch(NULL, cmd, arg);
+}
+
+static const struct file_operations gm_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = gm_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice gm_miscdev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "guestmem",
-	.fops = &guestmem_dev_fops,
+	.fops = &gm_dev_fops,
 	.mode = 0666,
 };
 
-static int __init guestmem_init(void)
+static int __init gm_init(void)
 {
-	return misc_register(&guestmem_miscdev);
+	return misc_register(&gm_miscdev);
 }
 
-static void __exit guestmem_exit(void)
+static void __exit gm_exit(void)
 {
-	misc_deregister(&guestmem_miscdev);
+	misc_deregister(&gm_miscdev);
 }
 
-module_init(guestmem_init);
-module_exit(guestmem_exit);
+module_init(gm_init);
+module_exit(gm_exit);
 
 MODULE_DESCRIPTION("Guest memory objects for user-mode VMMs and DMA drivers");
 MODULE_LICENSE("GPL");

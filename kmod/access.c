@@ -1,0 +1,646 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestmem data path: read, write, fill, plain and atomic accesses,
+ * compare-exchange, probes and paged ranges.
+ *
+ * Every access first resolves its guest range to one region (gm_resolve(),
+ * object.c), then walks the region's backing page by page and hands each
+ * piece, kmapped, to a small "chunk" function that copies to or from the
+ * caller's buffer, fills, loads, stores or compare-exchanges.
+ *
+ * User-backed regions live in the owner's address space, which need not be
+ * the caller's (the fd may have been inherited or passed over a socket).
+ * The walker pins at most GM_BATCH pages of the owner at a time - with
+ * pin_user_pages_fast() when the caller is the owner, else with
+ * pin_user_pages_remote() under the owner's mmap_read_lock - drops the lock,
+ * copies through kmap_local_page() with the caller's own uaccess, and unpins
+ * (dirtying for writes).  GUP refuses unmapped, PROT_NONE and (for writes)
+ * read-only memory without FOLL_FORCE, which gives the seed's fault
+ * semantics; the failing page's first byte (or the access start, in the
+ * first page) is the reported guest address.  A fault on the caller's
+ * buffer is -EFAULT with no GUESTMEM_FAULT_VALID.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "guestmem.h"
+
+/* Pages pinned at once: bounds the stack array and the pin lifetime. */
+#define GM_BATCH	16
+
+/* A gpn above this overflows gpn * 4096: the seed's InvalidGpn. */
+#define GM_MAX_GPN	(U64_MAX >> GM_PAGE_SHIFT)
+
+/*
+ * One piece of an access: @kaddr maps @n guest bytes that start @done bytes
+ * into the access.  Returns 0 or a negative errno that ends the access.
+ */
+typedef int (*gm_chunk_fn)(void *ctx, void *kaddr, u64 done, size_t n);
+
+/**
+ * gm_fault_set() - record a guest-side failure with a precise address
+ * @fault: the ioctl's out_fault
+ * @kind: GUESTMEM_KIND_*
+ * @cause: GUESTMEM_CAUSE_*
+ * @gpa: the first failing guest address
+ */
+void gm_fault_set(struct guestmem_fault *fault, u32 kind, u32 cause, u64 gpa)
+{
+	fault->flags = GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA;
+	fault->kind = kind;
+	fault->cause = cause;
+	fault->gpa = gpa;
+}
+
+static void gm_fault_set_gpn(struct guestmem_fault *fault, u64 index,
+			     u64 gpn)
+{
+	fault->flags |= GUESTMEM_FAULT_HAS_INDEX;
+	fault->index = index;
+	fault->gpn = gpn;
+}
+
+static int gm_out_of_range(struct guestmem_fault *fault, u64 gpa)
+{
+	gm_fault_set(fault, GUESTMEM_KIND_OUT_OF_RANGE,
+		     GUESTMEM_CAUSE_NO_MEMORY, gpa);
+	return -ERANGE;
+}
+
+/* GUP's answer for a guest page, as guestmem reports it. */
+static int gm_gup_errno(long rc)
+{
+	if (rc == -EINTR || rc == -ERESTARTSYS)
+		return -EINTR;
+	if (rc == -ENOMEM)
+		return -ENOMEM;
+	return -EFAULT;
+}
+
+static long gm_pin(struct mm_struct *mm, unsigned long start,
+		   unsigned long nr, bool write, struct page **pages)
+{
+	unsigned int gup_flags = write ? FOLL_WRITE : 0;
+	long pinned;
+
+	if (mm == current->mm)
+		return pin_user_pages_fast(start, nr, gup_flags, pages);
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	pinned = gm_pin_user_pages_remote(mm, start, nr, gup_flags, pages);
+	mmap_read_unlock(mm);
+	return pinned;
+}
+
+/* Walk [uaddr, uaddr + len) of the owner's mm; @gpa is its guest address. */
+static int gm_walk_user(struct gm_object *base, unsigned long uaddr, u64 gpa,
+			u64 len, bool write, gm_chunk_fn fn, void *ctx,
+			struct guestmem_fault *fault)
+{
+	struct mm_struct *mm = base->mm;
+	struct page *pages[GM_BATCH];
+	u64 done = 0;
+	int rc = 0;
+
+	if (!mmget_not_zero(mm)) {
+		gm_fault_set(fault, GUESTMEM_KIND_OTHER,
+			     GUESTMEM_CAUSE_OWNER_EXITED, gpa);
+		return -ESRCH;
+	}
+	while (done < len) {
+		unsigned long start = uaddr + done;
+		unsigned long pgoff = offset_in_page(start);
+		unsigned long nr = min_t(u64, GM_BATCH,
+					 DIV_ROUND_UP_ULL(pgoff + len - done,
+							  PAGE_SIZE));
+		long pinned, i;
+
+		pinned = gm_pin(mm, start - pgoff, nr, write, pages);
+		if (pinned <= 0) {
+			rc = pinned ? gm_gup_errno(pinned) : -EFAULT;
+			if (rc == -EFAULT)
+				gm_fault_set(fault, GUESTMEM_KIND_OTHER,
+					     GUESTMEM_CAUSE_NOT_MAPPED,
+					     gpa + done);
+			break;
+		}
+		for (i = 0; i < pinned && !rc; i++) {
+			size_t n = min_t(u64, PAGE_SIZE - pgoff, len - done);
+			void *kaddr = kmap_local_page(pages[i]);
+
+			rc = fn(ctx, kaddr + pgoff, done, n);
+			kunmap_local(kaddr);
+			if (!rc)
+				done += n;
+			pgoff = 0;
+		}
+		unpin_user_pages_dirty_lock(pages, pinned, write);
+		if (rc)
+			break;
+		/* A short pin is retried: the next call reports the fault. */
+		if (done < len) {
+			if (fatal_signal_pending(current)) {
+				rc = -EINTR;
+				break;
+			}
+			cond_resched();
+		}
+	}
+	mmput(mm);
+	return rc;
+}
+
+/* Walk [off, off + len) of an allocated object's pages. */
+static int gm_walk_alloc(struct gm_object *base, u64 off, u64 len,
+			 gm_chunk_fn fn, void *ctx)
+{
+	u64 done = 0;
+	int rc;
+
+	while (done < len) {
+		u64 pos = off + done;
+		unsigned long pgoff = offset_in_page(pos);
+		size_t n = min_t(u64, PAGE_SIZE - pgoff, len - done);
+		void *kaddr = kmap_local_page(base->pages[pos >> PAGE_SHIFT]);
+
+		rc = fn(ctx, kaddr + pgoff, done, n);
+		kunmap_local(kaddr);
+		if (rc)
+			return rc;
+		done += n;
+		if (done < len) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
+	}
+	return 0;
+}
+
+/*
+ * The seed's run_on_mapping(): resolve, then walk.  A zero-length access
+ * only validates the address (plain accesses of size 0 rely on that).
+ */
+static int gm_access(struct gm_object *obj, u64 gpa, u64 len, bool write,
+		     gm_chunk_fn fn, void *ctx, struct guestmem_fault *fault)
+{
+	struct gm_loc loc;
+
+	if (gm_resolve(obj, gpa, len, &loc))
+		return gm_out_of_range(fault, gpa);
+	switch (loc.region->type) {
+	case GM_REGION_USER:
+		if (!len)
+			return 0;
+		return gm_walk_user(loc.base, loc.region->uaddr + loc.off, gpa,
+				    len, write, fn, ctx, fault);
+	case GM_REGION_ALLOC:
+		if (!len)
+			return 0;
+		return gm_walk_alloc(loc.base, loc.off, len, fn, ctx);
+	case GM_REGION_NONE:
+		/* No mapping: the seed calls the backing's absent fallback. */
+		gm_fault_set(fault, GUESTMEM_KIND_OTHER,
+			     GUESTMEM_CAUSE_NO_FALLBACK, gpa);
+		return -EFAULT;
+	default:
+		/* A hole: the seed's multi-region fallback finds no backing. */
+		return gm_out_of_range(fault, gpa);
+	}
+}
+
+/* Byte copies between guest memory and the caller's buffer. */
+struct gm_copy {
+	u8 __user *ubuf;
+	u8 val;
+};
+
+static int gm_chunk_read(void *ctx, void *kaddr, u64 done, size_t n)
+{
+	struct gm_copy *c = ctx;
+
+	return copy_to_user(c->ubuf + done, kaddr, n) ? -EFAULT : 0;
+}
+
+static int gm_chunk_write(void *ctx, void *kaddr, u64 done, size_t n)
+{
+	struct gm_copy *c = ctx;
+
+	return copy_from_user(kaddr, c->ubuf + done, n) ? -EFAULT : 0;
+}
+
+static int gm_chunk_fill(void *ctx, void *kaddr, u64 done, size_t n)
+{
+	struct gm_copy *c = ctx;
+
+	memset(kaddr, c->val, n);
+	return 0;
+}
+
+/* Pinning (or owning) the page proves it readable. */
+static int gm_chunk_probe(void *ctx, void *kaddr, u64 done, size_t n)
+{
+	return 0;
+}
+
+static int gm_rw(struct gm_ucmd *ucmd, bool write)
+{
+	struct guestmem_rw *cmd = ucmd->cmd;
+	struct gm_copy c = { .ubuf = u64_to_user_ptr(cmd->buf_uptr) };
+
+	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	if (!cmd->len)
+		return 0;
+	return gm_access(ucmd->obj, cmd->gpa, cmd->len, write,
+			 write ? gm_chunk_write : gm_chunk_read, &c,
+			 &cmd->out_fault);
+}
+
+/**
+ * gm_ioctl_read() - GUESTMEM_READ: read_at()
+ * @ucmd: the call (&struct guestmem_rw)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_read(struct gm_ucmd *ucmd)
+{
+	return gm_rw(ucmd, false);
+}
+
+/**
+ * gm_ioctl_write() - GUESTMEM_WRITE: write_at()
+ * @ucmd: the call (&struct guestmem_rw)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_write(struct gm_ucmd *ucmd)
+{
+	return gm_rw(ucmd, true);
+}
+
+/**
+ * gm_ioctl_fill() - GUESTMEM_FILL: fill_at()
+ * @ucmd: the call (&struct guestmem_fill)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_fill(struct gm_ucmd *ucmd)
+{
+	struct guestmem_fill *cmd = ucmd->cmd;
+	struct gm_copy c = { .val = cmd->val };
+
+	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->val > U8_MAX)
+		return -EINVAL;
+	if (!cmd->len)
+		return 0;
+	return gm_access(ucmd->obj, cmd->gpa, cmd->len, true, gm_chunk_fill,
+			 &c, &cmd->out_fault);
+}
+
+/* A value of at most 8 bytes, in memory order. */
+union gm_word {
+	u8 b[8];
+	u8 v8;
+	u16 v16;
+	u32 v32;
+	u64 v64;
+};
+
+/*
+ * Plain accesses of up to 8 bytes go through a bounce word so that the
+ * guest side is touched once: one load or store when the host address is
+ * naturally aligned for a 1, 2, 4 or 8 byte value (then the access also
+ * lies in one page), else a byte copy.
+ */
+struct gm_plain {
+	union gm_word w;
+	size_t len;
+};
+
+static bool gm_single_access(void *kaddr, size_t n, size_t len)
+{
+	return n == len && (len == 1 || len == 2 || len == 4 || len == 8) &&
+	       IS_ALIGNED((unsigned long)kaddr, len);
+}
+
+static int gm_chunk_load(void *ctx, void *kaddr, u64 done, size_t n)
+{
+	struct gm_plain *p = ctx;
+
+	if (!gm_single_access(kaddr, n, p->len)) {
+		memcpy(p->w.b + done, kaddr, n);
+		return 0;
+	}
+	switch (n) {
+	case 1:
+		p->w.v8 = READ_ONCE(*(u8 *)kaddr);
+		break;
+	case 2:
+		p->w.v16 = READ_ONCE(*(u16 *)kaddr);
+		break;
+	case 4:
+		p->w.v32 = READ_ONCE(*(u32 *)kaddr);
+		break;
+	default:
+		p->w.v64 = READ_ONCE(*(u64 *)kaddr);
+		break;
+	}
+	return 0;
+}
+
+static int gm_chunk_store(void *ctx, void *kaddr, u64 done, size_t n)
+{
+	struct gm_plain *p = ctx;
+
+	if (!gm_single_access(kaddr, n, p->len)) {
+		memcpy(kaddr, p->w.b + done, n);
+		return 0;
+	}
+	switch (n) {
+	case 1:
+		WRITE_ONCE(*(u8 *)kaddr, p->w.v8);
+		break;
+	case 2:
+		WRITE_ONCE(*(u16 *)kaddr, p->w.v16);
+		break;
+	case 4:
+		WRITE_ONCE(*(u32 *)kaddr, p->w.v32);
+		break;
+	default:
+		WRITE_ONCE(*(u64 *)kaddr, p->w.v64);
+		break;
+	}
+	return 0;
+}
+
+static int gm_plain(struct gm_ucmd *ucmd, bool write)
+{
+	struct guestmem_rw *cmd = ucmd->cmd;
+	void __user *ubuf = u64_to_user_ptr(cmd->buf_uptr);
+	struct gm_plain p = { .len = cmd->len };
+	int rc;
+
+	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	/* Longer values are not atomic in the seed either: plain copies. */
+	if (cmd->len > sizeof(p.w))
+		return gm_rw(ucmd, write);
+
+	if (write && copy_from_user(p.w.b, ubuf, p.len))
+		return -EFAULT;
+	rc = gm_access(ucmd->obj, cmd->gpa, p.len, write,
+		       write ? gm_chunk_store : gm_chunk_load, &p,
+		       &cmd->out_fault);
+	if (rc)
+		return rc;
+	if (!write && copy_to_user(ubuf, p.w.b, p.len))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * gm_ioctl_read_plain() - GUESTMEM_READ_PLAIN: read_plain()
+ * @ucmd: the call (&struct guestmem_rw)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_read_plain(struct gm_ucmd *ucmd)
+{
+	return gm_plain(ucmd, false);
+}
+
+/**
+ * gm_ioctl_write_plain() - GUESTMEM_WRITE_PLAIN: write_plain()
+ * @ucmd: the call (&struct guestmem_rw)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_write_plain(struct gm_ucmd *ucmd)
+{
+	return gm_plain(ucmd, true);
+}
+
+struct gm_cmpxchg {
+	union gm_word cur;
+	union gm_word new;
+	union gm_word old;
+	size_t len;
+};
+
+static int gm_chunk_cmpxchg(void *ctx, void *kaddr, u64 done, size_t n)
+{
+	struct gm_cmpxchg *c = ctx;
+
+	/* The backing address, not only the gpa, must be aligned. */
+	if (!gm_single_access(kaddr, n, c->len))
+		return -EINVAL;
+	switch (n) {
+	case 1:
+		c->old.v8 = cmpxchg((u8 *)kaddr, c->cur.v8, c->new.v8);
+		break;
+	case 2:
+		c->old.v16 = cmpxchg((u16 *)kaddr, c->cur.v16, c->new.v16);
+		break;
+	case 4:
+		c->old.v32 = cmpxchg((u32 *)kaddr, c->cur.v32, c->new.v32);
+		break;
+	default:
+		c->old.v64 = cmpxchg((u64 *)kaddr, c->cur.v64, c->new.v64);
+		break;
+	}
+	return 0;
+}
+
+/**
+ * gm_ioctl_cmpxchg() - GUESTMEM_COMPARE_EXCHANGE
+ * @ucmd: the call (&struct guestmem_cmpxchg)
+ *
+ * cmpxchg() is fully ordered: the seed's sequentially consistent exchange.
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_cmpxchg(struct gm_ucmd *ucmd)
+{
+	struct guestmem_cmpxchg *cmd = ucmd->cmd;
+	struct gm_cmpxchg c = { .len = cmd->len };
+	int rc;
+
+	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
+	cmd->out_current = 0;
+	cmd->out_exchanged = 0;
+	if (cmd->flags || cmd->__reserved || cmd->__reserved2)
+		return -EOPNOTSUPP;
+	if (c.len != 1 && c.len != 2 && c.len != 4 && c.len != 8)
+		return -EINVAL;
+	if (!IS_ALIGNED(cmd->gpa, c.len))
+		return -EINVAL;
+	c.cur.v64 = cmd->current_val;
+	c.new.v64 = cmd->new_val;
+	if (memchr_inv(c.cur.b + c.len, 0, 8 - c.len) ||
+	    memchr_inv(c.new.b + c.len, 0, 8 - c.len))
+		return -EINVAL;
+
+	rc = gm_access(ucmd->obj, cmd->gpa, c.len, true, gm_chunk_cmpxchg, &c,
+		       &cmd->out_fault);
+	if (rc)
+		return rc;
+	cmd->out_current = c.old.v64;
+	cmd->out_exchanged = !memcmp(c.old.b, c.cur.b, c.len);
+	return 0;
+}
+
+/* Read gpn @index of the caller's list; check that gpn * 4096 fits. */
+static int gm_get_gpn(u64 __user *ugpns, u64 index, u64 *gpn,
+		      struct guestmem_fault *fault)
+{
+	if (get_user(*gpn, &ugpns[index]))
+		return -EFAULT;
+	if (*gpn > GM_MAX_GPN) {
+		fault->flags = GUESTMEM_FAULT_VALID;
+		fault->kind = GUESTMEM_KIND_OUT_OF_RANGE;
+		fault->cause = GUESTMEM_CAUSE_INVALID_GPN;
+		gm_fault_set_gpn(fault, index, *gpn);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/**
+ * gm_ioctl_probe_gpns() - GUESTMEM_PROBE_GPNS: probe_gpns()
+ * @ucmd: the call (&struct guestmem_probe_gpns)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_probe_gpns(struct gm_ucmd *ucmd)
+{
+	struct guestmem_probe_gpns *cmd = ucmd->cmd;
+	u64 __user *ugpns = u64_to_user_ptr(cmd->gpns_uptr);
+	struct guestmem_fault *fault = &cmd->out_fault;
+	u64 i, gpn;
+	int rc;
+
+	memset(fault, 0, sizeof(*fault));
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	if (cmd->gpn_count > U32_MAX)
+		return -EOVERFLOW;
+	for (i = 0; i < cmd->gpn_count; i++) {
+		rc = gm_get_gpn(ugpns, i, &gpn, fault);
+		if (rc)
+			return rc;
+		rc = gm_access(ucmd->obj, gpn << GM_PAGE_SHIFT, 1, false,
+			       gm_chunk_probe, NULL, fault);
+		if (rc) {
+			if (fault->flags)
+				gm_fault_set_gpn(fault, i, gpn);
+			return rc;
+		}
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * The seed's op_range(): a head chunk to the end of the first page, whole
+ * pages, a tail chunk; one access per gpn, in order, stopping at the first
+ * failure.
+ */
+static int gm_range(struct gm_ucmd *ucmd, bool write, gm_chunk_fn fn)
+{
+	struct guestmem_range *cmd = ucmd->cmd;
+	u64 __user *ugpns = u64_to_user_ptr(cmd->gpns_uptr);
+	struct guestmem_fault *fault = &cmd->out_fault;
+	struct gm_copy c = { .val = cmd->val };
+	u8 __user *ubuf = u64_to_user_ptr(cmd->buf_uptr);
+	u64 total, index, pgoff, gpn, done = 0;
+	int rc;
+
+	memset(fault, 0, sizeof(*fault));
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (fn == gm_chunk_fill ? cmd->buf_uptr != 0 : cmd->val != 0)
+		return -EINVAL;
+	if (cmd->val > U8_MAX)
+		return -EINVAL;
+	if (cmd->gpn_count > U32_MAX)
+		return -EOVERFLOW;
+	total = cmd->gpn_count << GM_PAGE_SHIFT;
+	if (cmd->offset > total || cmd->len > total - cmd->offset)
+		return -EINVAL;
+
+	index = cmd->offset >> GM_PAGE_SHIFT;
+	pgoff = cmd->offset & (GM_PAGE_SIZE - 1);
+	/* An empty range inside a page still names (and checks) that gpn. */
+	if (!cmd->len)
+		return pgoff ? gm_get_gpn(ugpns, index, &gpn, fault) : 0;
+
+	while (done < cmd->len) {
+		u64 n = min(cmd->len - done, GM_PAGE_SIZE - pgoff);
+
+		rc = gm_get_gpn(ugpns, index, &gpn, fault);
+		if (rc)
+			return rc;
+		c.ubuf = ubuf + done;
+		rc = gm_access(ucmd->obj, (gpn << GM_PAGE_SHIFT) + pgoff, n,
+			       write, fn, &c, fault);
+		if (rc) {
+			if (fault->flags)
+				gm_fault_set_gpn(fault, index, gpn);
+			return rc;
+		}
+		done += n;
+		index++;
+		pgoff = 0;
+		if (done < cmd->len && fatal_signal_pending(current))
+			return -EINTR;
+	}
+	return 0;
+}
+
+/**
+ * gm_ioctl_range_read() - GUESTMEM_RANGE_READ: read_range()
+ * @ucmd: the call (&struct guestmem_range)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_range_read(struct gm_ucmd *ucmd)
+{
+	return gm_range(ucmd, false, gm_chunk_read);
+}
+
+/**
+ * gm_ioctl_range_write() - GUESTMEM_RANGE_WRITE: write_range()
+ * @ucmd: the call (&struct guestmem_range)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_range_write(struct gm_ucmd *ucmd)
+{
+	return gm_range(ucmd, true, gm_chunk_write);
+}
+
+/**
+ * gm_ioctl_range_fill() - GUESTMEM_RANGE_FILL: fill_range()/zero_range()
+ * @ucmd: the call (&struct guestmem_range)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_range_fill(struct gm_ucmd *ucmd)
+{
+	return gm_range(ucmd, true, gm_chunk_fill);
+}

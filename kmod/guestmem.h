@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * guestmem internal API, shared by main.c (device, dispatch), object.c
+ * (objects, regions, address resolution) and access.c (data path).
+ * The data model is described at the top of object.c.
+ */
+#ifndef GUESTMEM_PRIV_H
+#define GUESTMEM_PRIV_H
+
+#include <linux/bits.h>
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/mm_types.h>
+#include <linux/types.h>
+#include <linux/guestmem.h>
+
+/* The seed's page size: every gpn and every "page" in the uapi is 4 KiB. */
+#define GM_PAGE_SHIFT	12
+#define GM_PAGE_SIZE	BIT_ULL(GM_PAGE_SHIFT)
+
+/* Limits, module parameters of main.c; read with READ_ONCE(). */
+extern unsigned int gm_max_regions;
+extern unsigned long gm_max_alloc_bytes;
+extern unsigned int gm_max_name_len;
+
+/**
+ * enum gm_region_type - what backs one region slot
+ * @GM_REGION_ABSENT: a hole or padding slot of a multi-region object
+ * @GM_REGION_NONE: a backing without a mapping (the empty object)
+ * @GM_REGION_USER: user memory of the owner's mm at &gm_region.uaddr
+ * @GM_REGION_ALLOC: the object's own kernel pages (&gm_object.pages)
+ */
+enum gm_region_type {
+	GM_REGION_ABSENT,
+	GM_REGION_NONE,
+	GM_REGION_USER,
+	GM_REGION_ALLOC,
+};
+
+/**
+ * struct gm_region - one region slot, fixed at creation
+ * @type: what backs it
+ * @len: the backing's length (the seed's max_address)
+ * @uaddr: for GM_REGION_USER, the backing's start in the owner's mm
+ */
+struct gm_region {
+	enum gm_region_type type;
+	u64 len;
+	unsigned long uaddr;
+};
+
+/**
+ * struct gm_object - a guest memory object (see object.c)
+ * @ref: one per object fd, one per view of this object
+ * @type: GUESTMEM_OBJ_* of the base object
+ * @invalid_mask: the seed's RegionDefinition.invalid_mask
+ * @region_mask: the seed's RegionDefinition.region_mask
+ * @region_bits: the seed's RegionDefinition.region_bits
+ * @region_count: region slots, padding included (1 << n)
+ * @nr_regions: entries in @regions (slots past it are padding)
+ * @regions: the region slots; NULL for views
+ * @base: for a view, the base object (never itself a view); else NULL
+ * @view_offset: for a view, its address 0 in @base
+ * @view_len: for a view, its length
+ * @preemptive_locking: for a view, the subrange flag (no effect yet)
+ * @mm: owner's mm (mmgrab'ed) for user-backed objects, else NULL
+ * @owner: owner's thread-group leader, for the lock accounting of the next
+ *	version; NULL when @mm is NULL
+ * @pages: for GUESTMEM_OBJ_ALLOC, the zeroed pages
+ * @nr_pages: entries in @pages
+ * @name: debug name, NUL-terminated; a view points at its base's
+ * @name_len: strlen(@name)
+ */
+struct gm_object {
+	struct kref ref;
+	u32 type;
+	u64 invalid_mask;
+	u64 region_mask;
+	u32 region_bits;
+	u64 region_count;
+	u32 nr_regions;
+	struct gm_region *regions;
+	struct gm_object *base;
+	u64 view_offset;
+	u64 view_len;
+	bool preemptive_locking;
+	struct mm_struct *mm;
+	struct task_struct *owner;
+	struct page **pages;
+	unsigned long nr_pages;
+	const char *name;
+	size_t name_len;
+};
+
+/**
+ * struct gm_loc - where a resolved guest range lives
+ * @base: the object that owns @region (the view's base for views)
+ * @region: the region slot
+ * @off: offset of the range's first byte inside the region's backing
+ */
+struct gm_loc {
+	struct gm_object *base;
+	const struct gm_region *region;
+	u64 off;
+};
+
+/**
+ * struct gm_ucmd - one ioctl call, as handed to a handler by main.c
+ * @obj: the object of an object fd, NULL for device ioctls
+ * @ubuffer: the caller's struct
+ * @user_size: its size field
+ * @ksize: the kernel's struct size
+ * @cmd: kernel copy of the struct (zero-extended)
+ */
+struct gm_ucmd {
+	struct gm_object *obj;
+	void __user *ubuffer;
+	u32 user_size;
+	u32 ksize;
+	void *cmd;
+};
+
+/* main.c */
+int gm_ucmd_respond(struct gm_ucmd *ucmd);
+int gm_obj_publish(struct gm_ucmd *ucmd, struct gm_object *obj, u32 *out_fd);
+
+/* object.c */
+void gm_obj_put(struct gm_object *obj);
+int gm_resolve(struct gm_object *obj, u64 gpa, u64 len, struct gm_loc *loc);
+int gm_obj_mmap(struct gm_object *obj, struct vm_area_struct *vma);
+int gm_ioctl_create_user(struct gm_ucmd *ucmd);
+int gm_ioctl_create_multi(struct gm_ucmd *ucmd);
+int gm_ioctl_create_alloc(struct gm_ucmd *ucmd);
+int gm_ioctl_create_empty(struct gm_ucmd *ucmd);
+int gm_ioctl_subrange(struct gm_ucmd *ucmd);
+int gm_ioctl_info(struct gm_ucmd *ucmd);
+
+/* access.c */
+void gm_fault_set(struct guestmem_fault *fault, u32 kind, u32 cause,
+		  u64 gpa);
+int gm_ioctl_read(struct gm_ucmd *ucmd);
+int gm_ioctl_write(struct gm_ucmd *ucmd);
+int gm_ioctl_fill(struct gm_ucmd *ucmd);
+int gm_ioctl_read_plain(struct gm_ucmd *ucmd);
+int gm_ioctl_write_plain(struct gm_ucmd *ucmd);
+int gm_ioctl_cmpxchg(struct gm_ucmd *ucmd);
+int gm_ioctl_probe_gpns(struct gm_ucmd *ucmd);
+int gm_ioctl_range_read(struct gm_ucmd *ucmd);
+int gm_ioctl_range_write(struct gm_ucmd *ucmd);
+int gm_ioctl_range_fill(struct gm_ucmd *ucmd);
+
+#endif /* GUESTMEM_PRIV_H */

@@ -1,0 +1,705 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestmem objects: creation, address resolution, views, lifetime.
+ *
+ * DOC: Data model
+ *
+ * A guest memory object (&struct gm_object) is the kernel form of the
+ * seed's GuestMemory.  It describes a guest physical address space as an
+ * array of region slots of 2^region_bits bytes each (one slot of 2^63
+ * bytes for single-region objects), exactly as the seed's
+ * RegionDefinition does, and a &struct gm_region per slot says what backs
+ * it:
+ *
+ *  - GM_REGION_USER: user memory of the *owner*, the process that created
+ *    the object.  The object stores only the owner's mm and a virtual
+ *    address; pages are looked up (pinned for the duration of one copy) at
+ *    every access, so munmap, mprotect and PROT_NONE reservations behave
+ *    as they would for the owner itself.
+ *  - GM_REGION_ALLOC: zeroed kernel pages owned by the object (allocate()),
+ *    mappable by mmap() of the object fd.
+ *  - GM_REGION_NONE: the empty object's backing: no mapping.
+ *  - GM_REGION_ABSENT: a hole or a padding slot of a multi-region object.
+ *
+ * A *view* (subrange) is an object with one slot whose @base points at the
+ * object it was cut from and whose @view_offset is its address 0 in the
+ * base.  A view of a view points at the original base with the offsets
+ * added, so views never nest.
+ *
+ * Objects are immutable once published: regions, name, owner and pages
+ * are set before the fd exists and never change.  The data path therefore
+ * takes no lock of its own; concurrent accesses to one object are as safe
+ * as concurrent accesses to the memory behind it.
+ *
+ * References: every object fd holds one reference (dropped by release);
+ * every view holds one on its base.  An mmap() of an allocated object holds
+ * the fd's file, hence the object.  The object holds mmgrab() on the owner's
+ * mm (the mm_struct stays, its pages may go) and a task reference on the
+ * owner's thread-group leader.  Each access takes mmget_not_zero() on the
+ * owner's mm for its duration and fails with -ESRCH once the owner has
+ * exited.
+ *
+ * Lock order (data path): mmap_lock of the owner's mm (read, only while
+ * pinning pages of another process) -> nothing.  No guestmem lock exists;
+ * copies to and from the caller's buffer run with no lock held.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "guestmem.h"
+
+static const struct gm_region gm_absent_region = {
+	.type = GM_REGION_ABSENT,
+};
+
+static struct gm_object *gm_obj_alloc(u32 nr_regions)
+{
+	struct gm_object *obj;
+
+	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return NULL;
+	kref_init(&obj->ref);
+	if (nr_regions) {
+		obj->regions = kvcalloc(nr_regions, sizeof(*obj->regions),
+					GFP_KERNEL_ACCOUNT);
+		if (!obj->regions) {
+			kfree(obj);
+			return NULL;
+		}
+	}
+	obj->nr_regions = nr_regions;
+	return obj;
+}
+
+/* The seed's single-region RegionDefinition: addresses below 2^63. */
+static void gm_obj_set_single_region(struct gm_object *obj)
+{
+	obj->invalid_mask = 1ULL << 63;
+	obj->region_mask = ~0ULL >> 1;
+	obj->region_bits = 63;
+	obj->region_count = 1;
+}
+
+static void gm_obj_release(struct kref *ref)
+{
+	struct gm_object *obj = container_of(ref, struct gm_object, ref);
+	unsigned long i;
+
+	if (obj->base) {
+		gm_obj_put(obj->base);
+		kfree(obj);
+		return;
+	}
+	for (i = 0; i < obj->nr_pages; i++)
+		if (obj->pages[i])
+			__free_page(obj->pages[i]);
+	kvfree(obj->pages);
+	if (obj->owner)
+		put_task_struct(obj->owner);
+	if (obj->mm)
+		mmdrop(obj->mm);
+	kvfree(obj->regions);
+	kfree(obj->name);
+	kfree(obj);
+}
+
+/**
+ * gm_obj_put() - drop one reference to an object
+ * @obj: the object
+ */
+void gm_obj_put(struct gm_object *obj)
+{
+	kref_put(&obj->ref, gm_obj_release);
+}
+
+/* Record the calling process as the owner of a user-backed object. */
+static void gm_obj_set_owner(struct gm_object *obj)
+{
+	obj->mm = current->mm;
+	mmgrab(obj->mm);
+	obj->owner = get_task_struct(current->group_leader);
+}
+
+static int gm_obj_set_name_kernel(struct gm_object *obj, const char *name)
+{
+	obj->name = kstrdup(name, GFP_KERNEL_ACCOUNT);
+	if (!obj->name)
+		return -ENOMEM;
+	obj->name_len = strlen(name);
+	return 0;
+}
+
+static int gm_obj_set_name_user(struct gm_object *obj, u64 name_uptr,
+				u32 name_len)
+{
+	char *name;
+
+	if (name_len > READ_ONCE(gm_max_name_len))
+		return -ENAMETOOLONG;
+	name = kmalloc(name_len + 1, GFP_KERNEL_ACCOUNT);
+	if (!name)
+		return -ENOMEM;
+	if (copy_from_user(name, u64_to_user_ptr(name_uptr), name_len)) {
+		kfree(name);
+		return -EFAULT;
+	}
+	if (memchr(name, 0, name_len)) {
+		kfree(name);
+		return -EINVAL;
+	}
+	name[name_len] = 0;
+	obj->name = name;
+	obj->name_len = name_len;
+	return 0;
+}
+
+/* A user backing must be a range of user addresses that does not wrap. */
+static int gm_check_user_range(u64 base, u64 len)
+{
+	u64 end;
+
+	if (check_add_overflow(base, len, &end))
+		return -EOVERFLOW;
+	if (!access_ok(u64_to_user_ptr(base), len))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * gm_resolve() - the seed's region(gpa, len)
+ * @obj: the object (possibly a view)
+ * @gpa: guest address of the first byte, in @obj's address space
+ * @len: length of the access
+ * @loc: filled with the region and offset on success
+ *
+ * Rules (seed §2.1): (@gpa | @len) must have no bit of invalid_mask set;
+ * the access may not touch or cross the end of its region slot (off + len
+ * must stay below the slot size: strict); it must fit in the slot's backing
+ * length.  A view checks against its own single slot, then translates into
+ * its base.  The region's type is not checked here: a zero-length access
+ * at offset 0 of a hole resolves.
+ *
+ * Return: 0, or -ERANGE (the seed's OutOfRange at @gpa).
+ */
+int gm_resolve(struct gm_object *obj, u64 gpa, u64 len, struct gm_loc *loc)
+{
+	struct gm_object *base = obj;
+	u64 off, idx;
+
+	if ((gpa | len) & obj->invalid_mask)
+		return -ERANGE;
+	off = gpa & obj->region_mask;
+	if ((off + len) & ~obj->region_mask)
+		return -ERANGE;
+	if (obj->base) {
+		if (off + len > obj->view_len)
+			return -ERANGE;
+		base = obj->base;
+		gpa = obj->view_offset + off;
+		off = gpa & base->region_mask;
+	}
+	idx = gpa >> base->region_bits;
+	loc->base = base;
+	loc->off = off;
+	loc->region = idx < base->nr_regions ? &base->regions[idx] :
+					       &gm_absent_region;
+	if (off + len > loc->region->len)
+		return -ERANGE;
+	return 0;
+}
+
+/**
+ * gm_ioctl_create_user() - GUESTMEM_CREATE_USER
+ * @ucmd: the call (&struct guestmem_create_user)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_create_user(struct gm_ucmd *ucmd)
+{
+	struct guestmem_create_user *cmd = ucmd->cmd;
+	struct gm_object *obj;
+	int rc;
+
+	if (cmd->flags || cmd->__reserved || cmd->__reserved2)
+		return -EOPNOTSUPP;
+	rc = gm_check_user_range(cmd->base_uptr, cmd->len);
+	if (rc)
+		return rc;
+
+	obj = gm_obj_alloc(1);
+	if (!obj)
+		return -ENOMEM;
+	rc = gm_obj_set_name_user(obj, cmd->name_uptr, cmd->name_len);
+	if (rc)
+		goto out_put_obj;
+	obj->type = GUESTMEM_OBJ_USER;
+	gm_obj_set_single_region(obj);
+	obj->regions[0].type = GM_REGION_USER;
+	obj->regions[0].len = cmd->len;
+	obj->regions[0].uaddr = cmd->base_uptr;
+	gm_obj_set_owner(obj);
+	return gm_obj_publish(ucmd, obj, &cmd->out_fd);
+
+out_put_obj:
+	gm_obj_put(obj);
+	return rc;
+}
+
+/* Copy, check and install backing @i of a multi-region object. */
+static int gm_multi_take_backing(struct guestmem_create_multi *cmd,
+				 struct gm_object *obj, u32 i)
+{
+	struct guestmem_backing __user *ubackings =
+		u64_to_user_ptr(cmd->backings_uptr);
+	struct guestmem_backing b;
+	int rc;
+
+	if (copy_from_user(&b, &ubackings[i], sizeof(b)))
+		return -EFAULT;
+	if ((b.flags & ~GUESTMEM_BACKING_PRESENT) || b.__reserved)
+		return -EOPNOTSUPP;
+	if (!(b.flags & GUESTMEM_BACKING_PRESENT)) {
+		if (b.base_uptr || b.len)
+			return -EINVAL;
+		obj->regions[i].type = GM_REGION_ABSENT;
+		return 0;
+	}
+	if (b.len > cmd->region_size) {
+		cmd->out_reason = GUESTMEM_MR_BACKING_TOO_LARGE;
+		cmd->out_bad_index = i;
+		return -EINVAL;
+	}
+	rc = gm_check_user_range(b.base_uptr, b.len);
+	if (rc)
+		return rc;
+	obj->regions[i].type = GM_REGION_USER;
+	obj->regions[i].len = b.len;
+	obj->regions[i].uaddr = b.base_uptr;
+	return 0;
+}
+
+/**
+ * gm_ioctl_create_multi() - GUESTMEM_CREATE_MULTI
+ * @ucmd: the call (&struct guestmem_create_multi)
+ *
+ * The checks follow new_multi_region() in order; out_reason names the one
+ * that failed.
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_create_multi(struct gm_ucmd *ucmd)
+{
+	struct guestmem_create_multi *cmd = ucmd->cmd;
+	u64 rs = cmd->region_size;
+	u64 region_count, max_region_count;
+	struct gm_object *obj;
+	u32 region_bits, i;
+	int rc;
+
+	cmd->out_reason = GUESTMEM_MR_OK;
+	cmd->out_bad_index = 0;
+	cmd->out_region_count = 0;
+	cmd->out_max_region_count = 0;
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	if (!is_power_of_2(rs)) {
+		cmd->out_reason = GUESTMEM_MR_NOT_POWER_OF_TWO;
+		return -EINVAL;
+	}
+	if (rs < GM_PAGE_SIZE) {
+		cmd->out_reason = GUESTMEM_MR_REGION_TOO_SMALL;
+		return -EINVAL;
+	}
+	region_bits = ilog2(rs);
+	max_region_count = 1ULL << (63 - region_bits);
+	region_count = cmd->backing_count <= 1 ? 1 :
+		roundup_pow_of_two((u64)cmd->backing_count);
+	cmd->out_region_count = region_count;
+	cmd->out_max_region_count = max_region_count;
+	if (region_count > max_region_count) {
+		cmd->out_reason = GUESTMEM_MR_TOO_MANY_REGIONS;
+		return -EINVAL;
+	}
+	if (cmd->backing_count > READ_ONCE(gm_max_regions))
+		return -ENOSPC;
+
+	obj = gm_obj_alloc(cmd->backing_count);
+	if (!obj)
+		return -ENOMEM;
+	rc = gm_obj_set_name_user(obj, cmd->name_uptr, cmd->name_len);
+	if (rc)
+		goto out_put_obj;
+	for (i = 0; i < cmd->backing_count; i++) {
+		rc = gm_multi_take_backing(cmd, obj, i);
+		if (rc)
+			goto out_put_obj;
+	}
+	obj->type = GUESTMEM_OBJ_MULTI;
+	obj->region_bits = region_bits;
+	obj->region_mask = rs - 1;
+	obj->invalid_mask = ~0ULL << (region_bits + ilog2(region_count));
+	obj->region_count = region_count;
+	gm_obj_set_owner(obj);
+	return gm_obj_publish(ucmd, obj, &cmd->out_fd);
+
+out_put_obj:
+	gm_obj_put(obj);
+	return rc;
+}
+
+/**
+ * gm_ioctl_create_alloc() - GUESTMEM_CREATE_ALLOC
+ * @ucmd: the call (&struct guestmem_create_alloc)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_create_alloc(struct gm_ucmd *ucmd)
+{
+	struct guestmem_create_alloc *cmd = ucmd->cmd;
+	struct gm_object *obj;
+	unsigned long i;
+	int rc;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->len > READ_ONCE(gm_max_alloc_bytes))
+		return -ENOSPC;
+
+	obj = gm_obj_alloc(1);
+	if (!obj)
+		return -ENOMEM;
+	rc = gm_obj_set_name_kernel(obj, "heap");
+	if (rc)
+		goto out_put_obj;
+	obj->nr_pages = DIV_ROUND_UP(cmd->len, PAGE_SIZE);
+	if (obj->nr_pages) {
+		obj->pages = kvcalloc(obj->nr_pages, sizeof(*obj->pages),
+				      GFP_KERNEL_ACCOUNT);
+		if (!obj->pages) {
+			rc = -ENOMEM;
+			goto out_put_obj;
+		}
+	}
+	for (i = 0; i < obj->nr_pages; i++) {
+		obj->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!obj->pages[i]) {
+			rc = -ENOMEM;
+			goto out_put_obj;
+		}
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			goto out_put_obj;
+		}
+		cond_resched();
+	}
+	obj->type = GUESTMEM_OBJ_ALLOC;
+	gm_obj_set_single_region(obj);
+	obj->regions[0].type = GM_REGION_ALLOC;
+	obj->regions[0].len = round_up(cmd->len, GM_PAGE_SIZE);
+	cmd->out_alloc_size = obj->regions[0].len;
+	return gm_obj_publish(ucmd, obj, &cmd->out_fd);
+
+out_put_obj:
+	gm_obj_put(obj);
+	return rc;
+}
+
+/**
+ * gm_ioctl_create_empty() - GUESTMEM_CREATE_EMPTY
+ * @ucmd: the call (&struct guestmem_create_empty)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_create_empty(struct gm_ucmd *ucmd)
+{
+	struct guestmem_create_empty *cmd = ucmd->cmd;
+	struct gm_object *obj;
+	int rc;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	obj = gm_obj_alloc(1);
+	if (!obj)
+		return -ENOMEM;
+	rc = gm_obj_set_name_kernel(obj, "empty");
+	if (rc)
+		goto out_put_obj;
+	obj->type = GUESTMEM_OBJ_EMPTY;
+	gm_obj_set_single_region(obj);
+	obj->regions[0].type = GM_REGION_NONE;
+	return gm_obj_publish(ucmd, obj, &cmd->out_fd);
+
+out_put_obj:
+	gm_obj_put(obj);
+	return rc;
+}
+
+/**
+ * gm_ioctl_subrange() - GUESTMEM_SUBRANGE
+ * @ucmd: the call (&struct guestmem_subrange)
+ *
+ * The seed's generic subrange: the range must resolve in one region; for a
+ * multi-region object the region must also have a backing (the seed asks
+ * the missing backing and gets OutOfRange).
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_subrange(struct gm_ucmd *ucmd)
+{
+	struct guestmem_subrange *cmd = ucmd->cmd;
+	struct gm_object *obj = ucmd->obj;
+	struct gm_object *view;
+	struct gm_loc loc;
+
+	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
+	if ((cmd->flags & ~GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING) ||
+	    cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (gm_resolve(obj, cmd->offset, cmd->len, &loc) ||
+	    (!obj->base && loc.region->type == GM_REGION_ABSENT)) {
+		gm_fault_set(&cmd->out_fault, GUESTMEM_KIND_OUT_OF_RANGE,
+			     GUESTMEM_CAUSE_NO_MEMORY, cmd->offset);
+		return -ERANGE;
+	}
+
+	view = gm_obj_alloc(0);
+	if (!view)
+		return -ENOMEM;
+	kref_get(&loc.base->ref);
+	view->base = loc.base;
+	view->type = loc.base->type;
+	view->view_offset = (obj->base ? obj->view_offset : 0) + cmd->offset;
+	view->view_len = cmd->len;
+	view->preemptive_locking =
+		cmd->flags & GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING;
+	view->name = loc.base->name;
+	view->name_len = loc.base->name_len;
+	gm_obj_set_single_region(view);
+	return gm_obj_publish(ucmd, view, &cmd->out_fd);
+}
+
+/*
+ * The mmap window of an object whose base is allocated: the base pages
+ * that hold the object's bytes, and where its address 0 lies in them.
+ */
+static void gm_mmap_window(struct gm_object *obj, unsigned long *first,
+			   unsigned long *count, u64 *offset)
+{
+	u64 start = obj->base ? obj->view_offset : 0;
+	u64 len = obj->base ? obj->view_len : obj->regions[0].len;
+
+	*first = start >> PAGE_SHIFT;
+	*offset = start & ~PAGE_MASK;
+	*count = DIV_ROUND_UP(*offset + len, PAGE_SIZE);
+}
+
+static vm_fault_t gm_vm_fault(struct vm_fault *vmf)
+{
+	struct gm_object *obj = vmf->vma->vm_private_data;
+	struct gm_object *base = obj->base ?: obj;
+	unsigned long first, count;
+	struct page *page;
+	u64 offset;
+
+	gm_mmap_window(obj, &first, &count, &offset);
+	if (vmf->pgoff >= count)
+		return VM_FAULT_SIGBUS;
+	page = base->pages[first + vmf->pgoff];
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct gm_vm_ops = {
+	.fault = gm_vm_fault,
+};
+
+/**
+ * gm_obj_mmap() - mmap() of an object fd
+ * @obj: the object
+ * @vma: the new mapping
+ *
+ * Only objects backed by allocated pages (and their views) can be mapped,
+ * only shared, and only inside the object's window (file offset 0 is the
+ * page that holds the object's address 0).
+ *
+ * Return: 0, -ENODEV (not allocated memory), -EINVAL (private, or outside
+ * the window).
+ */
+int gm_obj_mmap(struct gm_object *obj, struct vm_area_struct *vma)
+{
+	struct gm_object *base = obj->base ?: obj;
+	unsigned long first, count, end;
+	u64 offset;
+
+	if (base->type != GUESTMEM_OBJ_ALLOC)
+		return -ENODEV;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	gm_mmap_window(obj, &first, &count, &offset);
+	if (check_add_overflow(vma->vm_pgoff, vma_pages(vma), &end) ||
+	    end > count)
+		return -EINVAL;
+	gm_vm_flags_set(vma, VM_DONTEXPAND);
+	vma->vm_ops = &gm_vm_ops;
+	vma->vm_private_data = obj;
+	return 0;
+}
+
+static bool gm_region_mapped(const struct gm_region *region)
+{
+	return region->type == GM_REGION_USER ||
+	       region->type == GM_REGION_ALLOC;
+}
+
+/* One region slot as GUESTMEM_INFO reports it. */
+static void gm_region_info(struct gm_object *obj, u64 slot, bool owner,
+			   struct guestmem_region_info *ri)
+{
+	const struct gm_region *region;
+	struct gm_loc loc;
+	u64 va_off = 0;
+
+	memset(ri, 0, sizeof(*ri));
+	if (obj->base) {
+		/* A view of length 0 at offset 0 of its base always resolves. */
+		if (gm_resolve(obj, 0, 0, &loc))
+			return;
+		region = loc.region;
+		va_off = loc.off;
+		ri->len = obj->view_len;
+	} else {
+		region = slot < obj->nr_regions ? &obj->regions[slot] :
+						  &gm_absent_region;
+		ri->len = region->len;
+	}
+	if (region->type == GM_REGION_ABSENT)
+		return;
+	ri->flags |= GUESTMEM_REGION_PRESENT;
+	if (!gm_region_mapped(region))
+		return;
+	ri->flags |= GUESTMEM_REGION_MAPPED;
+	if (region->type == GM_REGION_USER && owner) {
+		ri->flags |= GUESTMEM_REGION_HAS_VA;
+		ri->va = region->uaddr + va_off;
+	}
+}
+
+static bool gm_obj_supports_locking(struct gm_object *obj)
+{
+	struct guestmem_region_info ri;
+	u64 i;
+
+	/* The empty object has nothing to lock; a view of it has no mapping. */
+	if (obj->type == GUESTMEM_OBJ_EMPTY)
+		return !obj->base;
+	for (i = 0; i < obj->region_count; i++) {
+		gm_region_info(obj, i, false, &ri);
+		if ((ri.flags & GUESTMEM_REGION_PRESENT) &&
+		    !(ri.flags & GUESTMEM_REGION_MAPPED))
+			return false;
+	}
+	return true;
+}
+
+static int gm_info_copy_regions(struct gm_object *obj,
+				struct guestmem_info *cmd, bool owner)
+{
+	struct guestmem_region_info __user *uri =
+		u64_to_user_ptr(cmd->regions_uptr);
+	struct guestmem_region_info ri;
+	u64 i;
+
+	for (i = 0; i < obj->region_count; i++) {
+		gm_region_info(obj, i, owner, &ri);
+		if (copy_to_user(&uri[i], &ri, sizeof(ri)))
+			return -EFAULT;
+		cond_resched();
+	}
+	return 0;
+}
+
+/**
+ * gm_ioctl_info() - GUESTMEM_INFO
+ * @ucmd: the call (&struct guestmem_info)
+ *
+ * Return: 0, -EMSGSIZE (a buffer is too small; sizes written back), or
+ * another negative errno (see the uapi header).
+ */
+int gm_ioctl_info(struct gm_ucmd *ucmd)
+{
+	struct guestmem_info *cmd = ucmd->cmd;
+	struct gm_object *obj = ucmd->obj;
+	struct gm_object *base = obj->base ?: obj;
+	struct guestmem_region_info ri;
+	bool owner = base->mm && base->mm == current->mm;
+	int rc;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	cmd->out_name_len = obj->name_len;
+	cmd->out_type = obj->type;
+	cmd->out_region_count = obj->region_count;
+	cmd->out_region_bits = obj->region_bits;
+	cmd->out_invalid_mask = obj->invalid_mask;
+	cmd->out_region_mask = obj->region_mask;
+	cmd->out_view_offset = obj->base ? obj->view_offset : 0;
+	cmd->out_full_mapping_va = 0;
+	cmd->out_full_mapping_len = 0;
+	cmd->out_mmap_size = 0;
+	cmd->out_mmap_offset = 0;
+	cmd->out_flags = 0;
+	if (obj->base)
+		cmd->out_flags |= GUESTMEM_INFO_VIEW;
+	if (owner)
+		cmd->out_flags |= GUESTMEM_INFO_OWNER;
+	if (base->mm && !atomic_read(&base->mm->mm_users))
+		cmd->out_flags |= GUESTMEM_INFO_OWNER_EXITED;
+	if (gm_obj_supports_locking(obj))
+		cmd->out_flags |= GUESTMEM_INFO_SUPPORTS_LOCKING;
+
+	/* The seed's full_mapping(): exactly one slot, and it is mapped. */
+	if (obj->region_count == 1) {
+		gm_region_info(obj, 0, owner, &ri);
+		if (ri.flags & GUESTMEM_REGION_MAPPED) {
+			cmd->out_flags |= GUESTMEM_INFO_FULL_MAPPING;
+			cmd->out_full_mapping_len = ri.len;
+		}
+		if (ri.flags & GUESTMEM_REGION_HAS_VA) {
+			cmd->out_flags |= GUESTMEM_INFO_FULL_MAPPING_VA;
+			cmd->out_full_mapping_va = ri.va;
+		}
+	}
+	if (base->type == GUESTMEM_OBJ_ALLOC) {
+		unsigned long first, count;
+
+		gm_mmap_window(obj, &first, &count, &cmd->out_mmap_offset);
+		cmd->out_mmap_size = (u64)count << PAGE_SHIFT;
+		cmd->out_flags |= GUESTMEM_INFO_MMAP;
+	}
+
+	if (cmd->name_uptr && cmd->name_capacity <= obj->name_len)
+		return -EMSGSIZE;
+	if (cmd->regions_uptr && cmd->region_capacity < obj->region_count)
+		return -EMSGSIZE;
+	if (cmd->name_uptr &&
+	    copy_to_user(u64_to_user_ptr(cmd->name_uptr), obj->name,
+			 obj->name_len + 1))
+		return -EFAULT;
+	if (cmd->regions_uptr) {
+		rc = gm_info_copy_regions(obj, cmd, owner);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
