@@ -171,7 +171,7 @@ static inline int gm_test_count_fds(void)
 	return n - 1;   /* the directory stream's own fd */
 }
 
-/* Mappings of guestmem objects (anon inode "[guestmem...]"), not malloc's. */
+/* Mappings of object fds (anon inode "[guestmem]"), not malloc's. */
 static inline int gm_test_count_maps(void)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
@@ -181,7 +181,7 @@ static inline int gm_test_count_maps(void)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		n += strstr(line, "guestmem") != NULL;
+		n += strstr(line, "[guestmem]") != NULL;
 	fclose(f);
 	return n;
 }

@@ -24,7 +24,7 @@ struct gm_error_slot {
 	struct gm_error err;
 	char name[GM_NAME_MAX];
 	char cause[256];
-	char message[1024];
+	char message[GM_NAME_MAX + 1024];
 };
 
 static __thread struct gm_error_slot gm_tls_error;

@@ -20,7 +20,8 @@
 
 #include "guestmem.h"
 
-#define GM_NAME_MAX 256
+/* Room for a debug name in the error record (the module allows 256 by default). */
+#define GM_NAME_MAX 1024
 /* The seed's INVALID_ERROR_GPA: "no precise address". */
 #define GM_INVALID_ERROR_GPA UINT64_MAX
 
