@@ -253,6 +253,7 @@ TEST(allocated)
 	struct gm *gm, *gm2;
 	void *base, *base2;
 	size_t len, len2;
+	int maps;
 
 	gm_require_module();
 	before = gm_test_snapshot();
@@ -262,13 +263,20 @@ TEST(allocated)
 	ASSERT_NE(NULL, buf);
 	memset(pattern, 0x42, 0x10000);
 
+	/* allocate() maps the object fd: that mapping is the seed's inner buffer. */
+	maps = gm_test_count_maps();
 	test_gm_ok(gm_allocate(0x10000, &gm));
+	EXPECT_EQ(maps + 1, gm_test_count_maps());
 	test_gm_ok(gm_write_at(gm, 0, pattern, 0x10000));
 	test_gm_ok(gm_full_mapping(gm, &base, &len));
 	EXPECT_EQ(0x10000, len);
 	EXPECT_EQ(0, memcmp(base, pattern, 0x10000));
 
-	/* A clone sees the same buffer. */
+	/*
+	 * A clone sees the same buffer.  (The seed's inner_buf_mut() and
+	 * into_inner_buf() hand out exclusive access while no clone exists;
+	 * C has no such guarantee to give, so only the shared view is ported.)
+	 */
 	gm2 = gm_clone(gm);
 	ASSERT_EQ(gm, gm2);
 	test_gm_ok(gm_full_mapping(gm2, &base2, &len2));
@@ -293,6 +301,25 @@ TEST(allocated)
 	free(pattern);
 	free(buf);
 	gm_test_expect_no_leaks(before);
+}
+
+/* allocate(0): no pages, yet a (zero-length) full mapping, as AlignedHeapMemory::new(0). */
+TEST(allocate_zero_bytes)
+{
+	struct gm *gm;
+	void *base = (void *)1;
+	size_t len = 1;
+	uint8_t b;
+
+	gm_require_module();
+	test_gm_ok(gm_allocate(0, &gm));
+	test_gm_ok(gm_full_mapping(gm, &base, &len));
+	EXPECT_EQ(0, len);
+	test_gm_ok(gm_read_at(gm, 0, &b, 0));
+	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		    "guest memory 'heap': read error: failed to access 0x0-0x1",
+		    gm_read_at(gm, 0, &b, 1));
+	gm_release(gm);
 }
 
 /* AlignedHeapMemory::new rounds up to whole zeroed pages. */

@@ -326,23 +326,37 @@ TEST_F(create, multi_region_rule_is_enforced)
 	gm_test_expect_no_leaks(before);
 }
 
-/* A backing exactly as large as its region is accepted (its last byte is not reachable). */
-TEST(backing_as_large_as_its_region_is_accepted)
+/*
+ * A backing exactly as large as its region is accepted, but an access may
+ * not touch the region's end (spec §2.1), so its last byte is unreachable,
+ * and no access crosses from one region into the next.
+ */
+TEST(accesses_stop_short_of_a_region_end)
 {
-	struct gm_backing b = { NULL, 0x1000 };
-	struct gm *gm;
-	uint8_t x = 0;
+	struct gm_backing b[2] = { { NULL, 0x1000 }, { NULL, 0x1000 } };
+	struct gm *gm, *view = NULL;
+	uint8_t x[2] = { 0 };
 
 	gm_require_module();
-	b.base = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, b.base);
-	test_gm_ok(gm_new_multi_region("test", 0x1000, &b, 1, &gm));
-	test_gm_ok(gm_read_at(gm, 0xffe, &x, 1));
+	b[0].base = mmap(NULL, 0x2000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	ASSERT_NE(MAP_FAILED, b[0].base);
+	b[1].base = (char *)b[0].base + 0x1000;
+	test_gm_ok(gm_new_multi_region("test", 0x1000, b, 2, &gm));
+	test_gm_ok(gm_read_at(gm, 0xffe, x, 1));
+	test_gm_ok(gm_read_at(gm, 0x1000, x, 1));
 	test_gm_err(ERANGE, GM_ERROR_OUT_OF_RANGE,
 		    "guest memory 'test': read error: failed to access 0xfff-0x1000",
-		    gm_read_at(gm, 0xfff, &x, 1));
+		    gm_read_at(gm, 0xfff, x, 1));
+	test_gm_err(ERANGE, GM_ERROR_OUT_OF_RANGE,
+		    "guest memory 'test': write error: failed to access 0xfff-0x1001",
+		    gm_write_at(gm, 0xfff, x, 2));
+	test_gm_err(ERANGE, GM_ERROR_OUT_OF_RANGE,
+		    "guest memory 'test': subrange error: failed to access 0x800-0x1000",
+		    gm_subrange(gm, 0x800, 0x800, false, &view));
+	EXPECT_EQ(NULL, view);
 	gm_release(gm);
-	munmap(b.base, 0x1000);
+	munmap(b[0].base, 0x2000);
 }
 
 static unsigned long read_module_param(const char *name)

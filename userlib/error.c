@@ -31,7 +31,15 @@ static __thread struct gm_error_slot gm_tls_error;
 
 const struct gm_error *gm_last_error(void)
 {
-	return &gm_tls_error.err;
+	struct gm_error_slot *s = &gm_tls_error;
+
+	/* Nothing recorded yet: errnum 0 and empty strings, never NULL. */
+	if (!s->err.message) {
+		s->err.debug_name = s->name;
+		s->err.cause = s->cause;
+		s->err.message = s->message;
+	}
+	return &s->err;
 }
 
 static const char *const gm_op_names[] = {
