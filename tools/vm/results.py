@@ -150,11 +150,9 @@ def main():
         lines = []
 
     insmod = [l for l in lines if l.startswith("@@ insmod rc=")]
-    if not insmod:
-        run.case("fail", "guest", "no report: the guest never reached its test runner")
-    elif insmod[0] != "@@ insmod rc=0":
+    if insmod and insmod[0] != "@@ insmod rc=0":
         run.case("fail", "insmod guestmem", insmod[0][3:])
-    else:
+    elif insmod:
         run.case("pass", "insmod guestmem")
 
     judge_tests(run, lines)
@@ -178,16 +176,26 @@ def main():
         judge_dmesg(run, sections(lines, "@@ dmesg-begin", "@@ dmesg-end"))
 
     if "@@ done" not in lines or a.qemu_rc != 1:
-        why = {124: "the VM timed out (VM_TIMEOUT) and was killed",
-               0: "the guest powered off or panicked before finishing"}.get(
-                   a.qemu_rc, f"QEMU exited {a.qemu_rc}")
-        run.case("fail", "guest", why)
         try:
             with open(a.console, errors="replace") as f:
                 con = [l.rstrip() for l in f]
         except FileNotFoundError:
             con = []
         splat = [i for i, l in enumerate(con) if BAD.search(l)]
+        if not lines:
+            where = "before its test runner started"
+        elif not insmod:
+            where = "while loading the module"
+        elif "@@ done" in lines:
+            where = "after its run"
+        else:
+            where = "during the run"
+        why = {124: f"the VM timed out (VM_TIMEOUT) {where} and was killed",
+               0: f"the guest died {where}"}.get(a.qemu_rc,
+                                                  f"QEMU exited {a.qemu_rc} {where}")
+        if splat:
+            why += ": " + re.sub(r"^\[[ \d.]+\] ", "", con[splat[0]])
+        run.case("fail", "guest", why)
         start = max(0, (splat[0] - 5) if splat else len(con) - 40)
         print("      --- kernel console ---")
         print("\n".join("      " + l for l in con[start:start + 60]))
