@@ -403,7 +403,8 @@ struct guestmem_fill {
  *	and compare_exchange_bytes()
  * @size: sizeof(struct guestmem_cmpxchg)
  * @flags: must be 0
- * @gpa: guest physical address, a multiple of @len
+ * @gpa: guest physical address, a multiple of @len (and so must be the
+ *	address of the backing byte, else -EINVAL)
  * @len: 1, 2, 4 or 8
  * @__reserved: must be 0
  * @current_val: expected value: its first @len bytes in memory order (as
@@ -447,7 +448,7 @@ struct guestmem_cmpxchg {
  * @size: sizeof(struct guestmem_probe_gpns)
  * @flags: must be 0
  * @gpns_uptr: array of @gpn_count __u64 guest page numbers (4096-byte pages)
- * @gpn_count: number of entries; 0 succeeds
+ * @gpn_count: number of entries; 0 succeeds; above 2^32 - 1 is -EOVERFLOW
  * @out_fault: error report, see &struct guestmem_fault; HAS_INDEX is set on
  *	every guest-side failure
  *
@@ -471,7 +472,7 @@ struct guestmem_probe_gpns {
  * @size: sizeof(struct guestmem_range)
  * @flags: must be 0
  * @gpns_uptr: array of @gpn_count __u64 guest page numbers
- * @gpn_count: number of entries
+ * @gpn_count: number of entries; above 2^32 - 1 is -EOVERFLOW
  * @offset: byte offset of the range into the pages laid end to end
  * @len: bytes in the range; also the size of the buffer at @buf_uptr
  * @buf_uptr: the caller's buffer (read: destination, write: source); must be

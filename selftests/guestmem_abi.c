@@ -1,0 +1,1190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The raw ioctl ABI of /dev/guestmem and its object fds, without the
+ * library: struct sizes, the size/flags/reserved rules of every ioctl, the
+ * errno contract, and each validation rule with otherwise valid input.
+ * Shaped after tools/testing/selftests/iommu/iommufd.c.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/guestmem.h>
+
+#include "kselftest_harness.h"
+
+#pragma GCC diagnostic ignored "-Wsign-compare"
+
+/* The uapi sizes are ABI (the kernel asserts the same numbers). */
+static_assert(sizeof(struct guestmem_fault) == 32, "");
+static_assert(sizeof(struct guestmem_create_user) == 48, "");
+static_assert(sizeof(struct guestmem_backing) == 24, "");
+static_assert(sizeof(struct guestmem_create_multi) == 72, "");
+static_assert(sizeof(struct guestmem_create_alloc) == 32, "");
+static_assert(sizeof(struct guestmem_create_empty) == 16, "");
+static_assert(sizeof(struct guestmem_rw) == 64, "");
+static_assert(sizeof(struct guestmem_fill) == 64, "");
+static_assert(sizeof(struct guestmem_cmpxchg) == 88, "");
+static_assert(sizeof(struct guestmem_probe_gpns) == 56, "");
+static_assert(sizeof(struct guestmem_range) == 88, "");
+static_assert(sizeof(struct guestmem_subrange) == 64, "");
+static_assert(sizeof(struct guestmem_region_info) == 24, "");
+static_assert(sizeof(struct guestmem_info) == 112, "");
+
+#define PAGE 4096UL
+#define MEM_PAGES 4
+
+/* Layer 1: the raw call, 0 or -errno. */
+static int gm_raw(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+/* Layer 3: exactly this errno. */
+#define test_err(_errno, fd, cmd, arg) \
+	EXPECT_EQ(-(_errno), gm_raw(fd, cmd, arg))
+
+static int open_dev(void)
+{
+	return open("/dev/guestmem", O_RDWR | O_CLOEXEC);
+}
+
+static int create_user(int dev, void *base, uint64_t len, const char *name)
+{
+	struct guestmem_create_user cmd = {
+		.size = sizeof(cmd),
+		.name_uptr = (uintptr_t)name,
+		.name_len = strlen(name),
+		.base_uptr = (uintptr_t)base,
+		.len = len,
+	};
+	int rc = gm_raw(dev, GUESTMEM_CREATE_USER, &cmd);
+
+	return rc ? rc : (int)cmd.out_fd;
+}
+
+static int create_alloc(int dev, uint64_t len)
+{
+	struct guestmem_create_alloc cmd = { .size = sizeof(cmd), .len = len };
+	int rc = gm_raw(dev, GUESTMEM_CREATE_ALLOC, &cmd);
+
+	return rc ? rc : (int)cmd.out_fd;
+}
+
+static int create_empty(int dev)
+{
+	struct guestmem_create_empty cmd = { .size = sizeof(cmd) };
+	int rc = gm_raw(dev, GUESTMEM_CREATE_EMPTY, &cmd);
+
+	return rc ? rc : (int)cmd.out_fd;
+}
+
+static int gm_read(int obj, uint64_t gpa, void *buf, uint64_t len,
+		   struct guestmem_fault *fault)
+{
+	struct guestmem_rw cmd = {
+		.size = sizeof(cmd), .gpa = gpa, .len = len,
+		.buf_uptr = (uintptr_t)buf,
+	};
+	int rc = gm_raw(obj, GUESTMEM_READ, &cmd);
+
+	if (fault)
+		*fault = cmd.out_fault;
+	return rc;
+}
+
+static int gm_write(int obj, uint64_t gpa, const void *buf, uint64_t len,
+		    struct guestmem_fault *fault)
+{
+	struct guestmem_rw cmd = {
+		.size = sizeof(cmd), .gpa = gpa, .len = len,
+		.buf_uptr = (uintptr_t)buf,
+	};
+	int rc = gm_raw(obj, GUESTMEM_WRITE, &cmd);
+
+	if (fault)
+		*fault = cmd.out_fault;
+	return rc;
+}
+
+/*
+ * Fixture: /dev/guestmem, and a user-backed object "abi" over 4 pages of
+ * which page 1 is PROT_NONE and page 2 read-only.
+ */
+FIXTURE(abi) {
+	int dev;
+	int obj;
+	uint8_t *mem;
+};
+
+FIXTURE_SETUP(abi)
+{
+	self->dev = open_dev();
+	self->obj = -1;
+	self->mem = MAP_FAILED;
+	if (self->dev < 0 && errno == ENOENT)
+		SKIP(return, "guestmem module not loaded");
+	ASSERT_LE(0, self->dev);
+	self->mem = mmap(NULL, MEM_PAGES * PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	memset(self->mem, 0x5a, MEM_PAGES * PAGE);
+	ASSERT_EQ(0, mprotect(self->mem + PAGE, PAGE, PROT_NONE));
+	ASSERT_EQ(0, mprotect(self->mem + 2 * PAGE, PAGE, PROT_READ));
+	self->obj = create_user(self->dev, self->mem, MEM_PAGES * PAGE, "abi");
+	ASSERT_LE(0, self->obj);
+}
+
+FIXTURE_TEARDOWN(abi)
+{
+	if (self->obj >= 0)
+		close(self->obj);
+	if (self->mem != MAP_FAILED)
+		munmap(self->mem, MEM_PAGES * PAGE);
+	if (self->dev >= 0)
+		close(self->dev);
+}
+
+/*
+ * One length test: the valid struct @arg of @size bytes must fail with
+ * EINVAL when its size field is one short, E2BIG when 8 bytes longer with a
+ * nonzero tail, and succeed when 8 bytes longer with a zero tail (which the
+ * kernel must leave untouched).  A returned fd (create, subrange) is closed.
+ */
+static void length_test(struct __test_metadata *_metadata, int fd,
+			unsigned long cmd, const void *arg, size_t size,
+			size_t out_fd_off)
+{
+	uint64_t buf[32] = {};
+	uint8_t *tail = (uint8_t *)buf + size;
+	uint32_t *size_field = (uint32_t *)buf;
+
+	ASSERT_GE(sizeof(buf), size + 8);
+	memcpy(buf, arg, size);
+
+	*size_field = 0;
+	EXPECT_EQ(-EINVAL, gm_raw(fd, cmd, buf));
+	*size_field = size - 1;
+	EXPECT_EQ(-EINVAL, gm_raw(fd, cmd, buf));
+
+	*size_field = size + 8;
+	tail[7] = 1;
+	EXPECT_EQ(-E2BIG, gm_raw(fd, cmd, buf));
+
+	tail[7] = 0;
+	EXPECT_EQ(0, gm_raw(fd, cmd, buf));
+	EXPECT_EQ(0, memcmp(tail, "\0\0\0\0\0\0\0\0", 8));
+	if (out_fd_off) {
+		uint32_t out_fd;
+
+		memcpy(&out_fd, (uint8_t *)buf + out_fd_off, sizeof(out_fd));
+		EXPECT_EQ(FD_CLOEXEC, fcntl(out_fd, F_GETFD));
+		EXPECT_EQ(0, close(out_fd));
+	}
+}
+
+#define TEST_LENGTH(fd, cmd, st) \
+	length_test(_metadata, fd, cmd, &st, sizeof(st), 0)
+#define TEST_LENGTH_FD(fd, cmd, st) \
+	length_test(_metadata, fd, cmd, &st, sizeof(st), offsetof(typeof(st), out_fd))
+
+/*
+ * Valid example arguments for every ioctl, built around the fixture.
+ * @buf is a scratch buffer of at least PAGE bytes.
+ */
+struct valid_args {
+	struct guestmem_create_user create_user;
+	struct guestmem_create_multi create_multi;
+	struct guestmem_backing backings[3];
+	struct guestmem_create_alloc create_alloc;
+	struct guestmem_create_empty create_empty;
+	struct guestmem_rw rw;
+	struct guestmem_fill fill;
+	struct guestmem_cmpxchg cmpxchg;
+	struct guestmem_probe_gpns probe;
+	struct guestmem_range range;
+	struct guestmem_subrange subrange;
+	struct guestmem_info info;
+	uint64_t gpns[2];
+	uint8_t buf[PAGE];
+};
+
+static void valid_args_init(struct valid_args *v, uint8_t *mem)
+{
+	memset(v, 0, sizeof(*v));
+	v->create_user = (struct guestmem_create_user){
+		.size = sizeof(v->create_user),
+		.name_uptr = (uintptr_t)"abi", .name_len = 3,
+		.base_uptr = (uintptr_t)mem, .len = PAGE,
+	};
+	v->backings[0] = (struct guestmem_backing){
+		.base_uptr = (uintptr_t)mem, .len = PAGE,
+		.flags = GUESTMEM_BACKING_PRESENT,
+	};
+	v->backings[2] = v->backings[0];
+	v->create_multi = (struct guestmem_create_multi){
+		.size = sizeof(v->create_multi),
+		.name_uptr = (uintptr_t)"multi", .name_len = 5,
+		.backing_count = 3, .region_size = 1ULL << 30,
+		.backings_uptr = (uintptr_t)v->backings,
+	};
+	v->create_alloc = (struct guestmem_create_alloc){
+		.size = sizeof(v->create_alloc), .len = PAGE,
+	};
+	v->create_empty = (struct guestmem_create_empty){
+		.size = sizeof(v->create_empty),
+	};
+	v->rw = (struct guestmem_rw){
+		.size = sizeof(v->rw), .gpa = 0, .len = 8,
+		.buf_uptr = (uintptr_t)v->buf,
+	};
+	v->fill = (struct guestmem_fill){
+		.size = sizeof(v->fill), .gpa = 0, .len = 8, .val = 0x5a,
+	};
+	v->cmpxchg = (struct guestmem_cmpxchg){
+		.size = sizeof(v->cmpxchg), .gpa = 8, .len = 8,
+		.current_val = 0x5a5a5a5a5a5a5a5aULL,
+		.new_val = 0x5a5a5a5a5a5a5a5aULL,
+	};
+	v->gpns[0] = 0;
+	v->gpns[1] = 3;
+	v->probe = (struct guestmem_probe_gpns){
+		.size = sizeof(v->probe),
+		.gpns_uptr = (uintptr_t)v->gpns, .gpn_count = 2,
+	};
+	v->range = (struct guestmem_range){
+		.size = sizeof(v->range),
+		.gpns_uptr = (uintptr_t)v->gpns, .gpn_count = 1,
+		.offset = 16, .len = 64, .buf_uptr = (uintptr_t)v->buf,
+	};
+	v->subrange = (struct guestmem_subrange){
+		.size = sizeof(v->subrange), .offset = 16, .len = 64,
+	};
+	v->info = (struct guestmem_info){ .size = sizeof(v->info) };
+}
+
+TEST_F(abi, every_ioctl_checks_its_length)
+{
+	struct valid_args *v = malloc(sizeof(*v));
+	struct guestmem_range fill_range;
+
+	ASSERT_NE(NULL, v);
+	valid_args_init(v, self->mem);
+	TEST_LENGTH_FD(self->dev, GUESTMEM_CREATE_USER, v->create_user);
+	TEST_LENGTH_FD(self->dev, GUESTMEM_CREATE_MULTI, v->create_multi);
+	TEST_LENGTH_FD(self->dev, GUESTMEM_CREATE_ALLOC, v->create_alloc);
+	TEST_LENGTH_FD(self->dev, GUESTMEM_CREATE_EMPTY, v->create_empty);
+	TEST_LENGTH(self->obj, GUESTMEM_READ, v->rw);
+	TEST_LENGTH(self->obj, GUESTMEM_WRITE, v->rw);
+	TEST_LENGTH(self->obj, GUESTMEM_READ_PLAIN, v->rw);
+	TEST_LENGTH(self->obj, GUESTMEM_WRITE_PLAIN, v->rw);
+	TEST_LENGTH(self->obj, GUESTMEM_FILL, v->fill);
+	TEST_LENGTH(self->obj, GUESTMEM_COMPARE_EXCHANGE, v->cmpxchg);
+	TEST_LENGTH(self->obj, GUESTMEM_PROBE_GPNS, v->probe);
+	TEST_LENGTH(self->obj, GUESTMEM_RANGE_READ, v->range);
+	TEST_LENGTH(self->obj, GUESTMEM_RANGE_WRITE, v->range);
+	fill_range = v->range;
+	fill_range.buf_uptr = 0;
+	fill_range.val = 0x5a;
+	TEST_LENGTH(self->obj, GUESTMEM_RANGE_FILL, fill_range);
+	TEST_LENGTH_FD(self->obj, GUESTMEM_SUBRANGE, v->subrange);
+	TEST_LENGTH(self->obj, GUESTMEM_INFO, v->info);
+	free(v);
+}
+
+/* Call @cmd with a copy of @arg whose u32 at byte @off is @val. */
+static int with_u32(int fd, unsigned long cmd, const void *arg, size_t size,
+		    size_t off, uint32_t val)
+{
+	uint64_t buf[32];
+
+	memcpy(buf, arg, size);
+	memcpy((uint8_t *)buf + off, &val, sizeof(val));
+	return gm_raw(fd, cmd, buf);
+}
+
+#define EXPECT_FIELD(_errno, fd, cmd, st, field, val)			\
+	EXPECT_EQ(-(_errno), with_u32(fd, cmd, &st, sizeof(st),		\
+				      offsetof(typeof(st), field), val))	\
+		TH_LOG(#cmd "." #field " = %#x", (unsigned int)(val))
+
+TEST_F(abi, unknown_flags_are_eopnotsupp)
+{
+	struct valid_args *v = malloc(sizeof(*v));
+	struct guestmem_range fill_range;
+
+	ASSERT_NE(NULL, v);
+	valid_args_init(v, self->mem);
+	fill_range = v->range;
+	fill_range.buf_uptr = 0;
+	EXPECT_FIELD(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_USER,
+		     v->create_user, flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_MULTI,
+		     v->create_multi, flags, 1U << 31);
+	EXPECT_FIELD(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_ALLOC,
+		     v->create_alloc, flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_EMPTY,
+		     v->create_empty, flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_READ, v->rw, flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_WRITE, v->rw, flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_READ_PLAIN, v->rw,
+		     flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_WRITE_PLAIN, v->rw,
+		     flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_FILL, v->fill, flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_COMPARE_EXCHANGE,
+		     v->cmpxchg, flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_PROBE_GPNS, v->probe,
+		     flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_RANGE_READ, v->range,
+		     flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_RANGE_WRITE, v->range,
+		     flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_RANGE_FILL, fill_range,
+		     flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_SUBRANGE, v->subrange,
+		     flags, 2);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_INFO, v->info, flags, 1);
+	free(v);
+}
+
+TEST_F(abi, nonzero_reserved_is_eopnotsupp)
+{
+	struct valid_args *v = malloc(sizeof(*v));
+
+	ASSERT_NE(NULL, v);
+	valid_args_init(v, self->mem);
+	EXPECT_FIELD(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_USER,
+		     v->create_user, __reserved, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_USER,
+		     v->create_user, __reserved2, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_MULTI,
+		     v->create_multi, __reserved, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_ALLOC,
+		     v->create_alloc, __reserved, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_EMPTY,
+		     v->create_empty, __reserved, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_FILL, v->fill,
+		     __reserved, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_COMPARE_EXCHANGE,
+		     v->cmpxchg, __reserved, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_COMPARE_EXCHANGE,
+		     v->cmpxchg, __reserved2, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_RANGE_READ, v->range,
+		     __reserved, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_SUBRANGE, v->subrange,
+		     __reserved, 1);
+
+	/* Reserved and unknown flags inside a backing entry, too. */
+	v->backings[2].__reserved = 1;
+	test_err(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_MULTI,
+		 &v->create_multi);
+	v->backings[2].__reserved = 0;
+	v->backings[2].flags |= 2;
+	test_err(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_MULTI,
+		 &v->create_multi);
+	free(v);
+}
+
+TEST_F(abi, bad_struct_pointer_is_efault)
+{
+	static const unsigned long dev_cmds[] = {
+		GUESTMEM_CREATE_USER, GUESTMEM_CREATE_MULTI,
+		GUESTMEM_CREATE_ALLOC, GUESTMEM_CREATE_EMPTY,
+	};
+	static const unsigned long obj_cmds[] = {
+		GUESTMEM_READ, GUESTMEM_WRITE, GUESTMEM_FILL,
+		GUESTMEM_READ_PLAIN, GUESTMEM_WRITE_PLAIN,
+		GUESTMEM_COMPARE_EXCHANGE, GUESTMEM_PROBE_GPNS,
+		GUESTMEM_RANGE_READ, GUESTMEM_RANGE_WRITE, GUESTMEM_RANGE_FILL,
+		GUESTMEM_SUBRANGE, GUESTMEM_INFO,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(dev_cmds) / sizeof(dev_cmds[0]); i++) {
+		test_err(EFAULT, self->dev, dev_cmds[i], NULL);
+		test_err(EFAULT, self->dev, dev_cmds[i], (void *)8);
+	}
+	for (i = 0; i < sizeof(obj_cmds) / sizeof(obj_cmds[0]); i++) {
+		test_err(EFAULT, self->obj, obj_cmds[i], NULL);
+		test_err(EFAULT, self->obj, obj_cmds[i], self->mem + PAGE);
+	}
+}
+
+TEST_F(abi, unknown_or_misdirected_ioctls_are_enotty)
+{
+	struct guestmem_rw rw = { .size = sizeof(rw) };
+	struct guestmem_create_empty ce = { .size = sizeof(ce) };
+
+	test_err(ENOTTY, self->dev, _IO(GUESTMEM_TYPE, 0x0f), &rw);
+	test_err(ENOTTY, self->obj, _IO(GUESTMEM_TYPE, 0x1f), &rw);
+	test_err(ENOTTY, self->obj, _IO(GUESTMEM_TYPE, 0xff), &rw);
+	test_err(ENOTTY, self->obj, _IO('x', 0x10), &rw);
+	/* Right nr, wrong encoding: _IOWR is not _IO. */
+	test_err(ENOTTY, self->obj, _IOWR(GUESTMEM_TYPE, 0x10,
+					  struct guestmem_rw), &rw);
+	/* Object ioctls on the device and device ioctls on an object. */
+	test_err(ENOTTY, self->dev, GUESTMEM_READ, &rw);
+	test_err(ENOTTY, self->obj, GUESTMEM_CREATE_EMPTY, &ce);
+	test_err(ENOTTY, self->dev, GUESTMEM_LOCK_GPNS, NULL);
+}
+
+TEST_F(abi, reserved_ioctls_are_eopnotsupp)
+{
+	test_err(EOPNOTSUPP, self->obj, GUESTMEM_LOCK_GPNS, NULL);
+	test_err(EOPNOTSUPP, self->obj, GUESTMEM_UNLOCK_GPNS, NULL);
+	test_err(EOPNOTSUPP, self->obj, GUESTMEM_LOCK_RANGE, NULL);
+	test_err(EOPNOTSUPP, self->obj, GUESTMEM_IOVA, NULL);
+	test_err(EOPNOTSUPP, self->obj, GUESTMEM_ATTACH_DEVICE, NULL);
+}
+
+TEST_F(abi, object_fds_are_cloexec_and_refuse_read)
+{
+	char c;
+
+	EXPECT_EQ(FD_CLOEXEC, fcntl(self->obj, F_GETFD));
+	EXPECT_EQ(-1, read(self->obj, &c, 1));
+	EXPECT_EQ(-1, write(self->obj, &c, 1));
+}
+
+TEST_F(abi, create_user_validates_range_and_name)
+{
+	struct valid_args *v = malloc(sizeof(*v));
+	char longname[300];
+	int fd;
+
+	ASSERT_NE(NULL, v);
+	valid_args_init(v, self->mem);
+
+	v->create_user.base_uptr = ~0ULL - 10;
+	v->create_user.len = 100;
+	test_err(EOVERFLOW, self->dev, GUESTMEM_CREATE_USER, &v->create_user);
+	v->create_user.base_uptr = 0xffff888000000000ULL;
+	v->create_user.len = PAGE;
+	test_err(EFAULT, self->dev, GUESTMEM_CREATE_USER, &v->create_user);
+
+	valid_args_init(v, self->mem);
+	v->create_user.name_uptr = (uintptr_t)"a\0b";
+	test_err(EINVAL, self->dev, GUESTMEM_CREATE_USER, &v->create_user);
+	v->create_user.name_uptr = (uintptr_t)(self->mem + PAGE);
+	test_err(EFAULT, self->dev, GUESTMEM_CREATE_USER, &v->create_user);
+	memset(longname, 'n', sizeof(longname));
+	v->create_user.name_uptr = (uintptr_t)longname;
+	v->create_user.name_len = 257;
+	test_err(ENAMETOOLONG, self->dev, GUESTMEM_CREATE_USER,
+		 &v->create_user);
+	v->create_user.name_len = 256;
+	EXPECT_EQ(0, gm_raw(self->dev, GUESTMEM_CREATE_USER, &v->create_user));
+	close(v->create_user.out_fd);
+
+	/* Zero length and an empty name are fine. */
+	fd = create_user(self->dev, self->mem, 0, "");
+	ASSERT_LE(0, fd);
+	close(fd);
+	free(v);
+}
+
+FIXTURE(multi) {
+	int dev;
+	struct guestmem_create_multi cmd;
+	struct guestmem_backing backings[3];
+	uint8_t *mem;
+};
+
+FIXTURE_SETUP(multi)
+{
+	self->dev = open_dev();
+	if (self->dev < 0 && errno == ENOENT)
+		SKIP(return, "guestmem module not loaded");
+	ASSERT_LE(0, self->dev);
+	self->mem = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	memset(self->backings, 0, sizeof(self->backings));
+	self->backings[0].base_uptr = (uintptr_t)self->mem;
+	self->backings[0].len = PAGE;
+	self->backings[0].flags = GUESTMEM_BACKING_PRESENT;
+	self->backings[2] = self->backings[0];
+	self->backings[2].base_uptr += PAGE;
+	self->cmd = (struct guestmem_create_multi){
+		.size = sizeof(self->cmd),
+		.name_uptr = (uintptr_t)"multi", .name_len = 5,
+		.backing_count = 3, .region_size = 1ULL << 30,
+		.backings_uptr = (uintptr_t)self->backings,
+	};
+}
+
+FIXTURE_TEARDOWN(multi)
+{
+	if (self->dev >= 0) {
+		munmap(self->mem, 2 * PAGE);
+		close(self->dev);
+	}
+}
+
+static int multi_create(int dev, struct guestmem_create_multi *cmd)
+{
+	int rc = gm_raw(dev, GUESTMEM_CREATE_MULTI, cmd);
+
+	return rc ? rc : (int)cmd->out_fd;
+}
+
+TEST_F(multi, valid_layout_has_four_slots)
+{
+	struct guestmem_info info = { .size = sizeof(info) };
+	int fd = multi_create(self->dev, &self->cmd);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(GUESTMEM_MR_OK, self->cmd.out_reason);
+	EXPECT_EQ(4, self->cmd.out_region_count);
+	EXPECT_EQ(1ULL << 33, self->cmd.out_max_region_count);
+	ASSERT_EQ(0, gm_raw(fd, GUESTMEM_INFO, &info));
+	EXPECT_EQ(GUESTMEM_OBJ_MULTI, info.out_type);
+	EXPECT_EQ(4, info.out_region_count);
+	EXPECT_EQ(30, info.out_region_bits);
+	EXPECT_EQ(~0ULL << 32, info.out_invalid_mask);
+	EXPECT_EQ((1ULL << 30) - 1, info.out_region_mask);
+	EXPECT_EQ(0, info.out_flags & GUESTMEM_INFO_FULL_MAPPING);
+	close(fd);
+}
+
+TEST_F(multi, region_size_not_power_of_two)
+{
+	self->cmd.region_size = 0;
+	test_err(EINVAL, self->dev, GUESTMEM_CREATE_MULTI, &self->cmd);
+	EXPECT_EQ(GUESTMEM_MR_NOT_POWER_OF_TWO, self->cmd.out_reason);
+	self->cmd.region_size = 3 * PAGE;
+	/* The seed checks the region size before the region count. */
+	self->cmd.backing_count = 1U << 31;
+	test_err(EINVAL, self->dev, GUESTMEM_CREATE_MULTI, &self->cmd);
+	EXPECT_EQ(GUESTMEM_MR_NOT_POWER_OF_TWO, self->cmd.out_reason);
+}
+
+TEST_F(multi, region_size_smaller_than_a_page)
+{
+	self->cmd.region_size = 2048;
+	test_err(EINVAL, self->dev, GUESTMEM_CREATE_MULTI, &self->cmd);
+	EXPECT_EQ(GUESTMEM_MR_REGION_TOO_SMALL, self->cmd.out_reason);
+}
+
+TEST_F(multi, too_many_regions)
+{
+	self->cmd.region_size = 1ULL << 62;
+	test_err(EINVAL, self->dev, GUESTMEM_CREATE_MULTI, &self->cmd);
+	EXPECT_EQ(GUESTMEM_MR_TOO_MANY_REGIONS, self->cmd.out_reason);
+	EXPECT_EQ(4, self->cmd.out_region_count);
+	EXPECT_EQ(2, self->cmd.out_max_region_count);
+}
+
+TEST_F(multi, more_backings_than_max_regions_is_enospc)
+{
+	self->cmd.region_size = PAGE;
+	self->cmd.backing_count = 1025;
+	test_err(ENOSPC, self->dev, GUESTMEM_CREATE_MULTI, &self->cmd);
+	EXPECT_EQ(GUESTMEM_MR_OK, self->cmd.out_reason);
+}
+
+TEST_F(multi, backing_too_large)
+{
+	int fd;
+
+	self->cmd.region_size = PAGE;
+	self->backings[2].len = PAGE + 1;
+	test_err(EINVAL, self->dev, GUESTMEM_CREATE_MULTI, &self->cmd);
+	EXPECT_EQ(GUESTMEM_MR_BACKING_TOO_LARGE, self->cmd.out_reason);
+	EXPECT_EQ(2, self->cmd.out_bad_index);
+	/* Exactly the region size is accepted. */
+	self->backings[2].len = PAGE;
+	fd = multi_create(self->dev, &self->cmd);
+	ASSERT_LE(0, fd);
+	close(fd);
+}
+
+TEST_F(multi, hole_with_an_address_is_einval)
+{
+	self->backings[1].len = PAGE;
+	test_err(EINVAL, self->dev, GUESTMEM_CREATE_MULTI, &self->cmd);
+	EXPECT_EQ(GUESTMEM_MR_OK, self->cmd.out_reason);
+}
+
+TEST_F(multi, holes_and_padding_are_out_of_range)
+{
+	struct guestmem_subrange sub = { .size = sizeof(sub) };
+	struct guestmem_fault fault;
+	struct guestmem_rw rw = { .size = sizeof(rw) };
+	uint8_t b;
+	int fd = multi_create(self->dev, &self->cmd);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, gm_read(fd, 0, &b, 1, &fault));
+	EXPECT_EQ(0, fault.flags);
+	EXPECT_EQ(-ERANGE, gm_read(fd, 1ULL << 30, &b, 1, &fault));
+	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA, fault.flags);
+	EXPECT_EQ(GUESTMEM_KIND_OUT_OF_RANGE, fault.kind);
+	EXPECT_EQ(GUESTMEM_CAUSE_NO_MEMORY, fault.cause);
+	EXPECT_EQ(1ULL << 30, fault.gpa);
+	EXPECT_EQ(0, gm_read(fd, 2ULL << 30, &b, 1, NULL));
+	EXPECT_EQ(-ERANGE, gm_read(fd, 3ULL << 30, &b, 1, NULL));
+	EXPECT_EQ(-ERANGE, gm_read(fd, 4ULL << 30, &b, 1, NULL));
+	/* A zero-size plain access to a hole still fails: OutOfRange. */
+	rw.gpa = 1ULL << 30;
+	test_err(ERANGE, fd, GUESTMEM_READ_PLAIN, &rw);
+	/* A byte access of length 0 succeeds anywhere. */
+	EXPECT_EQ(0, gm_read(fd, 1ULL << 30, &b, 0, NULL));
+	/* No view of a hole, not even an empty one. */
+	sub.offset = 1ULL << 30;
+	test_err(ERANGE, fd, GUESTMEM_SUBRANGE, &sub);
+	EXPECT_EQ(1ULL << 30, sub.out_fault.gpa);
+	close(fd);
+}
+
+TEST_F(abi, out_of_range_reports_kind_cause_and_gpa)
+{
+	struct guestmem_fault fault;
+	uint8_t buf[16];
+
+	EXPECT_EQ(-ERANGE, gm_read(self->obj, MEM_PAGES * PAGE, buf, 1,
+				   &fault));
+	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA, fault.flags);
+	EXPECT_EQ(GUESTMEM_KIND_OUT_OF_RANGE, fault.kind);
+	EXPECT_EQ(GUESTMEM_CAUSE_NO_MEMORY, fault.cause);
+	EXPECT_EQ(MEM_PAGES * PAGE, fault.gpa);
+	/* Crossing the end fails as a whole, at the access start. */
+	EXPECT_EQ(-ERANGE, gm_read(self->obj, MEM_PAGES * PAGE - 2, buf, 4,
+				   &fault));
+	EXPECT_EQ(MEM_PAGES * PAGE - 2, fault.gpa);
+	/* Bit 63 is never a valid address, nor a valid length. */
+	EXPECT_EQ(-ERANGE, gm_read(self->obj, 1ULL << 63, buf, 1, &fault));
+	EXPECT_EQ(-ERANGE, gm_read(self->obj, 0, buf, 1ULL << 63, &fault));
+	/* Length 0: success for any address. */
+	EXPECT_EQ(0, gm_read(self->obj, ~0ULL, buf, 0, &fault));
+	EXPECT_EQ(0, fault.flags);
+}
+
+TEST_F(abi, guest_fault_reports_the_first_bad_byte)
+{
+	struct guestmem_fault fault;
+	uint8_t buf[2 * PAGE];
+
+	/* Page 1 is PROT_NONE: a read from the end of page 0 names 0x1000. */
+	EXPECT_EQ(-EFAULT, gm_read(self->obj, PAGE - 1, buf, 2, &fault));
+	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA, fault.flags);
+	EXPECT_EQ(GUESTMEM_KIND_OTHER, fault.kind);
+	EXPECT_EQ(GUESTMEM_CAUSE_NOT_MAPPED, fault.cause);
+	EXPECT_EQ(PAGE, fault.gpa);
+	EXPECT_EQ(0x5a, buf[0]);
+	/* Inside the first page: the access start. */
+	EXPECT_EQ(-EFAULT, gm_read(self->obj, PAGE + 7, buf, 1, &fault));
+	EXPECT_EQ(PAGE + 7, fault.gpa);
+	/* Page 2 is read-only: readable, not writable. */
+	EXPECT_EQ(0, gm_read(self->obj, 2 * PAGE, buf, PAGE, &fault));
+	EXPECT_EQ(-EFAULT, gm_write(self->obj, 2 * PAGE + 8, buf, 16, &fault));
+	EXPECT_EQ(2 * PAGE + 8, fault.gpa);
+	/* A write that runs into a bad page keeps the bytes before it. */
+	memset(buf, 0x11, 16);
+	EXPECT_EQ(-EFAULT, gm_write(self->obj, PAGE - 8, buf, 16, &fault));
+	EXPECT_EQ(PAGE, fault.gpa);
+	EXPECT_EQ(0x11, self->mem[PAGE - 1]);
+	EXPECT_EQ(0x5a, self->mem[PAGE - 9]);
+	/* munmap after creation: a fault, never an oops. */
+	ASSERT_EQ(0, munmap(self->mem + 3 * PAGE, PAGE));
+	EXPECT_EQ(-EFAULT, gm_read(self->obj, 3 * PAGE, buf, 1, &fault));
+	EXPECT_EQ(3 * PAGE, fault.gpa);
+}
+
+TEST_F(abi, caller_buffer_fault_is_efault_without_fault_info)
+{
+	struct guestmem_fault fault;
+
+	EXPECT_EQ(-EFAULT, gm_read(self->obj, 0, self->mem + PAGE, 8, &fault));
+	EXPECT_EQ(0, fault.flags);
+	EXPECT_EQ(-EFAULT, gm_write(self->obj, 0, (void *)8, 8, &fault));
+	EXPECT_EQ(0, fault.flags);
+}
+
+TEST_F(abi, fill_value_must_be_a_byte)
+{
+	struct guestmem_fill fill = {
+		.size = sizeof(fill), .gpa = 0, .len = 16, .val = 0x100,
+	};
+
+	test_err(EINVAL, self->obj, GUESTMEM_FILL, &fill);
+	fill.val = 0xa5;
+	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_FILL, &fill));
+	EXPECT_EQ(0xa5, self->mem[15]);
+	EXPECT_EQ(0x5a, self->mem[16]);
+}
+
+TEST_F(abi, plain_access_of_size_zero_validates_the_address)
+{
+	struct guestmem_rw rw = { .size = sizeof(rw) };
+	int empty;
+
+	rw.gpa = MEM_PAGES * PAGE;
+	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_READ_PLAIN, &rw));
+	rw.gpa = MEM_PAGES * PAGE + 1;
+	test_err(ERANGE, self->obj, GUESTMEM_READ_PLAIN, &rw);
+	test_err(ERANGE, self->obj, GUESTMEM_WRITE_PLAIN, &rw);
+
+	empty = create_empty(self->dev);
+	ASSERT_LE(0, empty);
+	rw.gpa = 0;
+	test_err(EFAULT, empty, GUESTMEM_READ_PLAIN, &rw);
+	EXPECT_EQ(GUESTMEM_CAUSE_NO_FALLBACK, rw.out_fault.cause);
+	EXPECT_EQ(GUESTMEM_KIND_OTHER, rw.out_fault.kind);
+	rw.gpa = 1;
+	test_err(ERANGE, empty, GUESTMEM_READ_PLAIN, &rw);
+	EXPECT_EQ(0, gm_read(empty, 5, NULL, 0, NULL));
+	close(empty);
+}
+
+TEST_F(abi, plain_values_round_trip)
+{
+	uint64_t v = 0x0123456789abcdefULL, r = 0;
+	struct guestmem_rw rw = {
+		.size = sizeof(rw), .gpa = 64, .len = 8,
+		.buf_uptr = (uintptr_t)&v,
+	};
+
+	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_WRITE_PLAIN, &rw));
+	EXPECT_EQ(0, memcmp(self->mem + 64, &v, 8));
+	rw.buf_uptr = (uintptr_t)&r;
+	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_READ_PLAIN, &rw));
+	EXPECT_EQ(v, r);
+	/* Odd sizes and misaligned addresses are plain copies. */
+	rw.gpa = 3;
+	rw.len = 5;
+	rw.buf_uptr = (uintptr_t)&v;
+	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_WRITE_PLAIN, &rw));
+	EXPECT_EQ(0, memcmp(self->mem + 3, &v, 5));
+	/* Across the PROT_NONE page: the fault names its first byte. */
+	rw.gpa = PAGE - 4;
+	rw.len = 8;
+	test_err(EFAULT, self->obj, GUESTMEM_READ_PLAIN, &rw);
+	EXPECT_EQ(PAGE, rw.out_fault.gpa);
+}
+
+TEST_F(abi, compare_exchange_rules)
+{
+	struct guestmem_cmpxchg c = {
+		.size = sizeof(c), .gpa = 8, .len = 4,
+		.current_val = 0x5a5a5a5a, .new_val = 0x12345678,
+	};
+	uint32_t now;
+
+	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_COMPARE_EXCHANGE, &c));
+	EXPECT_EQ(1, c.out_exchanged);
+	EXPECT_EQ(0x5a5a5a5a, c.out_current);
+	memcpy(&now, self->mem + 8, 4);
+	EXPECT_EQ(0x12345678, now);
+	/* Mismatch: memory untouched, the value found comes back. */
+	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_COMPARE_EXCHANGE, &c));
+	EXPECT_EQ(0, c.out_exchanged);
+	EXPECT_EQ(0x12345678, c.out_current);
+
+	c.len = 3;
+	test_err(EINVAL, self->obj, GUESTMEM_COMPARE_EXCHANGE, &c);
+	c.len = 0;
+	test_err(EINVAL, self->obj, GUESTMEM_COMPARE_EXCHANGE, &c);
+	c.len = 16;
+	test_err(EINVAL, self->obj, GUESTMEM_COMPARE_EXCHANGE, &c);
+	c.len = 4;
+	c.gpa = 10;
+	test_err(EINVAL, self->obj, GUESTMEM_COMPARE_EXCHANGE, &c);
+	c.gpa = 8;
+	c.current_val = 1ULL << 32;
+	test_err(EINVAL, self->obj, GUESTMEM_COMPARE_EXCHANGE, &c);
+	c.current_val = 0;
+	c.new_val = 1ULL << 40;
+	test_err(EINVAL, self->obj, GUESTMEM_COMPARE_EXCHANGE, &c);
+	/* A read-only page fails even when the comparison would fail. */
+	c.new_val = 0;
+	c.gpa = 2 * PAGE;
+	test_err(EFAULT, self->obj, GUESTMEM_COMPARE_EXCHANGE, &c);
+	EXPECT_EQ(2 * PAGE, c.out_fault.gpa);
+	EXPECT_EQ(GUESTMEM_KIND_OTHER, c.out_fault.kind);
+	c.gpa = MEM_PAGES * PAGE;
+	test_err(ERANGE, self->obj, GUESTMEM_COMPARE_EXCHANGE, &c);
+}
+
+TEST_F(abi, probe_gpns_reports_index_and_gpn)
+{
+	uint64_t gpns[4] = { 0, 2, 1, 3 };
+	struct guestmem_probe_gpns p = {
+		.size = sizeof(p), .gpns_uptr = (uintptr_t)gpns, .gpn_count = 2,
+	};
+
+	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_PROBE_GPNS, &p));
+	p.gpn_count = 4;
+	test_err(EFAULT, self->obj, GUESTMEM_PROBE_GPNS, &p);
+	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA |
+		  GUESTMEM_FAULT_HAS_INDEX, p.out_fault.flags);
+	EXPECT_EQ(2, p.out_fault.index);
+	EXPECT_EQ(1, p.out_fault.gpn);
+	EXPECT_EQ(PAGE, p.out_fault.gpa);
+	gpns[2] = 1ULL << 52;
+	test_err(ERANGE, self->obj, GUESTMEM_PROBE_GPNS, &p);
+	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_INDEX,
+		  p.out_fault.flags);
+	EXPECT_EQ(GUESTMEM_CAUSE_INVALID_GPN, p.out_fault.cause);
+	EXPECT_EQ(GUESTMEM_KIND_OUT_OF_RANGE, p.out_fault.kind);
+	EXPECT_EQ(1ULL << 52, p.out_fault.gpn);
+	gpns[2] = 4;
+	test_err(ERANGE, self->obj, GUESTMEM_PROBE_GPNS, &p);
+	EXPECT_EQ(GUESTMEM_CAUSE_NO_MEMORY, p.out_fault.cause);
+	EXPECT_EQ(4 * PAGE, p.out_fault.gpa);
+	p.gpn_count = 1ULL << 32;
+	test_err(EOVERFLOW, self->obj, GUESTMEM_PROBE_GPNS, &p);
+	p.gpn_count = 1;
+	p.gpns_uptr = (uintptr_t)(self->mem + PAGE);
+	test_err(EFAULT, self->obj, GUESTMEM_PROBE_GPNS, &p);
+	EXPECT_EQ(0, p.out_fault.flags);
+	p.gpn_count = 0;
+	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_PROBE_GPNS, &p));
+}
+
+TEST_F(abi, paged_range_rules)
+{
+	uint64_t gpns[3] = { 3, 0, 1 };
+	uint8_t buf[3 * PAGE];
+	struct guestmem_range r = {
+		.size = sizeof(r), .gpns_uptr = (uintptr_t)gpns, .gpn_count = 2,
+		.offset = 100, .len = 2 * PAGE - 100,
+		.buf_uptr = (uintptr_t)buf,
+	};
+
+	memset(buf, 0xee, sizeof(buf));
+	memset(self->mem + 3 * PAGE, 1, PAGE);
+	memset(self->mem, 2, PAGE);
+	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_RANGE_READ, &r));
+	EXPECT_EQ(1, buf[0]);
+	EXPECT_EQ(1, buf[PAGE - 101]);
+	EXPECT_EQ(2, buf[PAGE - 100]);
+	EXPECT_EQ(0xee, buf[2 * PAGE - 100]);
+
+	/* PagedRange::new rules. */
+	r.offset = 2 * PAGE + 1;
+	r.len = 0;
+	test_err(EINVAL, self->obj, GUESTMEM_RANGE_READ, &r);
+	r.offset = 100;
+	r.len = 2 * PAGE - 99;
+	test_err(EINVAL, self->obj, GUESTMEM_RANGE_READ, &r);
+	r.len = 16;
+	r.val = 1;
+	test_err(EINVAL, self->obj, GUESTMEM_RANGE_READ, &r);
+	test_err(EINVAL, self->obj, GUESTMEM_RANGE_FILL, &r);
+	r.buf_uptr = 0;
+	r.val = 0x100;
+	test_err(EINVAL, self->obj, GUESTMEM_RANGE_FILL, &r);
+	r.val = 0;
+	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_RANGE_FILL, &r));
+	EXPECT_EQ(0, self->mem[3 * PAGE + 100]);
+	r.gpn_count = 1ULL << 32;
+	test_err(EOVERFLOW, self->obj, GUESTMEM_RANGE_FILL, &r);
+
+	/* The failing chunk names its gpn index; earlier chunks are done. */
+	r.buf_uptr = (uintptr_t)buf;
+	r.gpn_count = 3;
+	r.offset = PAGE - 8;
+	r.len = PAGE + 16;
+	test_err(EFAULT, self->obj, GUESTMEM_RANGE_READ, &r);
+	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA |
+		  GUESTMEM_FAULT_HAS_INDEX, r.out_fault.flags);
+	EXPECT_EQ(2, r.out_fault.index);
+	EXPECT_EQ(1, r.out_fault.gpn);
+	EXPECT_EQ(PAGE, r.out_fault.gpa);
+	gpns[2] = ~0ULL;
+	test_err(ERANGE, self->obj, GUESTMEM_RANGE_READ, &r);
+	EXPECT_EQ(GUESTMEM_CAUSE_INVALID_GPN, r.out_fault.cause);
+	EXPECT_EQ(2, r.out_fault.index);
+
+	/* An empty range inside a page still checks its gpn. */
+	gpns[0] = ~0ULL;
+	r.offset = 5;
+	r.len = 0;
+	test_err(ERANGE, self->obj, GUESTMEM_RANGE_READ, &r);
+	EXPECT_EQ(0, r.out_fault.index);
+	r.offset = 0;
+	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_RANGE_READ, &r));
+}
+
+TEST_F(abi, subrange_rules)
+{
+	struct guestmem_subrange s = {
+		.size = sizeof(s), .offset = PAGE * 2 + 8, .len = PAGE - 8,
+		.flags = GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING,
+	};
+	struct guestmem_info info = { .size = sizeof(info) };
+	struct guestmem_fault fault;
+	int view, view2;
+	uint8_t b;
+
+	ASSERT_EQ(0, gm_raw(self->obj, GUESTMEM_SUBRANGE, &s));
+	view = s.out_fd;
+	EXPECT_EQ(FD_CLOEXEC, fcntl(view, F_GETFD));
+	EXPECT_EQ(0, gm_read(view, 0, &b, 1, NULL));
+	EXPECT_EQ(-ERANGE, gm_read(view, PAGE - 8, &b, 1, &fault));
+	EXPECT_EQ(PAGE - 8, fault.gpa);
+
+	/* A view of a view flattens: its offset is in the base. */
+	s.offset = 8;
+	s.len = 16;
+	s.flags = 0;
+	ASSERT_EQ(0, gm_raw(view, GUESTMEM_SUBRANGE, &s));
+	view2 = s.out_fd;
+	ASSERT_EQ(0, gm_raw(view2, GUESTMEM_INFO, &info));
+	EXPECT_EQ(GUESTMEM_INFO_VIEW, info.out_flags & GUESTMEM_INFO_VIEW);
+	EXPECT_EQ(2 * PAGE + 16, info.out_view_offset);
+	EXPECT_EQ(16, info.out_full_mapping_len);
+	EXPECT_EQ((uintptr_t)self->mem + 2 * PAGE + 16,
+		  info.out_full_mapping_va);
+	close(view);
+	/* The view keeps the base alive after every other fd is closed. */
+	close(self->obj);
+	self->obj = -1;
+	EXPECT_EQ(0, gm_read(view2, 0, &b, 1, NULL));
+	close(view2);
+}
+
+TEST_F(abi, subrange_out_of_range)
+{
+	struct guestmem_subrange s = {
+		.size = sizeof(s), .offset = PAGE, .len = MEM_PAGES * PAGE,
+	};
+
+	test_err(ERANGE, self->obj, GUESTMEM_SUBRANGE, &s);
+	EXPECT_EQ(GUESTMEM_KIND_OUT_OF_RANGE, s.out_fault.kind);
+	EXPECT_EQ(PAGE, s.out_fault.gpa);
+	/* Touching the end of the backing is fine; bit 63 is not. */
+	s.len = (MEM_PAGES - 1) * PAGE;
+	ASSERT_EQ(0, gm_raw(self->obj, GUESTMEM_SUBRANGE, &s));
+	close(s.out_fd);
+	s.offset = 1ULL << 63;
+	s.len = 0;
+	test_err(ERANGE, self->obj, GUESTMEM_SUBRANGE, &s);
+}
+
+TEST_F(abi, info_buffers_too_small_are_emsgsize)
+{
+	struct guestmem_region_info ri[2];
+	struct guestmem_info info = { .size = sizeof(info) };
+	char name[4];
+
+	info.name_uptr = (uintptr_t)name;
+	info.name_capacity = 3;
+	test_err(EMSGSIZE, self->obj, GUESTMEM_INFO, &info);
+	EXPECT_EQ(3, info.out_name_len);
+	info.name_capacity = 4;
+	info.regions_uptr = (uintptr_t)ri;
+	info.region_capacity = 0;
+	test_err(EMSGSIZE, self->obj, GUESTMEM_INFO, &info);
+	EXPECT_EQ(1, info.out_region_count);
+	info.region_capacity = 2;
+	ASSERT_EQ(0, gm_raw(self->obj, GUESTMEM_INFO, &info));
+	EXPECT_STREQ("abi", name);
+	EXPECT_EQ(GUESTMEM_OBJ_USER, info.out_type);
+	EXPECT_EQ(63, info.out_region_bits);
+	EXPECT_EQ(1ULL << 63, info.out_invalid_mask);
+	EXPECT_EQ(GUESTMEM_REGION_PRESENT | GUESTMEM_REGION_MAPPED |
+		  GUESTMEM_REGION_HAS_VA, ri[0].flags);
+	EXPECT_EQ(MEM_PAGES * PAGE, ri[0].len);
+	EXPECT_EQ((uintptr_t)self->mem, ri[0].va);
+	EXPECT_EQ(GUESTMEM_INFO_FULL_MAPPING | GUESTMEM_INFO_FULL_MAPPING_VA |
+		  GUESTMEM_INFO_OWNER | GUESTMEM_INFO_SUPPORTS_LOCKING,
+		  info.out_flags);
+	info.regions_uptr = (uintptr_t)(self->mem + PAGE);
+	test_err(EFAULT, self->obj, GUESTMEM_INFO, &info);
+}
+
+TEST_F(abi, allocated_object_is_zeroed_and_mappable)
+{
+	struct guestmem_create_alloc ca = { .size = sizeof(ca), .len = 5000 };
+	struct guestmem_info info = { .size = sizeof(info) };
+	struct guestmem_subrange s = {
+		.size = sizeof(s), .offset = PAGE + 16, .len = 32,
+	};
+	uint8_t buf[16], *map, *vmap;
+	char name[8];
+	int fd;
+
+	ASSERT_EQ(0, gm_raw(self->dev, GUESTMEM_CREATE_ALLOC, &ca));
+	fd = ca.out_fd;
+	EXPECT_EQ(2 * PAGE, ca.out_alloc_size);
+	info.name_uptr = (uintptr_t)name;
+	info.name_capacity = sizeof(name);
+	ASSERT_EQ(0, gm_raw(fd, GUESTMEM_INFO, &info));
+	EXPECT_STREQ("heap", name);
+	EXPECT_EQ(GUESTMEM_OBJ_ALLOC, info.out_type);
+	EXPECT_EQ(GUESTMEM_INFO_FULL_MAPPING | GUESTMEM_INFO_MMAP |
+		  GUESTMEM_INFO_SUPPORTS_LOCKING, info.out_flags);
+	EXPECT_EQ(2 * PAGE, info.out_mmap_size);
+	EXPECT_EQ(0, gm_read(fd, 2 * PAGE - 16, buf, 16, NULL));
+	EXPECT_EQ(0, buf[15]);
+	EXPECT_EQ(-ERANGE, gm_read(fd, 2 * PAGE - 15, buf, 16, NULL));
+
+	map = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	memset(buf, 0x42, sizeof(buf));
+	EXPECT_EQ(0, gm_write(fd, PAGE + 16, buf, 16, NULL));
+	EXPECT_EQ(0x42, map[PAGE + 31]);
+	map[PAGE + 20] = 7;
+	EXPECT_EQ(0, gm_read(fd, PAGE + 16, buf, 16, NULL));
+	EXPECT_EQ(7, buf[4]);
+
+	/* A view maps its own window; address 0 lies at out_mmap_offset. */
+	ASSERT_EQ(0, gm_raw(fd, GUESTMEM_SUBRANGE, &s));
+	ASSERT_EQ(0, gm_raw(s.out_fd, GUESTMEM_INFO, &info));
+	EXPECT_EQ(PAGE, info.out_mmap_size);
+	EXPECT_EQ(16, info.out_mmap_offset);
+	vmap = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, s.out_fd, 0);
+	ASSERT_NE(MAP_FAILED, vmap);
+	EXPECT_EQ(7, vmap[16 + 4]);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED,
+				   s.out_fd, 0));
+	munmap(vmap, PAGE);
+	close(s.out_fd);
+
+	/* Private, too long, or past the end: refused. */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 3 * PAGE, PROT_READ, MAP_SHARED, fd,
+				   0));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd,
+				   2 * PAGE));
+	/* The mapping keeps the object alive after close. */
+	close(fd);
+	EXPECT_EQ(7, map[PAGE + 20]);
+	munmap(map, 2 * PAGE);
+
+	/* User memory is not mappable through the fd. */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_SHARED,
+				   self->obj, 0));
+	EXPECT_EQ(ENODEV, errno);
+}
+
+TEST_F(abi, allocation_limit_is_enospc)
+{
+	struct guestmem_create_alloc ca = {
+		.size = sizeof(ca), .len = (1ULL << 30) + 1,
+	};
+	int fd;
+
+	test_err(ENOSPC, self->dev, GUESTMEM_CREATE_ALLOC, &ca);
+	fd = create_alloc(self->dev, 0);
+	ASSERT_LE(0, fd);
+	close(fd);
+}
+
+/* Send @fd over @sock with SCM_RIGHTS. */
+static int send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {};
+	char byte = 0;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {};
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/*
+ * Another process's object: the child creates it over its own memory and
+ * sends the fd; the parent reads and writes the child's memory through it,
+ * then the child exits and the parent gets ESRCH.
+ */
+TEST(object_of_another_process)
+{
+	struct guestmem_info info = { .size = sizeof(info) };
+	struct guestmem_fault fault;
+	int sv[2], dev, obj, status;
+	uint8_t buf[PAGE + 8];
+	char go;
+	pid_t pid;
+
+	dev = open_dev();
+	if (dev < 0 && errno == ENOENT)
+		SKIP(return, "guestmem module not loaded");
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		uint8_t *mem = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int fd;
+
+		memset(mem, 0x77, 2 * PAGE);
+		fd = create_user(dev, mem, 2 * PAGE, "child");
+		if (fd < 0 || send_fd(sv[1], fd))
+			_exit(1);
+		/* Wait for the parent's write, check it, then exit. */
+		if (read(sv[1], &go, 1) != 1)
+			_exit(2);
+		_exit(mem[PAGE + 3] == 0x99 ? 0 : 3);
+	}
+	obj = recv_fd(sv[0]);
+	ASSERT_LE(0, obj);
+	ASSERT_EQ(0, gm_raw(obj, GUESTMEM_INFO, &info));
+	EXPECT_EQ(0, info.out_flags & GUESTMEM_INFO_OWNER);
+	EXPECT_EQ(0, info.out_flags & GUESTMEM_INFO_FULL_MAPPING_VA);
+	EXPECT_EQ(0, gm_read(obj, PAGE - 4, buf, PAGE + 4, NULL));
+	EXPECT_EQ(0x77, buf[0]);
+	EXPECT_EQ(0x77, buf[PAGE + 3]);
+	memset(buf, 0x99, 8);
+	EXPECT_EQ(0, gm_write(obj, PAGE, buf, 8, NULL));
+	EXPECT_EQ(-ERANGE, gm_read(obj, 2 * PAGE, buf, 1, NULL));
+	ASSERT_EQ(1, write(sv[0], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	EXPECT_EQ(-ESRCH, gm_read(obj, 0, buf, 1, &fault));
+	EXPECT_EQ(GUESTMEM_CAUSE_OWNER_EXITED, fault.cause);
+	EXPECT_EQ(GUESTMEM_KIND_OTHER, fault.kind);
+	ASSERT_EQ(0, gm_raw(obj, GUESTMEM_INFO, &info));
+	EXPECT_EQ(GUESTMEM_INFO_OWNER_EXITED,
+		  info.out_flags & GUESTMEM_INFO_OWNER_EXITED);
+	EXPECT_EQ(0, close(obj));
+	close(sv[0]);
+	close(sv[1]);
+	close(dev);
+}
+
+TEST_HARNESS_MAIN
