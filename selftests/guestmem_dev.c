@@ -28,8 +28,12 @@ FIXTURE_TEARDOWN(dev)
 		close(self->fd);
 }
 
+/* The 6.1 harness still runs the body after a SKIP in the setup. */
+#define NEED_DEV() do { if (self->fd < 0) return; } while (0)
+
 TEST_F(dev, unknown_ioctl_is_enotty)
 {
+	NEED_DEV();
 	EXPECT_EQ(-1, ioctl(self->fd, _IO('x', 0x7f), 0));
 	EXPECT_EQ(ENOTTY, errno);
 }
@@ -38,8 +42,11 @@ TEST_F(dev, reads_and_writes_are_refused)
 {
 	char c;
 
+	NEED_DEV();
 	EXPECT_EQ(-1, read(self->fd, &c, 1));
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, write(self->fd, &c, 1));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 TEST_HARNESS_MAIN
