@@ -145,7 +145,7 @@ static int gm_obj_set_name_user(struct gm_object *obj, u64 name_uptr,
 
 	if (name_len > READ_ONCE(gm_max_name_len))
 		return -ENAMETOOLONG;
-	name = kmalloc(name_len + 1, GFP_KERNEL_ACCOUNT);
+	name = kmalloc((size_t)name_len + 1, GFP_KERNEL_ACCOUNT);
 	if (!name)
 		return -ENOMEM;
 	if (copy_from_user(name, u64_to_user_ptr(name_uptr), name_len)) {
@@ -372,7 +372,9 @@ int gm_ioctl_create_alloc(struct gm_ucmd *ucmd)
 
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
-	if (cmd->len > READ_ONCE(gm_max_alloc_bytes))
+	/* The second test keeps the rounding below from wrapping. */
+	if (cmd->len > READ_ONCE(gm_max_alloc_bytes) ||
+	    cmd->len > U64_MAX - GM_PAGE_SIZE)
 		return -ENOSPC;
 
 	obj = gm_obj_alloc(1);
