@@ -229,7 +229,7 @@ static int run_call(struct gm *gm, const FIXTURE_VARIANT(access) *v, uint8_t *bu
 	case ZERO_RANGE:
 		return gm_zero_range(gm, &r);
 	}
-	return -ENOSYS;
+	return -EINVAL;
 }
 
 TEST_F(access, fails_with_the_documented_errno_kind_and_message)
@@ -359,6 +359,30 @@ TEST(accesses_stop_short_of_a_region_end)
 	munmap(b[0].base, 0x2000);
 }
 
+/*
+ * A backing that starts off alignment makes an aligned gpa unaligned in
+ * memory, where no atomic instruction can be used either.
+ */
+TEST(compare_exchange_on_a_misaligned_backing)
+{
+	uint64_t cur = 0, newv = 1;
+	struct gm *gm;
+	uint8_t *page;
+
+	gm_require_module();
+	page = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	test_gm_ok(gm_new("test", page + 4, SZ_4K - 4, &gm));
+	test_gm_ok(gm_compare_exchange(gm, 0x10, &cur, &newv, 4));
+	test_gm_err(EINVAL, GM_ERROR_OTHER,
+		    "guest memory 'test': compare exchange error: "
+		    "the memory backing 0x10 is not aligned to the 8-byte size",
+		    gm_compare_exchange(gm, 0x10, &cur, &newv, 8));
+	EXPECT_EQ(1, *(uint32_t *)(page + 0x14));
+	gm_release(gm);
+	munmap(page, SZ_4K);
+}
+
 static unsigned long read_module_param(const char *name)
 {
 	char path[128];
@@ -467,8 +491,8 @@ TEST(from_fd_refuses_what_is_not_a_guest_memory_object)
 	EXPECT_EQ(NULL, gm);
 	/* The message names the dup the library made, which is closed again. */
 	snprintf(msg, sizeof(msg), "create error: not a guest memory object: %s", strerror(ENOTTY));
-	EXPECT_NE(NULL, strstr(gm_last_error()->message, msg)) TH_LOG("%s",
-								    gm_last_error()->message);
+	EXPECT_NE(NULL, strstr(gm_last_error()->message, msg))
+		TH_LOG("%s", gm_last_error()->message);
 	gm_test_expect_no_leaks(before);
 	test_gm_fails(EBADF, GM_ERROR_OTHER, gm_from_fd(-1, &gm));
 	close(p[0]);

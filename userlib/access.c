@@ -105,7 +105,8 @@ static int gm_check_cmpxchg(struct gm *gm, uint64_t gpa, size_t size)
 		return gm_fail_usage(&f, gm->name, "size %zu is not 1, 2, 4 or 8 bytes", size);
 	if (gpa & (size - 1))
 		return gm_fail_usage(&f, gm->name,
-				     "0x%" PRIx64 " is not aligned to the %zu-byte size", gpa, size);
+				     "0x%" PRIx64 " is not aligned to the %zu-byte size",
+				     gpa, size);
 	return 0;
 }
 
@@ -122,6 +123,15 @@ int gm_compare_exchange(struct gm *gm, uint64_t gpa, void *current, const void *
 	memcpy(&a.current_val, current, size);
 	memcpy(&a.new_val, new_val, size);
 	ret = gm_ioctl(gm->fd, GUESTMEM_COMPARE_EXCHANGE, &a);
+	if (ret == -EINVAL && !(a.out_fault.flags & GUESTMEM_FAULT_VALID)) {
+		/* The gpa passed the checks above: the backing's address did not. */
+		struct gm_fault f = { .errnum = EINVAL, .kind = GM_ERROR_OTHER,
+				      .op = GM_OP_COMPARE_EXCHANGE };
+
+		return gm_fail_usage(&f, gm->name,
+				     "the memory backing 0x%" PRIx64
+				     " is not aligned to the %zu-byte size", gpa, size);
+	}
 	if (ret)
 		return gm_fail_ioctl(gm, ret, GM_OP_COMPARE_EXCHANGE, true, gpa, size,
 				     &a.out_fault);

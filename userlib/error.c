@@ -197,6 +197,7 @@ int gm_fail_ioctl(const struct gm *gm, int ret, enum gm_op op, bool has_range,
 		f.gpa = kf->gpa;
 	}
 	if (kf->cause == GUESTMEM_CAUSE_INVALID_GPN)
-		return gm_fail(&f, gm->name, "invalid guest page number 0x%" PRIx64, (uint64_t)kf->gpn);
+		return gm_fail(&f, gm->name, "invalid guest page number 0x%" PRIx64,
+			       (uint64_t)kf->gpn);
 	return gm_fail(&f, gm->name, "%s", gm_cause_text(kf->cause));
 }

@@ -82,7 +82,8 @@ int gm_read_to_atomic(struct gm *gm, uint64_t gpa, _Atomic uint8_t *dest, size_t
 int gm_write_plain(struct gm *gm, uint64_t gpa, const void *obj, size_t size);
 int gm_read_plain(struct gm *gm, uint64_t gpa, void *obj, size_t size);
 /* 1 = exchanged; 0 = not exchanged and *current now holds the value found; <0 = error */
-int gm_compare_exchange(struct gm *gm, uint64_t gpa, void *current, const void *new_val, size_t size);
+int gm_compare_exchange(struct gm *gm, uint64_t gpa, void *current, const void *new_val,
+			size_t size);
 int gm_compare_exchange_bytes(struct gm *gm, uint64_t gpa, void *current, const void *new_val,
 			      size_t size);
 
