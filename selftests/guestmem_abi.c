@@ -411,14 +411,49 @@ TEST_F(abi, bad_struct_pointer_is_efault)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(dev_cmds) / sizeof(dev_cmds[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(dev_cmds); i++) {
 		test_err(EFAULT, self->dev, dev_cmds[i], NULL);
 		test_err(EFAULT, self->dev, dev_cmds[i], (void *)8);
 	}
-	for (i = 0; i < sizeof(obj_cmds) / sizeof(obj_cmds[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(obj_cmds); i++) {
 		test_err(EFAULT, self->obj, obj_cmds[i], NULL);
 		test_err(EFAULT, self->obj, obj_cmds[i], self->mem + PAGE);
 	}
+}
+
+TEST_F(abi, bad_pointers_inside_structs_are_efault_without_fault_info)
+{
+	struct valid_args *v = malloc(sizeof(*v));
+	void *bad = self->mem + PAGE;
+
+	ASSERT_NE(NULL, v);
+	valid_args_init(v, self->mem);
+	v->create_multi.backings_uptr = (uintptr_t)bad;
+	test_err(EFAULT, self->dev, GUESTMEM_CREATE_MULTI, &v->create_multi);
+	v->create_multi.backings_uptr = (uintptr_t)v->backings;
+	v->create_multi.name_uptr = (uintptr_t)bad;
+	test_err(EFAULT, self->dev, GUESTMEM_CREATE_MULTI, &v->create_multi);
+
+	v->rw.buf_uptr = (uintptr_t)bad;
+	test_err(EFAULT, self->obj, GUESTMEM_READ_PLAIN, &v->rw);
+	EXPECT_EQ(0, v->rw.out_fault.flags);
+	test_err(EFAULT, self->obj, GUESTMEM_WRITE_PLAIN, &v->rw);
+	EXPECT_EQ(0, v->rw.out_fault.flags);
+
+	v->range.buf_uptr = (uintptr_t)bad;
+	test_err(EFAULT, self->obj, GUESTMEM_RANGE_READ, &v->range);
+	EXPECT_EQ(0, v->range.out_fault.flags);
+	test_err(EFAULT, self->obj, GUESTMEM_RANGE_WRITE, &v->range);
+	EXPECT_EQ(0, v->range.out_fault.flags);
+	v->range.buf_uptr = (uintptr_t)v->buf;
+	v->range.gpns_uptr = (uintptr_t)bad;
+	test_err(EFAULT, self->obj, GUESTMEM_RANGE_READ, &v->range);
+	EXPECT_EQ(0, v->range.out_fault.flags);
+
+	v->info.name_uptr = (uintptr_t)bad;
+	v->info.name_capacity = 16;
+	test_err(EFAULT, self->obj, GUESTMEM_INFO, &v->info);
+	free(v);
 }
 
 TEST_F(abi, unknown_or_misdirected_ioctls_are_enotty)
