@@ -257,6 +257,30 @@ TEST_F(access, the_record_is_per_call)
 	EXPECT_STREQ(first, gm_last_error()->message);
 }
 
+/* The caller's own memory failing is not a guest memory failure. */
+TEST(a_bad_caller_buffer_is_efault_without_a_guest_address)
+{
+	const char *msg = T "read error: the caller's buffer or page list is not accessible";
+	uint64_t gpn = 0x10;
+	struct gm_paged_range r = { 0, 16, &gpn, 1 };
+	uint8_t page[SZ_4K];
+	struct gm *gm;
+
+	gm_require_module();
+	test_gm_ok(gm_new("test", page, sizeof(page), &gm));
+	test_gm_err(EFAULT, GM_ERROR_OTHER, msg, gm_read_at(gm, 0, (void *)8, 16));
+	EXPECT_FALSE(gm_last_error()->has_range);
+	EXPECT_FALSE(gm_last_error()->has_gpa);
+	gpn = 0;
+	test_gm_err(EFAULT, GM_ERROR_OTHER, msg, gm_read_range(gm, &r, (void *)8, 16));
+	r.gpns = (void *)8;
+	test_gm_err(EFAULT, GM_ERROR_OTHER, msg, gm_read_range(gm, &r, page, 16));
+	test_gm_err(EFAULT, GM_ERROR_OTHER,
+		    T "probe error: the caller's buffer or page list is not accessible",
+		    gm_probe_gpns(gm, (void *)8, 1));
+	gm_release(gm);
+}
+
 /*
  * Construction: the seed's MultiRegionError, in the seed's order, and the
  * module's limits.

@@ -13,6 +13,7 @@
  * the start of the range.  Rust's {:#x} prints 0 as "0x0", so the hex is
  * written as "0x%" PRIx64, never "%#" PRIx64.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -187,8 +188,11 @@ int gm_fail_ioctl(const struct gm *gm, int ret, enum gm_op op, bool has_range,
 	};
 
 	if (!(kf->flags & GUESTMEM_FAULT_VALID)) {
-		/* Not about guest memory: our struct, buffer or arguments. */
+		/* Not about guest memory: the caller's buffer, list or arguments. */
 		f.has_range = false;
+		if (f.errnum == EFAULT)
+			return gm_fail_usage(&f, gm->name,
+					     "the caller's buffer or page list is not accessible");
 		return gm_fail_usage(&f, gm->name, "%s", strerror(f.errnum));
 	}
 	f.kind = (enum gm_error_kind)kf->kind;
