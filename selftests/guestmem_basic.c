@@ -124,6 +124,7 @@ TEST(multi)
 	struct gm_test_chunk all = { 0, SZ_4M, PROT_READ | PROT_WRITE };
 	struct gm_test_resources before;
 	struct gm_backing backings[3];
+	char desc[1024];
 	struct gm *gm;
 	void *base;
 	uint8_t b;
@@ -136,6 +137,16 @@ TEST(multi)
 	backings[1] = (struct gm_backing){ NULL, 0 };
 	backings[2] = (struct gm_backing){ base, len };
 	test_gm_ok(gm_new_multi_region("test", region, backings, 3, &gm));
+	/* Three backings round up to four regions of 2^30: invalid_mask ~0 << 32. */
+	test_gm_ok(gm_format(gm, desc, sizeof(desc)));
+	EXPECT_NE(NULL, strstr(desc, "invalid_mask: 0xffffffff00000000, "
+				     "region_mask: 0x3fffffff, region_bits: 30")) TH_LOG("%s", desc);
+	EXPECT_NE(NULL, strstr(desc, "len: 0x400000, base_iova: None }, MemoryRegion { "
+				     "mapping: None, len: 0x0, base_iova: None }, MemoryRegion { "
+				     "mapping: Some(")) TH_LOG("%s", desc);
+	EXPECT_NE(NULL, strstr(desc, "len: 0x400000, base_iova: None }, MemoryRegion { "
+				     "mapping: None, len: 0x0, base_iova: None }], allocated: false"))
+		TH_LOG("%s", desc);
 
 	test_gm_ok(gm_read_at(gm, 0, &b, 1));
 	test_gm_fails(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE, gm_read_at(gm, len, &b, 1));
@@ -143,7 +154,7 @@ TEST(multi)
 	test_gm_ok(gm_read_at(gm, 2 * region, &b, 1));
 	test_gm_fails(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
 		      gm_read_at(gm, 2 * region + len, &b, 1));
-	/* Three backings round up to four regions; the fourth is padding. */
+	/* The fourth region is padding. */
 	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
 		    "guest memory 'test': read error: failed to access 0xc0000000-0xc0000001",
 		    gm_read_at(gm, 3 * region, &b, 1));

@@ -225,6 +225,17 @@ TEST(empty_memory_has_no_bytes)
 		    gm_write_at(gm, 0x1000, &b, 1));
 	EXPECT_EQ(-ENOENT, gm_full_mapping(gm, &va, &len));
 	EXPECT_FALSE(gm_check_gpa_readable(gm, 0));
+	/*
+	 * A zero-size plain access at 0 passes the address check and then
+	 * finds no backing: the seed's default fallback error.
+	 */
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'empty': read error: failed to access 0x0-0x0",
+		    gm_read_plain(gm, 0, &b, 0));
+	EXPECT_STREQ("no fallback for this operation", gm_last_error()->cause);
+	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		    "guest memory 'empty': write error: failed to access 0x1-0x1",
+		    gm_write_plain(gm, 1, &b, 0));
 	gm_release(gm);
 	gm_test_expect_no_leaks(before);
 }
