@@ -240,6 +240,69 @@ TEST(empty_memory_has_no_bytes)
 	gm_test_expect_no_leaks(before);
 }
 
+/* A view into region 1 of a multi-region object reaches region 1's backing. */
+TEST(subrange_of_multi_region_memory_stays_in_its_region)
+{
+	struct gm_test_chunk all = { 0, 4 * SZ_4K, PROT_READ | PROT_WRITE };
+	struct gm_backing b[2];
+	struct gm *gm, *view = NULL;
+	uint8_t *base, x = 0x9d;
+	void *va;
+	size_t len;
+
+	gm_require_module();
+	base = gm_test_reserve(4 * SZ_4K, &all, 1);
+	ASSERT_NE(NULL, base);
+	b[0] = (struct gm_backing){ base, 2 * SZ_4K };
+	b[1] = (struct gm_backing){ base + 2 * SZ_4K, 2 * SZ_4K };
+	test_gm_ok(gm_new_multi_region("multi", 0x10000, b, 2, &gm));
+	test_gm_ok(gm_subrange(gm, 0x10000 + 0x800, 0x1000, false, &view));
+	test_gm_ok(gm_write_at(view, 0x10, &x, 1));
+	EXPECT_EQ(0x9d, base[2 * SZ_4K + 0x810]);
+	/* The view is one mapped region, so it has a full mapping. */
+	test_gm_ok(gm_full_mapping(view, &va, &len));
+	EXPECT_EQ(base + 2 * SZ_4K + 0x800, va);
+	EXPECT_EQ(0x1000, len);
+	gm_release(view);
+	view = NULL;
+	/* A view may not leave its region, nor reach past the backing. */
+	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		    "guest memory 'multi': subrange error: failed to access 0xf000-0x11000",
+		    gm_subrange(gm, 0xf000, 0x2000, false, &view));
+	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
+		    "guest memory 'multi': subrange error: failed to access 0x11000-0x13000",
+		    gm_subrange(gm, 0x11000, 0x2000, false, &view));
+	EXPECT_EQ(NULL, view);
+	gm_release(gm);
+	munmap(base, 4 * SZ_4K);
+}
+
+/* A view of allocated memory is mapped from its own fd, at its own offset. */
+TEST(subrange_of_allocated_memory_maps_its_window)
+{
+	struct gm_test_resources before;
+	uint8_t *va, *vva;
+	struct gm *gm, *view;
+	size_t len, vlen;
+
+	gm_require_module();
+	before = gm_test_snapshot();
+	test_gm_ok(gm_allocate(4 * SZ_4K, &gm));
+	test_gm_ok(gm_full_mapping(gm, (void **)&va, &len));
+	gm_test_fill_pattern(va, len);
+	test_gm_ok(gm_subrange(gm, 0x1801, 0x1000, false, &view));
+	test_gm_ok(gm_full_mapping(view, (void **)&vva, &vlen));
+	EXPECT_EQ(0x1000, vlen);
+	EXPECT_EQ(0, memcmp(vva, va + 0x1801, 0x1000));
+	vva[0] = 0xfe;
+	EXPECT_EQ(0xfe, va[0x1801]);
+	gm_release(gm);
+	/* The view's mapping and object outlive the parent handle. */
+	EXPECT_EQ((uint8_t)(0x1802 & 0xff), vva[1]);
+	gm_release(view);
+	gm_test_expect_no_leaks(before);
+}
+
 TEST(allocated_memory_adopted_from_an_fd_is_mapped_again)
 {
 	struct gm *gm, *other;
