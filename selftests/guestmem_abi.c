@@ -7,6 +7,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
@@ -1217,6 +1218,183 @@ TEST(object_of_another_process)
 	EXPECT_EQ(GUESTMEM_INFO_OWNER_EXITED,
 		  info.out_flags & GUESTMEM_INFO_OWNER_EXITED);
 	EXPECT_EQ(0, close(obj));
+	close(sv[0]);
+	close(sv[1]);
+	close(dev);
+}
+
+/*
+ * Races: threads access an object while its backing is mprotect()ed,
+ * zapped, unmapped and mapped again under them.  Every call must end in
+ * success or a guest fault inside the accessed range - never anything
+ * else, never an oops (the debug kernel runs this with KASAN, lockdep and
+ * panic_on_warn).
+ */
+#define RACE_PAGES 16
+#define RACE_OPS 3000
+
+struct race {
+	int obj;
+	uint8_t *mem;
+	volatile int stop;
+	int bad;
+	int faults;
+};
+
+static void *race_worker(void *arg)
+{
+	struct race *r = arg;
+	unsigned int seed = (uintptr_t)pthread_self();
+	uint8_t buf[3 * PAGE];
+	int i;
+
+	for (i = 0; i < RACE_OPS && !r->stop; i++) {
+		uint64_t gpa = rand_r(&seed) % (RACE_PAGES * PAGE);
+		uint64_t len = 1 + rand_r(&seed) % sizeof(buf);
+		struct guestmem_fault fault = {};
+		struct guestmem_cmpxchg c = {
+			.size = sizeof(c), .gpa = gpa & ~7ULL, .len = 8,
+		};
+		int rc;
+
+		if (gpa + len > RACE_PAGES * PAGE)
+			len = RACE_PAGES * PAGE - gpa;
+		switch (i % 3) {
+		case 0:
+			rc = gm_read(r->obj, gpa, buf, len, &fault);
+			break;
+		case 1:
+			rc = gm_write(r->obj, gpa, buf, len, &fault);
+			break;
+		default:
+			rc = gm_raw(r->obj, GUESTMEM_COMPARE_EXCHANGE, &c);
+			fault = c.out_fault;
+			gpa = c.gpa;
+			len = 8;
+			break;
+		}
+		if (rc == 0)
+			continue;
+		__atomic_add_fetch(&r->faults, 1, __ATOMIC_RELAXED);
+		if (rc != -EFAULT || !(fault.flags & GUESTMEM_FAULT_VALID) ||
+		    fault.gpa < gpa || fault.gpa >= gpa + len)
+			__atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST(accesses_race_with_mprotect_munmap_and_zap)
+{
+	struct race r = {};
+	pthread_t threads[4];
+	int dev, i, round;
+
+	dev = open_dev();
+	if (dev < 0 && errno == ENOENT)
+		SKIP(return, "guestmem module not loaded");
+	ASSERT_LE(0, dev);
+	r.mem = mmap(NULL, RACE_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.mem);
+	r.obj = create_user(dev, r.mem, RACE_PAGES * PAGE, "race");
+	ASSERT_LE(0, r.obj);
+
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, race_worker,
+					    &r));
+	for (round = 0; round < 200; round++) {
+		uint8_t *page = r.mem + (round % RACE_PAGES) * PAGE;
+
+		switch (round % 4) {
+		case 0:
+			mprotect(page, PAGE, PROT_NONE);
+			break;
+		case 1:
+			mprotect(page, PAGE, PROT_READ);
+			break;
+		case 2:
+			madvise(r.mem, RACE_PAGES * PAGE, MADV_DONTNEED);
+			break;
+		default:
+			munmap(page, PAGE);
+			usleep(100);
+			ASSERT_EQ(page, mmap(page, PAGE, PROT_READ | PROT_WRITE,
+					     MAP_PRIVATE | MAP_ANONYMOUS |
+					     MAP_FIXED, -1, 0));
+			mprotect(r.mem, RACE_PAGES * PAGE,
+				 PROT_READ | PROT_WRITE);
+			break;
+		}
+		usleep(100);
+	}
+	r.stop = 1;
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+	EXPECT_EQ(0, r.bad);
+	TH_LOG("%d of %d accesses faulted", r.faults, 4 * RACE_OPS);
+	EXPECT_EQ(0, close(r.obj));
+	munmap(r.mem, RACE_PAGES * PAGE);
+	close(dev);
+}
+
+static void *race_owner_worker(void *arg)
+{
+	struct race *r = arg;
+	struct guestmem_fault fault;
+	uint8_t buf[2 * PAGE];
+
+	while (!r->stop) {
+		int rc = gm_read(r->obj, PAGE / 2, buf, sizeof(buf), &fault);
+
+		if (rc)
+			__atomic_add_fetch(&r->faults, 1, __ATOMIC_RELAXED);
+		if (rc && (rc != -ESRCH ||
+			   fault.cause != GUESTMEM_CAUSE_OWNER_EXITED))
+			__atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* Readers in another process while the owner exits: 0 or ESRCH only. */
+TEST(owner_exit_races_with_remote_accesses)
+{
+	struct race r = {};
+	pthread_t threads[2];
+	int sv[2], dev, i, status;
+	pid_t pid;
+
+	dev = open_dev();
+	if (dev < 0 && errno == ENOENT)
+		SKIP(return, "guestmem module not loaded");
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		uint8_t *mem = mmap(NULL, RACE_PAGES * PAGE,
+				    PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int fd = create_user(dev, mem, RACE_PAGES * PAGE, "owner");
+
+		if (fd < 0 || send_fd(sv[1], fd))
+			_exit(1);
+		usleep(20000);
+		_exit(0);
+	}
+	r.obj = recv_fd(sv[0]);
+	ASSERT_LE(0, r.obj);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL,
+					    race_owner_worker, &r));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	usleep(20000);
+	r.stop = 1;
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+	EXPECT_EQ(0, r.bad);
+	EXPECT_LT(0, r.faults) TH_LOG("no access saw the owner gone");
+	EXPECT_EQ(0, close(r.obj));
 	close(sv[0]);
 	close(sv[1]);
 	close(dev);
