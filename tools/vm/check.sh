@@ -45,21 +45,22 @@ if [ "$mode" = demo ]; then
 	export TESTS=${DEMO:-edu_demo}
 fi
 
-# Build the module for one kernel out of the source tree, so that the three
-# kernels' objects never mix.
+# Build the module(s) for one kernel out of the source tree, so that the
+# three kernels' objects never mix.  Prints the build directory; every .ko
+# under it goes into the guest.
 build_module() {
 	local name=$1 dir=$TOP/build/kmod-$1
+	rm -rf "$dir"
 	mkdir -p "$dir"
-	cp "$TOP/Kbuild" "$dir/"
-	rm -rf "$dir/kmod" "$dir/uapi"
-	cp -r "$TOP/kmod" "$dir/" || return 1
-	[ ! -d "$TOP/uapi" ] || cp -r "$TOP/uapi" "$dir/" || return 1
-	(cd "$dir/kmod" && rm -f ./*.o ./*.ko ./*.mod ./*.mod.c .*.cmd modules.order Module.symvers)
+	(cd "$TOP" && tar -c --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
+		--exclude='*.mod.c' --exclude='.*.cmd' --exclude=modules.order \
+		--exclude=Module.symvers Kbuild kmod $( [ -d uapi ] && echo uapi )) |
+		tar -x -C "$dir" || return 1
 	eval make -s -C "$KDIR" M="$dir" "$KMAKE" modules >"$dir/build.log" 2>&1 || {
 		cat "$dir/build.log" >&2
 		return 1
 	}
-	echo "$dir/kmod/guestmem.ko"
+	echo "$dir"
 }
 
 total_pass=0 total_fail=0 total_skip=0 summary=() failures=()
@@ -67,10 +68,10 @@ for k in $KERNELS; do
 	msg "=== kernel $k ==="
 	kdesc=$("$TOP/tools/vm/kernels.sh" "$k") || die "kernel $k is not available"
 	eval "$kdesc"
-	ko=$(build_module "$k") || die "building the module for $k ($KVER) failed"
+	kodir=$(build_module "$k") || die "building the module for $k ($KVER) failed"
 	work=$TOP/build/vm-$k
 	mkdir -p "$work"
-	TESTS=${TESTS:-} "$TOP/tools/vm/mkinitramfs.sh" "$work/initramfs.cpio.gz" "$ko" \
+	TESTS=${TESTS:-} "$TOP/tools/vm/mkinitramfs.sh" "$work/initramfs.cpio.gz" "$kodir" \
 		"$mode" "$TEST_TIMEOUT" "$testdir" "$extra" || exit 1
 	append=
 	[ "$k" = debug ] && append="panic_on_warn=1"

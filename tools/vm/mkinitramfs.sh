@@ -3,15 +3,17 @@
 # Build the test VM's initramfs: busybox, the guestmem module, the test
 # programs and /etc/gmrun.conf.
 #
-#	mkinitramfs.sh OUT.cpio.gz MODULE.ko MODE TIMEOUT TESTDIR [EXTRADIR]
+#	mkinitramfs.sh OUT.cpio.gz KODIR MODE TIMEOUT TESTDIR [EXTRADIR]
 #
+# Every .ko under KODIR (guestmem.ko and any test modules) becomes
+# /lib/modules/NAME.ko; /init loads guestmem.ko, tests load the others.
 # Every executable in TESTDIR becomes /tests/NAME; every executable in
 # EXTRADIR becomes /tests/extra/NAME.  TESTS (environment) limits the run to
 # the named programs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-out=$1 ko=$2 mode=$3 timeout=$4 testdir=$5 extradir=${6:-}
+out=$1 kodir=$2 mode=$3 timeout=$4 testdir=$5 extradir=${6:-}
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 
@@ -20,7 +22,8 @@ cp /bin/busybox "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$TOP/tools/vm/guest-init" "$root/init"
 chmod 755 "$root/init"
-cp "$ko" "$root/lib/modules/guestmem.ko"
+find "$kodir" -name '*.ko' -exec cp {} "$root/lib/modules/" \;
+[ -f "$root/lib/modules/guestmem.ko" ] || die "no guestmem.ko under $kodir"
 
 list=()
 for f in "$testdir"/*; do
