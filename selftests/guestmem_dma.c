@@ -134,11 +134,11 @@ FIXTURE_SETUP(dma)
 	gm_require_module();
 	if (geteuid())
 		SKIP(return, "needs root: edu's BAR0, device attach, pagemap");
+	self->before = gm_test_snapshot();
 	self->edu = edu_open(EDU_BDF);
 	if (!self->edu && errno == ENODEV)
 		SKIP(return, "no edu device at " EDU_BDF " (QEMU's -device edu,addr=03.0)");
 	ASSERT_NE(NULL, self->edu) TH_LOG("edu_open: %s", strerror(errno));
-	self->before = gm_test_snapshot();
 	self->translated = iommu_translates(EDU_BDF);
 	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
