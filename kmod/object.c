@@ -45,6 +45,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -68,6 +69,7 @@ static struct gm_object *gm_obj_alloc(u32 nr_regions)
 	if (!obj)
 		return NULL;
 	kref_init(&obj->ref);
+	gm_obj_init_locks(obj);
 	if (nr_regions) {
 		obj->regions = kvcalloc(nr_regions, sizeof(*obj->regions),
 					GFP_KERNEL_ACCOUNT);
@@ -94,11 +96,16 @@ static void gm_obj_release(struct kref *ref)
 	struct gm_object *obj = container_of(ref, struct gm_object, ref);
 	unsigned long i;
 
+	/* Unmap and unpin before anything they point into goes away. */
+	gm_obj_release_locks(obj);
 	if (obj->base) {
 		gm_obj_put(obj->base);
+		mutex_destroy(&obj->lock_mutex);
 		kfree(obj);
 		return;
 	}
+	gm_dma_detach(obj);
+	mutex_destroy(&obj->lock_mutex);
 	for (i = 0; i < obj->nr_pages; i++)
 		if (obj->pages[i])
 			__free_page(obj->pages[i]);
@@ -127,6 +134,8 @@ static void gm_obj_set_owner(struct gm_object *obj)
 	obj->mm = current->mm;
 	mmgrab(obj->mm);
 	obj->owner = get_task_struct(current->group_leader);
+	/* Evaluated once, as VFIO does: creds may change, the answer not. */
+	obj->lock_cap = capable(CAP_IPC_LOCK);
 }
 
 static int gm_obj_set_name_kernel(struct gm_object *obj, const char *name)
@@ -631,6 +640,33 @@ static int gm_info_copy_regions(struct gm_object *obj,
 	return 0;
 }
 
+/* GUESTMEM_INFO's view of the locks and of the attached device. */
+static void gm_info_locks(struct gm_object *obj, struct guestmem_info *cmd)
+{
+	struct gm_object *base = gm_obj_base(obj);
+	struct gm_dma *dma;
+
+	cmd->__reserved = 0;
+	cmd->out_base_iova = 0;
+	mutex_lock(&base->lock_mutex);
+	cmd->out_locked_pages = obj->locked_pages;
+	cmd->out_pinned_pages = obj->pinned_pages;
+	cmd->out_lock_count = obj->lock_count;
+	dma = base->dma;
+	if (dma) {
+		cmd->out_flags |= GUESTMEM_INFO_ATTACHED;
+		if (dma->iova_phys)
+			cmd->out_flags |= GUESTMEM_INFO_IOVA_PHYS;
+		if (dma->alloc_iovas && dma->alloc_contig &&
+		    gm_may_read_iovas(base)) {
+			cmd->out_flags |= GUESTMEM_INFO_BASE_IOVA;
+			cmd->out_base_iova = dma->alloc_iovas[0] +
+				(obj->base ? obj->view_offset : 0);
+		}
+	}
+	mutex_unlock(&base->lock_mutex);
+}
+
 /**
  * gm_ioctl_info() - GUESTMEM_INFO
  * @ucmd: the call (&struct guestmem_info)
@@ -689,6 +725,8 @@ int gm_ioctl_info(struct gm_ucmd *ucmd)
 		cmd->out_mmap_size = (u64)count << PAGE_SHIFT;
 		cmd->out_flags |= GUESTMEM_INFO_MMAP;
 	}
+
+	gm_info_locks(obj, cmd);
 
 	if (cmd->name_uptr && cmd->name_capacity <= obj->name_len)
 		return -EMSGSIZE;
