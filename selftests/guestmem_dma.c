@@ -370,6 +370,7 @@ TEST_F(dma, allocated_memory_has_an_iova_for_every_gpa)
 		if (self->translated) {
 			EXPECT_EQ(iova0 + gpas[i], iova);
 		} else {
+			(void)*(volatile uint8_t *)(base + gpas[i]);   /* fault our mapping in */
 			ASSERT_EQ(0, virt_to_phys(base + gpas[i], &pa));
 			EXPECT_EQ(pa, iova);
 		}
