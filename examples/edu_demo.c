@@ -229,7 +229,11 @@ int main(void)
 		say("    segment %zu: GPA 0x%05" PRIx64 ", %" PRIu64 " bytes, IOVA 0x%" PRIx64 "\n",
 		    i, gpa, seg.len, seg.has_iova ? seg.iova : 0);
 	}
-	say("    (under the IOMMU one segment: one contiguous IOVA run over scattered pages)\n");
+	say("    physical pages:");
+	for (i = 0; i < 4; i++)
+		say(" 0x%" PRIx64, phys_of(mem + range_gpns[i] * PAGE));
+	say("\n    (under an IOMMU: one segment, one IOVA run, whatever the physical pages;\n"
+	    "     without one: a segment per physically contiguous run, IOVA = physical)\n");
 	gm_locked_range_release(lr);
 
 	STEP("unlock and close");
