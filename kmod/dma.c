@@ -35,7 +35,7 @@
 #include "guestmem.h"
 
 /* gpns looked up per batch of GUESTMEM_IOVA, under the mutex. */
-#define GM_IOVA_BATCH	64
+#define GM_IOVA_BATCH	16
 
 static struct device *gm_dma_dev(struct gm_object *base)
 {
