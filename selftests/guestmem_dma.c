@@ -12,8 +12,10 @@
  */
 #include "../examples/edu.c"
 
+#include <linux/capability.h>
 #include <linux/guestmem.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 
 #include "guestmem_utils.h"
 
@@ -342,6 +344,49 @@ TEST_F(dma, attach_is_once_and_needs_a_real_device)
 	EXPECT_STREQ("guest memory 'other': attach device error: '00:03.0' is not a PCI "
 		     "address (dddd:bb:dd.f)", gm_last_error()->message);
 	gm_release(other);
+}
+
+/*
+ * Physical addresses are for CAP_SYS_RAWIO only: without it, under
+ * dma-direct, lock_range still locks but its segments carry no IOVA and
+ * gm_iova refuses (EPERM); IOMMU-made IOVAs are anyone's.
+ */
+TEST_F(dma, physical_iovas_need_cap_sys_rawio)
+{
+	static const uint64_t gpns[] = { 14, 15 };
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct cap[2];
+	struct gm_locked_range *lr;
+	struct gm_paged_range r;
+	struct gm_segment seg;
+	uint64_t iova;
+
+	if (!self->edu)
+		return;
+	ASSERT_EQ(0, syscall(SYS_capget, &hdr, cap));
+	cap[0].effective &= ~CAP_TO_MASK(CAP_SYS_RAWIO);
+	cap[0].permitted &= ~CAP_TO_MASK(CAP_SYS_RAWIO);
+	cap[0].inheritable &= ~CAP_TO_MASK(CAP_SYS_RAWIO);
+	ASSERT_EQ(0, syscall(SYS_capset, &hdr, cap));
+
+	ASSERT_EQ(0, gm_paged_range_init(&r, 0, 2 * SZ_4K, gpns, 2));
+	test_gm_ok(gm_lock_range(self->gm, &r, &lr));
+	EXPECT_EQ(self->pinned + 2, gm_test_vmpin_pages());
+	/* Without IOVAs the segments are the seed's: consecutive gpns merge. */
+	ASSERT_EQ(1, gm_locked_range_count(lr));
+	ASSERT_EQ(0, gm_locked_range_segment(lr, 0, &seg));
+	EXPECT_EQ(self->buf + 14 * SZ_4K, seg.va);
+	EXPECT_EQ(2 * SZ_4K, seg.len);
+	if (self->translated) {
+		EXPECT_TRUE(seg.has_iova);
+		test_gm_ok(gm_iova(self->gm, 14 * SZ_4K, &iova));
+		EXPECT_EQ(seg.iova, iova);
+	} else {
+		EXPECT_FALSE(seg.has_iova);
+		test_gm_fails(EPERM, GM_ERROR_OTHER, gm_iova(self->gm, 14 * SZ_4K, &iova));
+	}
+	gm_locked_range_release(lr);
+	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
 }
 
 /*
