@@ -1956,4 +1956,99 @@ TEST_F(abi, attached_allocated_memory_has_iovas_everywhere)
 	close(fd);
 }
 
+/* Write @val to a debugfs/procfs knob: 0 or -1. */
+static int write_knob(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/*
+ * Let fail-nth reach sleeping allocations, quietly (iommufd_fail_nth.c
+ * does the same).  False when the kernel has no fault injection.
+ */
+static bool fail_nth_setup(void)
+{
+	if (access("/proc/thread-self/fail-nth", W_OK))
+		return false;
+	if (write_knob("/sys/kernel/debug/failslab/ignore-gfp-wait", "N") ||
+	    write_knob("/sys/kernel/debug/failslab/verbose", "0"))
+		return false;
+	write_knob("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
+	write_knob("/sys/kernel/debug/fail_page_alloc/verbose", "0");
+	return true;
+}
+
+/*
+ * Fail the n-th allocation of a lock (then of an attached, DMA-mapped
+ * lock), for n = 1, 2, ... until a lock succeeds without any injected
+ * failure: every failed lock must leave nothing pinned, charged or
+ * recorded (the debug kernel adds KASAN, kmemleak and the DMA-API checks).
+ */
+TEST(lock_unwinds_under_fault_injection)
+{
+	static const uint64_t gpns[] = { 0, 1, 2, 3, 1 };
+	struct guestmem_info info;
+	int dev, obj, pass, n;
+	uint8_t *mem;
+	long before;
+
+	if (!fail_nth_setup())
+		SKIP(return, "no fault injection (fail-nth, failslab)");
+	dev = open_dev();
+	ASSERT_LE(0, dev);
+	mem = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem, 1, 4 * PAGE);
+	before = vmpin_pages(getpid());
+	for (pass = 0; pass < 2; pass++) {
+		obj = create_user(dev, mem, 4 * PAGE, "fail");
+		ASSERT_LE(0, obj);
+		if (pass == 1 && (!have_edu() || attach_edu(obj))) {
+			close(obj);
+			break;
+		}
+		for (n = 1; n < 400; n++) {
+			char buf[16] = "";
+			uint32_t id;
+			int fd, rc;
+
+			fd = open("/proc/thread-self/fail-nth", O_RDWR);
+			ASSERT_LE(0, fd);
+			snprintf(buf, sizeof(buf), "%d", n);
+			ASSERT_EQ(strlen(buf), write(fd, buf, strlen(buf)));
+			rc = lock_gpns(obj, gpns, 5, NULL, &id, NULL);
+			memset(buf, 0, sizeof(buf));
+			ASSERT_LT(0, pread(fd, buf, sizeof(buf) - 1, 0));
+			ASSERT_EQ(1, write(fd, "0", 1));
+			close(fd);
+			if (!rc) {
+				EXPECT_EQ(before + 5, vmpin_pages(getpid()));
+				EXPECT_EQ(0, unlock_gpns(obj, id));
+				/* Not injected: every allocation was tried. */
+				if (atoi(buf) != 0)
+					break;
+				continue;
+			}
+			EXPECT_EQ(before, vmpin_pages(getpid()))
+				TH_LOG("pass %d, n %d: rc %d", pass, n, rc);
+			ASSERT_EQ(0, info_of(obj, &info));
+			EXPECT_EQ(0, info.out_locked_pages);
+			EXPECT_EQ(0, info.out_lock_count);
+		}
+		TH_LOG("pass %d: %d injection points", pass, n - 1);
+		close(obj);
+		EXPECT_EQ(before, vmpin_pages(getpid()));
+	}
+	munmap(mem, 4 * PAGE);
+	close(dev);
+}
+
 TEST_HARNESS_MAIN
