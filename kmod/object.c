@@ -29,19 +29,30 @@
  * Objects are immutable once published: regions, name, owner and pages
  * are set before the fd exists and never change.  The data path therefore
  * takes no lock of its own; concurrent accesses to one object are as safe
- * as concurrent accesses to the memory behind it.
+ * as concurrent accesses to the memory behind it.  What does change - the
+ * locks of an object and of its views, and the device attached to a base
+ * object - lives beside the immutable part, under the base object's
+ * lock_mutex (pin.c, dma.c), which the data path never takes.
  *
  * References: every object fd holds one reference (dropped by release);
- * every view holds one on its base.  An mmap() of an allocated object holds
+ * every view holds one on its base; a kernel consumer holds one per
+ * guestmem_get_object() (kapi.c).  An mmap() of an allocated object holds
  * the fd's file, hence the object.  The object holds mmgrab() on the owner's
  * mm (the mm_struct stays, its pages may go) and a task reference on the
  * owner's thread-group leader.  Each access takes mmget_not_zero() on the
  * owner's mm for its duration and fails with -ESRCH once the owner has
  * exited.
  *
- * Lock order (data path): mmap_lock of the owner's mm (read, only while
- * pinning pages of another process) -> nothing.  No guestmem lock exists;
- * copies to and from the caller's buffer run with no lock held.
+ * Destruction (last reference) never fails and runs in this order: the
+ * object's locks are unmapped from the device, unpinned (dirtied) and
+ * uncharged; a view then drops its base; a base unmaps its allocated pages
+ * from the device, drops the device, frees its pages, and drops the owner.
+ *
+ * Lock order: base->lock_mutex (lock tables, attach; never the data path)
+ * -> mmap_lock of the owner's mm (GUP, accounting) or of the caller's mm
+ * (uaccess).  The data path takes only the owner's mmap_lock (read, while
+ * pinning pages of another process); copies to and from the caller's
+ * buffer run with no lock held.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
