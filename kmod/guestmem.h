@@ -126,6 +126,7 @@ int gm_obj_publish(struct gm_ucmd *ucmd, struct gm_object *obj, u32 *out_fd);
 
 /* object.c */
 void gm_obj_put(struct gm_object *obj);
+bool gm_owner_exited(struct gm_object *base);
 int gm_resolve(struct gm_object *obj, u64 gpa, u64 len, struct gm_loc *loc);
 int gm_obj_mmap(struct gm_object *obj, struct vm_area_struct *vma);
 int gm_ioctl_create_user(struct gm_ucmd *ucmd);
