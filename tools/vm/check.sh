@@ -71,7 +71,7 @@ for k in $KERNELS; do
 	kodir=$(build_module "$k") || die "building the module for $k ($KVER) failed"
 	work=$TOP/build/vm-$k
 	mkdir -p "$work"
-	TESTS=${TESTS:-} "$TOP/tools/vm/mkinitramfs.sh" "$work/initramfs.cpio.gz" "$kodir" \
+	TESTS=${TESTS:-} MODROOT=$MODROOT "$TOP/tools/vm/mkinitramfs.sh" "$work/initramfs.cpio.gz" "$kodir" \
 		"$mode" "$TEST_TIMEOUT" "$testdir" "$extra" || exit 1
 	append=
 	[ "$k" = debug ] && append="panic_on_warn=1"

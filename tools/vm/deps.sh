@@ -6,7 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 pkgs=(make gcc libc6-dev python3 linux-headers-amd64 qemu-system-x86 busybox-static
-      cpio gzip xz-utils libmnl-dev sparse)
+      cpio gzip xz-utils kmod libmnl-dev sparse)
 # The debug kernel is built from Debian's linux-source-6.1.
 [ "${1:-}" = debug ] && pkgs+=(flex bison bc libelf-dev libssl-dev)
 apt_install "${pkgs[@]}"

@@ -6,7 +6,8 @@
 #
 # sets KVER (release), KDIR (tree for M= module builds), KMAKE (extra make
 # arguments for that tree), VMLINUZ (image to boot) and MODROOT (the image's
-# /lib/modules/KVER, empty for the debug kernel).
+# /lib/modules/KVER with a modules.dep, empty for the debug kernel, whose
+# drivers are built in).
 #
 # 6.1: the headers come from the machine's linux-headers-amd64 (installed with
 # apt-get) and the image is downloaded and unpacked, never installed.
@@ -31,6 +32,8 @@ case "$name" in
 		fetch_deb "linux-image-$kver" "$CACHE/dl" "$dir/root"
 		touch "$dir/.unpacked"
 	fi
+	[ -f "$dir/root/lib/modules/$kver/modules.dep" ] ||
+		depmod -b "$dir/root" "$kver" || die "depmod for $kver failed"
 	echo "KVER=$kver"
 	echo "KDIR=/lib/modules/$kver/build"
 	echo "KMAKE="
@@ -65,6 +68,8 @@ case "$name" in
 		sed -i "s|include /usr/src/|include $dir/root/usr/src/|" "$mk"
 		touch "$dir/.unpacked"
 	fi
+	[ -f "$dir/root/lib/modules/$kver/modules.dep" ] ||
+		depmod -b "$dir/root" "$kver" || die "depmod for $kver failed"
 	echo "KVER=$kver"
 	echo "KDIR=$dir/root/usr/src/linux-headers-$kver"
 	# The headers ship vmlinux for BTF; skip module BTF rather than need pahole.

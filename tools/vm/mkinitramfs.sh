@@ -9,7 +9,9 @@
 # /lib/modules/NAME.ko; /init loads guestmem.ko, tests load the others.
 # Every executable in TESTDIR becomes /tests/NAME; every executable in
 # EXTRADIR becomes /tests/extra/NAME.  TESTS (environment) limits the run to
-# the named programs.
+# the named programs.  MODROOT (environment, a kernel's /lib/modules/KVER)
+# supplies the in-tree modules named in GUEST_KMODS, with their
+# dependencies, decompressed; /init loads them in order.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -24,6 +26,28 @@ cp "$TOP/tools/vm/guest-init" "$root/init"
 chmod 755 "$root/init"
 find "$kodir" -name '*.ko' -exec cp {} "$root/lib/modules/" \;
 [ -f "$root/lib/modules/guestmem.ko" ] || die "no guestmem.ko under $kodir"
+
+# In-tree modules the tests rely on (a RAM disk and a disk filesystem).
+: >"$root/etc/gmrun.kmods"
+if [ -n "${MODROOT:-}" ] && [ -f "$MODROOT/modules.dep" ]; then
+	for m in ${GUEST_KMODS-brd crc32c_generic ext4}; do
+		line=$(grep -E "(^|/)${m//[-_]/[-_]}\.ko(\.xz)?:" "$MODROOT/modules.dep") ||
+			die "no module $m in $MODROOT"
+		deps=${line#*:}
+		order=()
+		for d in $deps; do order=("$d" "${order[@]}"); done
+		order+=("${line%%:*}")
+		for rel in "${order[@]}"; do
+			ko=$(basename "${rel%.xz}")
+			grep -qxF "/lib/modules/$ko" "$root/etc/gmrun.kmods" && continue
+			case "$rel" in
+			*.xz) xz -dc "$MODROOT/$rel" >"$root/lib/modules/$ko" ;;
+			*) cp "$MODROOT/$rel" "$root/lib/modules/$ko" ;;
+			esac
+			echo "/lib/modules/$ko" >>"$root/etc/gmrun.kmods"
+		done
+	done
+fi
 
 list=()
 for f in "$testdir"/*; do
