@@ -33,6 +33,15 @@ if [ -n "$extra" ]; then
 	[ -d "$extra" ] || die "EXTRA_TESTS=$EXTRA_TESTS is not a directory"
 fi
 
+# One run at a time per checkout: runs share build/ (module trees, VM
+# reports), so a second run waits for the first.
+mkdir -p "$TOP/build"
+exec 9>"$TOP/build/.lock"
+if ! flock -n 9; then
+	msg "another make check/vm/demo is running in this checkout; waiting"
+	flock 9
+fi
+
 case " $KERNELS " in *" debug "*) "$TOP/tools/vm/deps.sh" debug ;; *) "$TOP/tools/vm/deps.sh" ;; esac ||
 	exit 1
 "$TOP/tools/vm/ksft-headers.sh" || exit 1
