@@ -112,6 +112,12 @@ static int gm_walk_user(struct gm_object *base, unsigned long uaddr, u64 gpa,
 		return -ESRCH;
 	}
 	while (done < len) {
+		if (gm_owner_exited(base)) {
+			gm_fault_set(fault, GUESTMEM_KIND_OTHER,
+				     GUESTMEM_CAUSE_OWNER_EXITED, gpa + done);
+			rc = -ESRCH;
+			break;
+		}
 		unsigned long start = uaddr + done;
 		unsigned long pgoff = offset_in_page(start);
 		unsigned long nr = min_t(u64, GM_BATCH,

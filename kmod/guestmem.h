@@ -221,6 +221,7 @@ struct gm_object *gm_obj_from_file(struct file *file);
 
 /* object.c */
 void gm_obj_put(struct gm_object *obj);
+bool gm_owner_exited(struct gm_object *base);
 int gm_resolve(struct gm_object *obj, u64 gpa, u64 len, struct gm_loc *loc);
 int gm_obj_mmap(struct gm_object *obj, struct vm_area_struct *vma);
 int gm_ioctl_create_user(struct gm_ucmd *ucmd);

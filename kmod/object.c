@@ -41,7 +41,9 @@
  * mm (the mm_struct stays, its pages may go) and a task reference on the
  * owner's thread-group leader.  Each access takes mmget_not_zero() on the
  * owner's mm for its duration and fails with -ESRCH once the owner has
- * exited.
+ * exited: when the mm is gone, or when no thread of the owner's group is
+ * alive any more (the second test keeps a stream of overlapping accesses
+ * from another process from holding a dead owner's mm alive for ever).
  *
  * Destruction (last reference) never fails and runs in this order: the
  * object's locks are unmapped from the device, unpinned (dirtied) and
@@ -60,6 +62,7 @@
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -147,6 +150,22 @@ static void gm_obj_set_owner(struct gm_object *obj)
 	obj->owner = get_task_struct(current->group_leader);
 	/* Evaluated once, as VFIO does: creds may change, the answer not. */
 	obj->lock_cap = capable(CAP_IPC_LOCK);
+}
+
+/**
+ * gm_owner_exited() - has the owner of a user-backed object exited?
+ * @base: a base object with an owner
+ *
+ * True once every thread of the owner's thread group has passed
+ * do_exit()'s group-dead point, or its mm has no users.  The owner's
+ * signal_struct lives as long as our reference on its group leader.
+ *
+ * Return: true if accesses must fail with -ESRCH.
+ */
+bool gm_owner_exited(struct gm_object *base)
+{
+	return !atomic_read(&base->owner->signal->live) ||
+	       !atomic_read(&base->mm->mm_users);
 }
 
 static int gm_obj_set_name_kernel(struct gm_object *obj, const char *name)
@@ -712,7 +731,7 @@ int gm_ioctl_info(struct gm_ucmd *ucmd)
 		cmd->out_flags |= GUESTMEM_INFO_VIEW;
 	if (owner)
 		cmd->out_flags |= GUESTMEM_INFO_OWNER;
-	if (base->mm && !atomic_read(&base->mm->mm_users))
+	if (base->mm && gm_owner_exited(base))
 		cmd->out_flags |= GUESTMEM_INFO_OWNER_EXITED;
 	if (gm_obj_supports_locking(obj))
 		cmd->out_flags |= GUESTMEM_INFO_SUPPORTS_LOCKING;

@@ -1443,6 +1443,7 @@ TEST(owner_exit_races_with_remote_accesses)
 	struct race r = {};
 	pthread_t threads[2];
 	int sv[2], dev, i, status;
+	uint8_t byte;
 	pid_t pid;
 
 	dev = open_dev();
@@ -1470,6 +1471,8 @@ TEST(owner_exit_races_with_remote_accesses)
 					    race_owner_worker, &r));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* Reaped: however busy the readers are, the owner is gone. */
+	EXPECT_EQ(-ESRCH, gm_read(r.obj, 0, &byte, 1, NULL));
 	usleep(20000);
 	r.stop = 1;
 	for (i = 0; i < 2; i++)
