@@ -201,7 +201,8 @@ static int gm_lock_pin(struct gm_lock *lock, const u64 *gpns,
 			run++;
 
 		if (!*mmp) {
-			if (!mmget_not_zero(base->mm)) {
+			if (gm_owner_exited(base) ||
+			    !mmget_not_zero(base->mm)) {
 				rc = -ESRCH;
 				gm_lock_fault(fault, rc,
 					      GUESTMEM_CAUSE_OWNER_EXITED, i,
