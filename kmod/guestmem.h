@@ -81,7 +81,10 @@ struct gm_lock_slot {
  * @slots: the gpn index entry of each entry
  * @npinned: user pages pinned by this lock (@npages, or 0 for allocated
  *	memory, whose pages the object owns)
- * @kernel: made through the in-kernel API; user space cannot unlock it
+ * @kernel: made through the in-kernel API, or a view's preemptive lock;
+ *	user space cannot unlock it
+ * @preempt: a view's preemptive lock (see pin.c): never DMA-mapped, does
+ *	not keep a device from being attached
  * @vaddr: with kernel access, a vmap() of @pages; else NULL
  * @mapped: @sgt is DMA-mapped for the attached device
  * @sgt: @pages as a scatterlist, for the DMA mapping
@@ -95,6 +98,7 @@ struct gm_lock {
 	struct gm_lock_slot *slots;
 	unsigned long npinned;
 	bool kernel;
+	bool preempt;
 	void *vaddr;
 	bool mapped;
 	struct sg_table sgt;
@@ -130,7 +134,10 @@ struct gm_dma {
  * @base: for a view, the base object (never itself a view); else NULL
  * @view_offset: for a view, its address 0 in @base
  * @view_len: for a view, its length
- * @preemptive_locking: for a view, the subrange flag (no effect yet)
+ * @preemptive_locking: for a view, the subrange flag
+ * @preempt: for a view made with @preemptive_locking, the lock that pins
+ *	its whole range since creation (NULL if that failed); set before the
+ *	fd exists, released last
  * @mm: owner's mm (mmgrab'ed) for user-backed objects, else NULL
  * @owner: owner's thread-group leader, for the lock accounting of the next
  *	version; NULL when @mm is NULL
@@ -163,6 +170,7 @@ struct gm_object {
 	u64 view_offset;
 	u64 view_len;
 	bool preemptive_locking;
+	struct gm_lock *preempt;
 	struct mm_struct *mm;
 	struct task_struct *owner;
 	struct page **pages;
@@ -234,9 +242,15 @@ int gm_ioctl_info(struct gm_ucmd *ucmd);
 /* pin.c */
 void gm_obj_init_locks(struct gm_object *obj);
 void gm_obj_release_locks(struct gm_object *obj);
+/* gm_lock_create() flags */
+#define GM_LOCK_KERNEL_ACCESS	BIT(0)	/* vmap() the pages */
+#define GM_LOCK_KERNEL		BIT(1)	/* not visible to UNLOCK_GPNS */
+#define GM_LOCK_PREEMPT		BIT(2)	/* a view's preemptive lock */
+
 struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
-			       unsigned long count, bool kernel_access,
-			       bool kernel, struct guestmem_fault *fault);
+			       unsigned long count, unsigned int flags,
+			       struct guestmem_fault *fault);
+void gm_view_preempt(struct gm_object *view);
 int gm_lock_publish(struct gm_lock *lock);
 void gm_lock_destroy(struct gm_lock *lock);
 int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd);

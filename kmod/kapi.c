@@ -103,7 +103,10 @@ struct gm_lock *guestmem_lock_gpns(struct gm_object *obj, bool kernel_access,
 {
 	struct guestmem_fault fault;
 
-	return gm_lock_create(obj, gpns, count, kernel_access, true, &fault);
+	return gm_lock_create(obj, gpns, count,
+			      GM_LOCK_KERNEL |
+			      (kernel_access ? GM_LOCK_KERNEL_ACCESS : 0),
+			      &fault);
 }
 EXPORT_SYMBOL_GPL(guestmem_lock_gpns);
 

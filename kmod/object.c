@@ -526,6 +526,8 @@ int gm_ioctl_subrange(struct gm_ucmd *ucmd)
 	view->name = loc.base->name;
 	view->name_len = loc.base->name_len;
 	gm_obj_set_single_region(view);
+	if (view->preemptive_locking && loc.base->type != GUESTMEM_OBJ_ALLOC)
+		gm_view_preempt(view);
 	return gm_obj_publish(ucmd, view, &cmd->out_fd);
 }
 
@@ -682,6 +684,8 @@ static void gm_info_locks(struct gm_object *obj, struct guestmem_info *cmd)
 	cmd->out_locked_pages = obj->locked_pages;
 	cmd->out_pinned_pages = obj->pinned_pages;
 	cmd->out_lock_count = obj->lock_count;
+	if (obj->preempt)
+		cmd->out_flags |= GUESTMEM_INFO_PREEMPTIVE;
 	dma = base->dma;
 	if (dma) {
 		cmd->out_flags |= GUESTMEM_INFO_ATTACHED;

@@ -41,6 +41,10 @@
  * (mmgrab) and only pinned_vm is adjusted - locked_vm of a dead mm is
  * never read again.
  *
+ * allow_preemptive_locking: a view made with it pins its whole range at
+ * creation, as one hidden lock (best effort, see gm_view_preempt()); locks
+ * through the view then borrow those pages instead of pinning them again.
+ *
  * The gpn index (@gpn_index: gpn -> list of &struct gm_lock_slot) answers
  * "which lock holds this page" for IOVA queries in O(log n); every entry of
  * every lock of the object is on the list of its gpn.
@@ -108,6 +112,9 @@ static int gm_lock_locate(struct gm_object *obj, u64 gpn,
 		t->uaddr = loc.region->uaddr + loc.off;
 		if (!PAGE_ALIGNED(t->uaddr))
 			break;
+		/* Pinned since the view was made: borrow the page. */
+		if (obj->preempt && gpn < obj->preempt->npages)
+			t->page = obj->preempt->pages[gpn];
 		return 0;
 	case GM_REGION_ALLOC:
 		if (!PAGE_ALIGNED(loc.off))
@@ -188,6 +195,7 @@ static int gm_lock_pin(struct gm_lock *lock, const u64 *gpns,
 			break;
 		}
 		if (t.page) {
+			/* Allocated memory, or borrowed: not pinned again. */
 			lock->pages[i++] = t.page;
 			continue;
 		}
@@ -220,7 +228,10 @@ static int gm_lock_pin(struct gm_lock *lock, const u64 *gpns,
 					      gpns[i]);
 			break;
 		}
-		/* User entries are a prefix: objects never mix page kinds. */
+		/*
+		 * Pinned entries are a prefix: objects never mix page kinds,
+		 * and a preemptive lock covers every page its view has.
+		 */
 		lock->npinned += pinned;
 		i += pinned;
 		if (i < lock->npages) {
@@ -308,7 +319,7 @@ static int gm_lock_insert(struct gm_lock *lock)
 	int rc;
 
 	mutex_lock(&base->lock_mutex);
-	if (base->dma && base->type != GUESTMEM_OBJ_ALLOC) {
+	if (base->dma && base->type != GUESTMEM_OBJ_ALLOC && !lock->preempt) {
 		rc = gm_dma_map_lock(base, lock);
 		if (rc)
 			goto out_unlock;
@@ -327,7 +338,8 @@ static int gm_lock_insert(struct gm_lock *lock)
 	obj->lock_count++;
 	obj->locked_pages += lock->npages;
 	obj->pinned_pages += lock->npinned;
-	base->nr_base_locks++;
+	if (!lock->preempt)
+		base->nr_base_locks++;
 	mutex_unlock(&base->lock_mutex);
 	return 0;
 
@@ -358,7 +370,8 @@ static void gm_lock_unlink_locked(struct gm_lock *lock)
 	obj->lock_count--;
 	obj->locked_pages -= lock->npages;
 	obj->pinned_pages -= lock->npinned;
-	base->nr_base_locks--;
+	if (!lock->preempt)
+		base->nr_base_locks--;
 }
 
 /* Release what gm_lock_create() took; the lock is unmapped and unlinked. */
@@ -382,8 +395,7 @@ static void gm_lock_free(struct gm_lock *lock)
  * @obj: the object the lock is made through (base or view)
  * @gpns: @count guest page numbers in @obj's address space
  * @count: entries; may be 0
- * @kernel_access: also vmap() the pages
- * @kernel: made by the in-kernel API (user space may not unlock it)
+ * @flags: GM_LOCK_* flags
  * @fault: error report for guest-side failures (HAS_INDEX)
  *
  * Pins (or references) every page, charges the pins, maps them for the
@@ -394,8 +406,8 @@ static void gm_lock_free(struct gm_lock *lock)
  * Return: the lock, or an ERR_PTR (see the uapi header, GUESTMEM_LOCK_GPNS).
  */
 struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
-			       unsigned long count, bool kernel_access,
-			       bool kernel, struct guestmem_fault *fault)
+			       unsigned long count, unsigned int flags,
+			       struct guestmem_fault *fault)
 {
 	struct gm_object *base = gm_obj_base(obj);
 	struct mm_struct *mm = NULL;
@@ -409,7 +421,8 @@ struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
 		return ERR_PTR(-ENOMEM);
 	lock->obj = obj;
 	lock->npages = count;
-	lock->kernel = kernel;
+	lock->kernel = flags & (GM_LOCK_KERNEL | GM_LOCK_PREEMPT);
+	lock->preempt = flags & GM_LOCK_PREEMPT;
 	if (count) {
 		lock->pages = kvcalloc(count, sizeof(*lock->pages),
 				       GFP_KERNEL_ACCOUNT);
@@ -436,7 +449,7 @@ struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
 		mmput(mm);
 		mm = NULL;
 	}
-	if (kernel_access && count) {
+	if ((flags & GM_LOCK_KERNEL_ACCESS) && count) {
 		lock->vaddr = vmap(lock->pages, count, VM_MAP, PAGE_KERNEL);
 		if (!lock->vaddr) {
 			rc = -ENOMEM;
@@ -511,13 +524,61 @@ void gm_obj_release_locks(struct gm_object *obj)
 
 	mutex_lock(&base->lock_mutex);
 	xa_for_each(&obj->locks, id, lock) {
+		/* The preemptive lock's pages are borrowed: it goes last. */
+		if (lock == obj->preempt)
+			continue;
 		gm_lock_unlink_locked(lock);
 		gm_lock_free(lock);
+	}
+	if (obj->preempt) {
+		gm_lock_unlink_locked(obj->preempt);
+		gm_lock_free(obj->preempt);
+		obj->preempt = NULL;
 	}
 	mutex_unlock(&base->lock_mutex);
 	WARN_ON(!xa_empty(&obj->gpn_index));
 	xa_destroy(&obj->locks);
 	xa_destroy(&obj->gpn_index);
+}
+
+/**
+ * gm_view_preempt() - allow_preemptive_locking: pin a new view up front
+ * @view: a view of user memory with @preemptive_locking, before its fd
+ *	exists
+ *
+ * Best effort, as the seed's flag only *allows* it: the whole view is
+ * locked as one hidden lock (pinned and charged like any lock); if any
+ * page cannot be (a hole, PROT_NONE, an unaligned view, RLIMIT_MEMLOCK),
+ * the view simply works without it.  Later locks through the view borrow
+ * its pages - no GUP, no charge, so they cannot fail on the memory itself
+ * - and it is released last, when the view goes.  It is never DMA-mapped
+ * itself and does not keep a device from being attached: the locks made
+ * through the view are mapped as usual.
+ */
+void gm_view_preempt(struct gm_object *view)
+{
+	struct guestmem_fault fault;
+	struct gm_lock *lock;
+	unsigned long n, i;
+	u64 *gpns;
+
+	n = DIV_ROUND_UP_ULL(view->view_len, GM_PAGE_SIZE);
+	if (!n || n > READ_ONCE(gm_max_lock_pages))
+		return;
+	gpns = kvmalloc_array(n, sizeof(*gpns), GFP_KERNEL_ACCOUNT);
+	if (!gpns)
+		return;
+	for (i = 0; i < n; i++)
+		gpns[i] = i;
+	lock = gm_lock_create(view, gpns, n, GM_LOCK_PREEMPT, &fault);
+	kvfree(gpns);
+	if (IS_ERR(lock))
+		return;
+	if (gm_lock_publish(lock)) {
+		gm_lock_destroy(lock);
+		return;
+	}
+	view->preempt = lock;
 }
 
 /**
@@ -623,8 +684,8 @@ int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd)
 	}
 
 	lock = gm_lock_create(obj, gpns, cmd->gpn_count,
-			      cmd->flags & GUESTMEM_LOCK_KERNEL_ACCESS, false,
-			      &cmd->out_fault);
+			      cmd->flags & GUESTMEM_LOCK_KERNEL_ACCESS ?
+			      GM_LOCK_KERNEL_ACCESS : 0, &cmd->out_fault);
 	if (IS_ERR(lock)) {
 		rc = PTR_ERR(lock);
 		goto out_free;

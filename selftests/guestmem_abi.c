@@ -1959,6 +1959,54 @@ TEST_F(abi, attached_allocated_memory_has_iovas_everywhere)
 	close(fd);
 }
 
+TEST_F(abi, preemptive_view_pins_up_front_and_locks_borrow)
+{
+	struct guestmem_subrange s = {
+		.size = sizeof(s), .offset = 3 * PAGE, .len = PAGE,
+		.flags = GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING,
+	};
+	static const uint64_t gpn0[] = { 0 };
+	long before = vmpin_pages(getpid());
+	struct guestmem_info info;
+	uint64_t iova;
+	uint32_t id;
+	int view;
+
+	ASSERT_EQ(0, gm_raw(self->obj, GUESTMEM_SUBRANGE, &s));
+	view = s.out_fd;
+	ASSERT_EQ(0, info_of(view, &info));
+	EXPECT_TRUE(info.out_flags & GUESTMEM_INFO_PREEMPTIVE);
+	EXPECT_EQ(1, info.out_pinned_pages);
+	EXPECT_EQ(before + 1, vmpin_pages(getpid()));
+
+	/* A device may still be attached; locks through the view borrow. */
+	if (have_edu())
+		EXPECT_EQ(0, attach_edu(self->obj));
+	ASSERT_EQ(0, mprotect(self->mem + 3 * PAGE, PAGE, PROT_NONE));
+	EXPECT_LE(0, lock_gpns(view, gpn0, 1, &iova, &id, NULL));
+	EXPECT_EQ(before + 1, vmpin_pages(getpid()));
+	ASSERT_EQ(0, info_of(view, &info));
+	EXPECT_EQ(2, info.out_locked_pages);
+	EXPECT_EQ(1, info.out_pinned_pages);
+	/* The base's own locks still need the memory. */
+	EXPECT_EQ(-EFAULT, lock_gpns(self->obj, (uint64_t[]){ 3 }, 1, NULL,
+				     NULL, NULL));
+	ASSERT_EQ(0, mprotect(self->mem + 3 * PAGE, PAGE,
+			      PROT_READ | PROT_WRITE));
+	EXPECT_EQ(0, unlock_gpns(view, id));
+	close(view);
+	EXPECT_EQ(before, vmpin_pages(getpid()));
+
+	/* Best effort: a view with a PROT_NONE page is made without it. */
+	s.offset = 0;
+	s.len = 2 * PAGE;
+	ASSERT_EQ(0, gm_raw(self->obj, GUESTMEM_SUBRANGE, &s));
+	ASSERT_EQ(0, info_of(s.out_fd, &info));
+	EXPECT_FALSE(info.out_flags & GUESTMEM_INFO_PREEMPTIVE);
+	EXPECT_EQ(before, vmpin_pages(getpid()));
+	close(s.out_fd);
+}
+
 /* Write @val to a debugfs/procfs knob: 0 or -1. */
 static int write_knob(const char *path, const char *val)
 {

@@ -520,7 +520,7 @@ struct guestmem_range {
 /**
  * enum guestmem_subrange_flags - &struct guestmem_subrange.flags bits
  * @GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING: the seed's
- *	allow_preemptive_locking (recorded, no effect yet)
+ *	allow_preemptive_locking: pin the view's pages now, if possible
  */
 enum guestmem_subrange_flags {
 	GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING = 1 << 0,
@@ -529,8 +529,11 @@ enum guestmem_subrange_flags {
 /**
  * struct guestmem_subrange - GUESTMEM_SUBRANGE: subrange()
  * @size: sizeof(struct guestmem_subrange)
- * @flags: GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING (accepted, recorded,
- *	no effect yet, as in the seed's generic subrange)
+ * @flags: GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING: best effort, for
+ *	user memory: every page of the view is pinned (and charged) now, as
+ *	one lock that lives as long as the view; later locks through the view
+ *	reuse those pins.  If a page cannot be pinned the view is made all
+ *	the same, without it (GUESTMEM_INFO_PREEMPTIVE tells)
  * @offset: first guest address of the view in this object
  * @len: length of the view
  * @out_fd: the new object fd
@@ -585,6 +588,9 @@ enum guestmem_obj_type {
  * @GUESTMEM_INFO_BASE_IOVA: allocated memory on an attached device, mapped
  *	as one IOVA range: iova(gpa) = out_base_iova + gpa (only when the
  *	caller may read IOVAs)
+ * @GUESTMEM_INFO_PREEMPTIVE: a view made with
+ *	GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING whose pages are pinned
+ *	since its creation (counted in out_lock_count and out_pinned_pages)
  */
 enum guestmem_info_flags {
 	GUESTMEM_INFO_VIEW = 1 << 0,
@@ -597,6 +603,7 @@ enum guestmem_info_flags {
 	GUESTMEM_INFO_ATTACHED = 1 << 7,
 	GUESTMEM_INFO_IOVA_PHYS = 1 << 8,
 	GUESTMEM_INFO_BASE_IOVA = 1 << 9,
+	GUESTMEM_INFO_PREEMPTIVE = 1 << 10,
 };
 
 /**
