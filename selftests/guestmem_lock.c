@@ -310,6 +310,40 @@ TEST_F(lock, a_view_locks_the_pages_at_its_offset)
 	gm_release(view);
 }
 
+/*
+ * allow_preemptive_locking: the view pins its whole range when it is made,
+ * so later locks through it cost no pin and survive the owner's mprotect.
+ */
+TEST_F(lock, a_preemptive_view_pins_up_front_and_locks_borrow_the_pins)
+{
+	static const uint64_t gpns[] = { 1, 7 };
+	struct gm_locked_pages *lp, *base_lp = (void *)1;
+	struct guestmem_info info;
+	struct gm *view;
+	uint64_t base_gpn = 9;
+
+	test_gm_ok(gm_subrange(self->gm, 8 * SZ_4K, 8 * SZ_4K, true, &view));
+	ASSERT_EQ(0, object_info(view, &info));
+	ASSERT_TRUE(info.out_flags & GUESTMEM_INFO_PREEMPTIVE);
+	EXPECT_EQ(self->pinned + 8, gm_test_vmpin_pages());
+	test_gm_ok(gm_lock_gpns(view, false, gpns, 2, &lp));
+	EXPECT_EQ(self->pinned + 8, gm_test_vmpin_pages());     /* borrowed */
+	EXPECT_EQ(self->buf + 15 * SZ_4K, gm_locked_pages_page(lp, 1));
+	gm_locked_pages_release(lp);
+
+	/* The owner revokes access: the base cannot lock, the view still can. */
+	ASSERT_EQ(0, mprotect(self->buf + 8 * SZ_4K, 8 * SZ_4K, PROT_READ));
+	test_gm_err(EFAULT, GM_ERROR_OTHER,
+		    "guest memory 'lock': lock error: failed to access memory at 0x9000",
+		    gm_lock_gpns(self->gm, false, &base_gpn, 1, &base_lp));
+	test_gm_ok(gm_lock_gpns(view, false, gpns, 2, &lp));
+	gm_locked_pages_release(lp);
+	EXPECT_EQ(self->pinned + 8, gm_test_vmpin_pages());
+	ASSERT_EQ(0, mprotect(self->buf + 8 * SZ_4K, 8 * SZ_4K, PROT_READ | PROT_WRITE));
+	gm_release(view);
+	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
+}
+
 /* The seed's lock_range: segments merged where gpns are consecutive. */
 TEST_F(lock, lock_range_segments_are_the_seeds_ranges)
 {
