@@ -2102,4 +2102,107 @@ TEST(lock_unwinds_under_fault_injection)
 	close(dev);
 }
 
+/* Arm fail-nth for the n-th injection point of the next calls. */
+static int fail_nth_arm(int n)
+{
+	char buf[16];
+	int fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "%d", n);
+	if (write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Disarm; true if the armed failure was injected. */
+static bool fail_nth_disarm(int fd)
+{
+	char buf[16] = "";
+	bool injected = pread(fd, buf, sizeof(buf) - 1, 0) > 0 && atoi(buf) == 0;
+
+	if (write(fd, "0", 1) != 1)
+		injected = true;
+	close(fd);
+	return injected;
+}
+
+/*
+ * The other allocating paths of issue 4 under fail-nth: attaching an
+ * allocated object (one DMA mapping of all its pages) and making a view
+ * with allow_preemptive_locking (a best-effort lock of the whole view).
+ */
+TEST(attach_and_preemptive_views_unwind_under_fault_injection)
+{
+	static const uint64_t gpns[] = { 0, 1 };
+	struct guestmem_info info;
+	long before;
+	int dev, n, fd, obj, rc;
+	uint64_t iovas[2];
+	uint8_t *mem;
+
+	if (!fail_nth_setup())
+		SKIP(return, "no fault injection (fail-nth, failslab)");
+	dev = open_dev();
+	ASSERT_LE(0, dev);
+	mem = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem, 1, 4 * PAGE);
+	before = vmpin_pages(getpid());
+
+	for (n = 1; have_edu() && n < 400; n++) {
+		bool injected;
+
+		obj = create_alloc(dev, 2 * PAGE);
+		ASSERT_LE(0, obj);
+		fd = fail_nth_arm(n);
+		ASSERT_LE(0, fd);
+		rc = attach_edu(obj);
+		injected = fail_nth_disarm(fd);
+		ASSERT_EQ(0, info_of(obj, &info));
+		if (rc) {
+			EXPECT_FALSE(info.out_flags & GUESTMEM_INFO_ATTACHED);
+		} else {
+			EXPECT_EQ(0, iova_of(obj, gpns, 2, iovas, NULL));
+		}
+		close(obj);
+		if (!rc && !injected)
+			break;
+	}
+	TH_LOG("attach: %d injection points", n - 1);
+
+	obj = create_user(dev, mem, 4 * PAGE, "fail");
+	ASSERT_LE(0, obj);
+	for (n = 1; n < 400; n++) {
+		struct guestmem_subrange s = {
+			.size = sizeof(s), .len = 4 * PAGE,
+			.flags = GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING,
+		};
+		bool injected;
+
+		fd = fail_nth_arm(n);
+		ASSERT_LE(0, fd);
+		rc = gm_raw(obj, GUESTMEM_SUBRANGE, &s);
+		injected = fail_nth_disarm(fd);
+		if (!rc) {
+			ASSERT_EQ(0, info_of(s.out_fd, &info));
+			EXPECT_EQ(info.out_flags & GUESTMEM_INFO_PREEMPTIVE ?
+				  before + 4 : before, vmpin_pages(getpid()));
+			close(s.out_fd);
+		}
+		EXPECT_EQ(before, vmpin_pages(getpid()))
+			TH_LOG("n %d: rc %d", n, rc);
+		if (!rc && !injected)
+			break;
+	}
+	TH_LOG("preemptive view: %d injection points", n - 1);
+	close(obj);
+	munmap(mem, 4 * PAGE);
+	close(dev);
+}
+
 TEST_HARNESS_MAIN
