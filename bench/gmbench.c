@@ -508,6 +508,21 @@ static int run_vfio(struct contender *c, uint64_t iters, double *t)
 	return rc;
 }
 
+/* The first phase of two results as results of their own. */
+static void phase_rows(const struct result *a, const struct result *b, struct result *pa,
+		       struct result *pb)
+{
+	*pa = *a;
+	*pb = *b;
+	pa->name = "lock_gpns";
+	pb->name = "io_uring REGISTER_BUFFERS";
+	pa->min = a->phase_min[0];
+	pa->med = a->phase_med[0];
+	pb->min = b->phase_min[0];
+	pb->med = b->phase_med[0];
+	pa->nphases = pb->nphases = 0;
+}
+
 static void phases(struct contender *c, const char *a, const char *b)
 {
 	c->single = true;
@@ -703,6 +718,7 @@ static void lock_ops(void)
 				mk("first-touch memset", run_touch, n),
 			};
 			size_t k, nc = cold ? 3 : 2;
+			struct result pin[2];
 			int rc = 0;
 
 			for (k = 0; k < 3; k++) {
@@ -730,6 +746,9 @@ static void lock_ops(void)
 			measure(c, nc);
 			row("lock_gpns+release", n, mem, &c[0].r, &c[1].r, 1, NULL, le_1_0, "ns",
 			    b.thp_note[0] ? b.thp_note : NULL);
+			phase_rows(&c[0].r, &c[1].r, &pin[0], &pin[1]);
+			row("lock_gpns (pin only)", n, mem, &pin[0], &pin[1], 1, NULL, le_1_0, "ns",
+			    "the pin phase of the row above");
 			if (cold)
 				row("lock_gpns+release", n, mem, &c[0].r, &c[2].r, 1, NULL, le_1_1,
 				    "ns", "goal from perf-anchors.md section 6");
@@ -827,7 +846,7 @@ static void lookup_ops(void)
 	struct gm_locked_pages *lp = NULL;
 	struct pinbuf b;
 	struct result ent = { .name = "entries returned" }, runs = { .name = "IOVA runs" };
-	int rc;
+	int rc, brc;
 	size_t i;
 
 	if (!l)
@@ -845,7 +864,7 @@ static void lookup_ops(void)
 	for (i = 0; i < 5; i++)
 		c[i].ctx = l;
 
-	rc = pinbuf_alloc(&b, IOVA_PAGES * SZ_4K, false);
+	rc = brc = pinbuf_alloc(&b, IOVA_PAGES * SZ_4K, false);
 	if (rc || !b.gm) {
 		skip_contender(&c[0], rc ? -rc : E.gm_err, rc ? NULL : E.gm_why);
 	} else if (!opt_device) {
@@ -859,11 +878,10 @@ static void lookup_ops(void)
 	}
 	if (c[0].r.err || c[0].r.why)
 		skip_contender(&c[3], c[0].r.err, c[0].r.why);
-	if (l->pagemap < 0 || rc)
-		skip_contender(&c[4], l->pagemap < 0 ? errno : 0,
-			       l->pagemap < 0 ? NULL : "no buffer");
-	if (rc)
-		skip_contender(&c[2], 0, "no buffer");
+	if (l->pagemap < 0)
+		skip_contender(&c[4], errno, NULL);
+	for (i = 2; i < 5 && brc; i += 2)
+		skip_contender(&c[i], -brc, NULL);
 
 	section("IOVA lookup (512 locked pages of an attached object) vs /proc/self/pagemap");
 	measure(c, 5);
@@ -876,8 +894,8 @@ static void lookup_ops(void)
 
 	/* Entries a caller gets back against the contiguous IOVA runs they describe. */
 	if (c[3].r.err || c[3].r.why) {
-		ent.err = c[3].r.err;
-		ent.why = c[3].r.why;
+		ent.err = runs.err = c[3].r.err;
+		ent.why = runs.why = c[3].r.why;
 	} else if (!gm_iova_gpns(b.gm, b.gpns, IOVA_PAGES, l->iovas)) {
 		size_t n = 1;
 
