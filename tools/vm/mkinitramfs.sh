@@ -9,7 +9,8 @@
 # /lib/modules/NAME.ko; /init loads guestmem.ko, tests load the others.
 # Every executable in TESTDIR becomes /tests/NAME; every executable in
 # EXTRADIR becomes /tests/extra/NAME.  TESTS (environment) limits the run to
-# the named programs.  MODROOT (environment, a kernel's /lib/modules/KVER)
+# the named programs; BENCH_ARGS (environment) are gmbench's arguments in
+# bench mode.  MODROOT (environment, a kernel's /lib/modules/KVER)
 # supplies the in-tree modules named in GUEST_KMODS, with their
 # dependencies, decompressed; /init loads them in order.
 set -euo pipefail
@@ -80,5 +81,6 @@ cat >"$root/etc/gmrun.conf" <<CONF
 GMRUN_MODE=$mode
 GMRUN_TEST_TIMEOUT=$timeout
 GMRUN_TESTS="${list[*]}"
+GMRUN_BENCH_ARGS="${BENCH_ARGS:-}"
 CONF
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
