@@ -9,8 +9,7 @@
 # /lib/modules/NAME.ko; /init loads guestmem.ko, tests load the others.
 # Every executable in TESTDIR becomes /tests/NAME; every executable in
 # EXTRADIR becomes /tests/extra/NAME.  TESTS (environment) limits the run to
-# the named programs; BENCH_ARGS (environment) are gmbench's arguments in
-# bench mode.  MODROOT (environment, a kernel's /lib/modules/KVER)
+# the named programs.  MODROOT (environment, a kernel's /lib/modules/KVER)
 # supplies the in-tree modules named in GUEST_KMODS, with their
 # dependencies, decompressed; /init loads them in order.
 set -euo pipefail
@@ -77,6 +76,7 @@ if [ -n "${TESTS:-}" ]; then
 	list=("${sel[@]}")
 fi
 
+# GMRUN_BENCH_ARGS: gmbench's arguments in bench mode (BENCH_ARGS).
 cat >"$root/etc/gmrun.conf" <<CONF
 GMRUN_MODE=$mode
 GMRUN_TEST_TIMEOUT=$timeout
