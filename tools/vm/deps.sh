@@ -7,12 +7,8 @@ set -euo pipefail
 
 pkgs=(make gcc libc6-dev python3 linux-headers-amd64 qemu-system-x86 busybox-static
       cpio gzip xz-utils kmod libmnl-dev sparse)
-for what in "$@"; do
-	case "$what" in
-	# The debug kernel is built from Debian's linux-source-6.1.
-	debug) pkgs+=(flex bison bc libelf-dev libssl-dev) ;;
-	# make bench draws its chart with gnuplot (the build without X).
-	bench) pkgs+=(gnuplot-nox) ;;
-	esac
-done
+# The debug kernel is built from Debian's linux-source-6.1.
+[ "${1:-}" = debug ] && pkgs+=(flex bison bc libelf-dev libssl-dev)
+# make bench draws its chart with gnuplot (the build without X).
+[[ " $* " = *" bench "* ]] && pkgs+=(gnuplot-nox)
 apt_install "${pkgs[@]}"
