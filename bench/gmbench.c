@@ -275,6 +275,7 @@ static int run_memcpy_cold(struct contender *c, uint64_t iters, double *t)
 
 struct mt {
 	pthread_barrier_t *start;
+	bool pread;                     /* the control: pread on the memfd */
 	uint64_t iters;
 	double t0, t1;
 	int cpu, rc;
@@ -292,8 +293,13 @@ static void *mt_worker(void *arg)
 	sched_setaffinity(0, sizeof(set), &set);
 	pthread_barrier_wait(m->start);
 	m->t0 = now_ns();
-	for (i = 0; i < m->iters && !m->rc; i++)
-		m->rc = gm_read_at(E.gm, base + (i % 256) * SZ_4K, E.buf + m->cpu * SZ_4K, SZ_4K);
+	for (i = 0; i < m->iters && !m->rc; i++) {
+		uint64_t off = base + (i % 256) * SZ_4K;
+		uint8_t *dst = E.buf + m->cpu * SZ_4K;
+
+		m->rc = m->pread ? sys_rc(pread(E.memfd, dst, SZ_4K, off), SZ_4K) :
+				   gm_read_at(E.gm, off, dst, SZ_4K);
+	}
 	m->t1 = now_ns();
 	return NULL;
 }
@@ -316,7 +322,8 @@ static int run_threads(struct contender *c, uint64_t iters, double *t)
 
 	pthread_barrier_init(&start, NULL, n);
 	for (i = 0; i < n; i++) {
-		m[i] = (struct mt){ .start = &start, .iters = iters, .cpu = i };
+		m[i] = (struct mt){ .start = &start, .pread = c->ctx != NULL, .iters = iters,
+				    .cpu = i };
 		if (pthread_create(&th[i], NULL, mt_worker, &m[i]))
 			abort();
 	}
@@ -595,7 +602,7 @@ static struct contender mk(const char *name, run_fn run, uint64_t arg)
 	struct contender c = { .run = run, .arg = arg, .r = { .name = name } };
 
 	if (!E.gm && (run == run_read_at || run == run_write_at || run == run_fill_at ||
-		      run == run_cas || run == run_write_at_cold || run == run_threads))
+		      run == run_cas || run == run_write_at_cold))
 		skip_contender(&c, E.gm_err, E.gm_why);
 	if (E.devfd < 0 && run == run_null_ioctl)
 		skip_contender(&c, 0, "module not loaded: no /dev/guestmem");
@@ -689,14 +696,26 @@ static void thread_ops(void)
 	struct contender c[] = {
 		mk("read_at, 1 thread", run_threads, 1),
 		mk("read_at, 2 threads", run_threads, 2),
+		mk("pread, 1 thread", run_threads, 1),
+		mk("pread, 2 threads", run_threads, 2),
 	};
 
-	section("threads (read_at 4 KiB, each thread its own MiB, pinned to a CPU)");
-	if (cpus < 2)
+	c[2].ctx = c[3].ctx = &E;       /* pread: the control */
+	if (!E.gm) {
+		skip_contender(&c[0], E.gm_err, E.gm_why);
+		skip_contender(&c[1], E.gm_err, E.gm_why);
+	}
+	section("threads (4 KiB reads, each thread its own MiB, pinned to a CPU)");
+	if (cpus < 2) {
 		skip_contender(&c[1], 0, "only 1 CPU online");
-	measure(c, 2);
+		skip_contender(&c[3], 0, "only 1 CPU online");
+	}
+	measure(c, 4);
 	row("read_at x2 threads", SZ_4K, "pre-faulted", &c[1].r, &c[0].r, 0.5,
 	    "1 thread / 2 (linear)", linear_90, "ns", "aggregate time per operation");
+	row("pread memfd x2 threads", SZ_4K, "pre-faulted", &c[3].r, &c[2].r, 0.5,
+	    "1 thread / 2 (linear)", no_goal, "ns",
+	    "control: how far the machine itself scales");
 }
 
 static void lock_ops(void)
