@@ -38,10 +38,8 @@ if [ -n "$extra" ]; then
 	[ -d "$extra" ] || die "EXTRA_TESTS=$EXTRA_TESTS is not a directory"
 fi
 
-deps=()
-case " $KERNELS " in *" debug "*) deps+=(debug) ;; esac
-[ "$mode" = bench ] && deps+=(bench)
-"$TOP/tools/vm/deps.sh" "${deps[@]}" || exit 1
+case " $KERNELS " in *" debug "*) "$TOP/tools/vm/deps.sh" debug ;; *) "$TOP/tools/vm/deps.sh" ;; esac ||
+	exit 1
 "$TOP/tools/vm/ksft-headers.sh" || exit 1
 
 msg "building libguestmem and the selftests"
@@ -54,6 +52,7 @@ if [ "$mode" = demo ]; then
 	export TESTS=${DEMO:-edu_demo}
 fi
 if [ "$mode" = bench ]; then
+	"$TOP/tools/vm/deps.sh" bench || exit 1
 	make -s -C "$TOP/bench" >/dev/null || die "building gmbench failed"
 	testdir=$TOP/build/bench
 	export TESTS=gmbench
@@ -67,6 +66,7 @@ if [ "$mode" = bench ]; then
 		export VM_SMP=1 VM_QEMU_ARGS="-icount shift=0,sleep=off"
 	fi
 	mkdir -p "$TOP/bench/results"
+	bench_json=()
 fi
 
 # Build the module(s) for one kernel out of the source tree, so that the
@@ -87,7 +87,7 @@ build_module() {
 	echo "$dir"
 }
 
-total_pass=0 total_fail=0 total_skip=0 summary=() failures=() bench_json=()
+total_pass=0 total_fail=0 total_skip=0 summary=() failures=()
 for k in $KERNELS; do
 	msg "=== kernel $k ==="
 	kdesc=$("$TOP/tools/vm/kernels.sh" "$k") || die "kernel $k is not available"
