@@ -13,7 +13,9 @@
 #
 # Environment (all optional):
 #   KERNELS       kernels to use, from "6.1 6.12 debug" (default: all three)
-#   IOMMU         on (default) or off: boot with intel_iommu=off (dma-direct)
+#   IOMMU         on or off (intel_iommu=off: dma-direct) for every kernel.
+#                 Unset, make check runs every kernel with the IOMMU on and
+#                 adds one lane, 6.1 with the IOMMU off.
 #   TESTS         run only these test programs (names in selftests/)
 #   EXTRA_TESTS   a directory of static executables to run as extra tests
 #   TEST_TIMEOUT  seconds one test program may run in the guest (default 300)
@@ -36,6 +38,15 @@ extra=${EXTRA_TESTS:-}
 if [ -n "$extra" ]; then
 	case "$extra" in /*) ;; *) extra=$TOP/$extra ;; esac
 	[ -d "$extra" ] || die "EXTRA_TESTS=$EXTRA_TESTS is not a directory"
+fi
+
+# One run at a time per checkout: runs share build/ (module trees, VM
+# reports), so a second run waits for the first.
+mkdir -p "$TOP/build"
+exec 9>"$TOP/build/.lock"
+if ! flock -n 9; then
+	msg "another make check/vm/demo is running in this checkout; waiting"
+	flock 9
 fi
 
 case " $KERNELS " in *" debug "*) "$TOP/tools/vm/deps.sh" debug ;; *) "$TOP/tools/vm/deps.sh" ;; esac ||
@@ -88,24 +99,35 @@ build_module() {
 }
 
 total_pass=0 total_fail=0 total_skip=0 summary=() failures=()
-for k in $KERNELS; do
+# Lanes: kernel/iommu-mode pairs.
+lanes=()
+for k in $KERNELS; do lanes+=("$k/${IOMMU:-on}"); done
+if [ "$mode" = check ] && [ -z "${IOMMU:-}" ] && [ -z "${NO_EXTRA_LANE:-}" ]; then
+	case " $KERNELS " in *" 6.1 "*) lanes+=("6.1/off") ;; esac
+fi
+
+for lane in "${lanes[@]}"; do
+	k=${lane%/*}
+	export IOMMU=${lane#*/}
+	label=$k
+	[ "$IOMMU" = off ] && label=$k-noiommu
 	msg "=== kernel $k ==="
 	kdesc=$("$TOP/tools/vm/kernels.sh" "$k") || die "kernel $k is not available"
 	eval "$kdesc"
 	kodir=$(build_module "$k") || die "building the module for $k ($KVER) failed"
-	work=$TOP/build/vm-$k
+	work=$TOP/build/vm-$label
 	mkdir -p "$work"
 	TESTS=${TESTS:-} MODROOT=$MODROOT "$TOP/tools/vm/mkinitramfs.sh" "$work/initramfs.cpio.gz" "$kodir" \
 		"$mode" "$TEST_TIMEOUT" "$testdir" "$extra" || exit 1
 	append=
 	[ "$k" = debug ] && append="panic_on_warn=1"
 	if [ "$mode" = vm ]; then
-		msg "booting $KVER with IOMMU=${IOMMU:-on} (leave with: poweroff -f)"
+		msg "booting $KVER with IOMMU=$IOMMU (leave with: poweroff -f)"
 		VM_APPEND="$append" exec "$TOP/tools/vm/qemu.sh" "$VMLINUZ" \
 			"$work/initramfs.cpio.gz" "$work" shell
 	fi
 
-	msg "booting $KVER with IOMMU=${IOMMU:-on}"
+	msg "booting $KVER with IOMMU=$IOMMU"
 	start=$(date +%s)
 	VM_APPEND="$append" "$TOP/tools/vm/qemu.sh" "$VMLINUZ" "$work/initramfs.cpio.gz" "$work"
 	rc=$?
@@ -114,27 +136,27 @@ for k in $KERNELS; do
 		# The demo's own output, as it printed it.
 		sed -n '/^@@ begin /,/^@@ end /p' "$work/report.txt" | grep -v '^@@ '
 	fi
-	echo "--- $k ($KVER, IOMMU=${IOMMU:-on}, ${secs} s)"
+	echo "--- $label ($KVER, IOMMU=$IOMMU, ${secs} s)"
 	if [ "$mode" = bench ]; then
 		echo
-		echo "=== gmbench on $k ($KVER) ==="
+		echo "=== gmbench on $label ($KVER) ==="
 		sed -n '/^@@ begin gmbench$/,/^@@ end gmbench /p' "$work/report.txt" | grep -v '^@@ '
-		json=$TOP/bench/results/$k.json
+		json=$TOP/bench/results/$label.json
 		sed -n '/^@@ bench-json-begin$/,/^@@ bench-json-end$/p' "$work/report.txt" |
 			grep -v '^@@ ' >"$json"
 		if python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$json" 2>/dev/null; then
 			bench_json+=("$json")
 		else
 			rm -f "$json"
-			msg "no valid JSON from gmbench on $k"
+			msg "no valid JSON from gmbench on $label"
 		fi
 	fi
-	python3 "$TOP/tools/vm/results.py" --kernel "$k" --report "$work/report.txt" \
+	python3 "$TOP/tools/vm/results.py" --kernel "$label" --report "$work/report.txt" \
 		--console "$work/console.log" --qemu-rc "$rc" --counts "$work/counts"
 	read -r p f s <"$work/counts"
 	while IFS= read -r line; do failures+=("$line"); done < <(tail -n +2 "$work/counts")
 	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
-	summary+=("$(printf '%-6s %4d passed, %d failed, %d skipped  (%s s)' "$k" "$p" "$f" "$s" "$secs")")
+	summary+=("$(printf '%-12s %4d passed, %d failed, %d skipped  (%s s)' "$label" "$p" "$f" "$s" "$secs")")
 done
 
 if [ "$mode" = bench ]; then
@@ -145,11 +167,11 @@ if [ "$mode" = bench ]; then
 			msg "drawing the chart failed"
 		echo "results: ${bench_json[*]#$TOP/} bench/results/bench.png"
 	fi
-	[ ${#bench_json[@]} -eq $(set -- $KERNELS; echo $#) ] || total_fail=$((total_fail + 1))
+	[ ${#bench_json[@]} -eq ${#lanes[@]} ] || total_fail=$((total_fail + 1))
 fi
 
 echo
-echo "=== summary (IOMMU=${IOMMU:-on}) ==="
+echo "=== summary ==="
 printf '%s\n' "${summary[@]}"
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failures:"
