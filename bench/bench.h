@@ -59,6 +59,7 @@ struct contender {
 struct goal {
 	double max;                     /* ratio (ours / peer) must be <= max; 0: none */
 	const char *text;               /* "<= 1.30x", shown in the table */
+	const char *cannot_judge;       /* set: verdict n/a for this reason */
 };
 
 struct bench_opts {

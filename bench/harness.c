@@ -278,6 +278,9 @@ void row(const char *op, uint64_t size, const char *memory, const struct result 
 		snprintf(verdict, sizeof(verdict), "n/a (%s)",
 			 na_reason(ours->err || ours->why ? ours : peer, why, sizeof(why)));
 		rows_na++;
+	} else if (goal.max && goal.cannot_judge) {
+		snprintf(verdict, sizeof(verdict), "n/a (%s)", goal.cannot_judge);
+		rows_na++;
 	} else if (!goal.max) {
 		snprintf(verdict, sizeof(verdict), "-");
 		rows_info++;
@@ -318,9 +321,10 @@ void row(const char *op, uint64_t size, const char *memory, const struct result 
 		fputs("null", bench_opts.json);
 	}
 	fputs(", \"verdict\": ", bench_opts.json);
-	json_str(!ok ? "n/a" : !goal.max ? "-" : ratio <= goal.max ? "met" : "missed");
+	json_str(!ok || (goal.max && goal.cannot_judge) ? "n/a" : !goal.max ? "-" :
+		 ratio <= goal.max ? "met" : "missed");
 	fputs(", \"note\": ", bench_opts.json);
-	json_str(note);
+	json_str(goal.max && goal.cannot_judge ? goal.cannot_judge : note);
 	fputs("}", bench_opts.json);
 }
 
