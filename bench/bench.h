@@ -64,7 +64,7 @@ struct goal {
 
 struct bench_opts {
 	double budget_s;                /* measuring time per group */
-	unsigned min_rounds, max_rounds;
+	unsigned int min_rounds, max_rounds;
 	double sample_ns;               /* calibration target per sample */
 	FILE *json;
 	bool verbose;

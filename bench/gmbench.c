@@ -58,6 +58,8 @@ static int gm_iova_gpns(struct gm *gm, const uint64_t *gpns, size_t count, uint6
 /* An unknown nr: the dispatcher answers -ENOTTY before doing any work. */
 #define GM_NULL_IOCTL _IO(GUESTMEM_TYPE, 0xff)
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 #define SZ_4K   0x1000ULL
 #define SZ_64K  0x10000ULL
 #define SZ_1M   0x100000ULL
@@ -313,7 +315,7 @@ static void *mt_worker(void *arg)
  */
 static int run_threads(struct contender *c, uint64_t iters, double *t)
 {
-	unsigned n = c->arg, i;
+	unsigned int n = c->arg, i;
 	struct mt m[n];
 	pthread_t th[n];
 	pthread_barrier_t start;
@@ -322,7 +324,7 @@ static int run_threads(struct contender *c, uint64_t iters, double *t)
 
 	pthread_barrier_init(&start, NULL, n);
 	for (i = 0; i < n; i++) {
-		m[i] = (struct mt){ .start = &start, .pread = c->ctx != NULL, .iters = iters,
+		m[i] = (struct mt){ .start = &start, .pread = !!c->ctx, .iters = iters,
 				    .cpu = i };
 		if (pthread_create(&th[i], NULL, mt_worker, &m[i]))
 			abort();
@@ -368,7 +370,9 @@ static double thp_share(const void *p, size_t len)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+		/* A mapping's first line starts "lo-hi "; its fields do not. */
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
 			in = lo <= (uintptr_t)p && (uintptr_t)p < hi;
 		else if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
 			share = kb * 1024.0 / len;
@@ -633,7 +637,7 @@ static void small_ops(void)
 	};
 
 	section("8-byte accesses (pre-faulted)");
-	measure(c, sizeof(c) / sizeof(c[0]));
+	measure(c, ARRAY_SIZE(c));
 	row("read_at", 8, "pre-faulted", &c[0].r, &c[3].r, 1, NULL, le_1_3, "ns", NULL);
 	row("read_at", 8, "pre-faulted", &c[0].r, &c[4].r, 1, NULL, faster_4x, "ns", NULL);
 	row("read_at", 8, "pre-faulted", &c[0].r, &c[6].r, 1, NULL, faster_2x, "ns",
@@ -665,7 +669,7 @@ static void bulk_ops(void)
 			mk("memset", run_memset, n),
 		};
 
-		measure(c, sizeof(c) / sizeof(c[0]));
+		measure(c, ARRAY_SIZE(c));
 		row("read_at", n, "pre-faulted", &c[0].r, &c[2].r, 1, NULL, g, "ns", NULL);
 		row("read_at", n, "pre-faulted", &c[0].r, &c[4].r, 1, NULL, no_goal, "ns", NULL);
 		row("write_at", n, "pre-faulted", &c[1].r, &c[3].r, 1, NULL, g, "ns", NULL);
@@ -744,7 +748,9 @@ static void lock_ops(void)
 		for (s = 0; s < 4; s++) {
 			bool cold = s == 3;
 			uint64_t n = cold ? SZ_64M : sizes[thp][s];
-			const char *mem = thp ? (cold ? "THP cold" : "THP") : (cold ? "4K cold" : "4K");
+			static const char * const mems[2][2] = { { "4K", "4K cold" },
+								 { "THP", "THP cold" } };
+			const char *mem = mems[thp][cold];
 			struct pinbuf b;
 			struct contender c[] = {
 				mk("lock_gpns+release", run_lock, n),
@@ -870,8 +876,8 @@ static void iova_ops(void)
 
 	section("lock + IOVA map + unmap + unlock vs VFIO type1 MAP_DMA + UNMAP_DMA (per call)");
 	for (i = 0; i < 3; i++)
-		row("lock+iova map/unmap", cases[i].len, cases[i].thp ? "THP" : "4K", &ours[i].r,
-		    &peer[i].r, 1, NULL, le_1_0, "ns", "measured one after the other");
+		row("lock+iova map/unmap", cases[i].len, cases[i].thp ? "THP" : "4K",
+		    &ours[i].r, &peer[i].r, 1, NULL, le_1_0, "ns", "measured one after the other");
 }
 
 static void lookup_ops(void)
@@ -984,11 +990,15 @@ static uint64_t parse_size(const char *s)
 	char *end;
 	uint64_t v = strtoull(s, &end, 0);
 
-	switch (*end) {
-	case 'G': case 'g': return v << 30;
-	case 'M': case 'm': return v << 20;
-	case 'K': case 'k': return v << 10;
-	default: return v;
+	switch (*end | 0x20) {         /* lower case */
+	case 'g':
+		return v << 30;
+	case 'm':
+		return v << 20;
+	case 'k':
+		return v << 10;
+	default:
+		return v;
 	}
 }
 
@@ -1034,14 +1044,31 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case 'd': opt_device = optarg; break;
-		case 'v': opt_vfio = optarg; break;
-		case 'b': opt_bind_vfio = true; break;
-		case 'm': opt_max_lock = parse_size(optarg); break;
-		case 't': bench_opts.budget_s = strtod(optarg, NULL); break;
-		case 'q': bench_opts.budget_s = 0.3; opt_max_lock = SZ_64M; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'd':
+			opt_device = optarg;
+			break;
+		case 'v':
+			opt_vfio = optarg;
+			break;
+		case 'b':
+			opt_bind_vfio = true;
+			break;
+		case 'm':
+			opt_max_lock = parse_size(optarg);
+			break;
+		case 't':
+			bench_opts.budget_s = strtod(optarg, NULL);
+			break;
+		case 'q':
+			bench_opts.budget_s = 0.3;
+			opt_max_lock = SZ_64M;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	for (i = 0; i < argc; i++)

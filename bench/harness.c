@@ -19,7 +19,7 @@ struct bench_opts bench_opts = {
 	.sample_ns = 2e6,
 };
 
-static unsigned rows_met, rows_missed, rows_na, rows_info;
+static unsigned int rows_met, rows_missed, rows_na, rows_info;
 static bool json_first_row = true;
 
 double now_ns(void)
@@ -78,7 +78,7 @@ void measure(struct contender *c, size_t n)
 	size_t cap = bench_opts.max_rounds, i, k, live = 0;
 	double *v = calloc(n * cap * (1 + BENCH_MAX_PHASES), sizeof(double));
 	double start, t[1 + BENCH_MAX_PHASES];
-	unsigned round;
+	unsigned int round;
 
 	if (!v) {
 		for (i = 0; i < n; i++)
@@ -131,7 +131,8 @@ void measure(struct contender *c, size_t n)
 			if (k == 0)
 				min_med(col, r->samples, &r->min, &r->med);
 			else
-				min_med(col, r->samples, &r->phase_min[k - 1], &r->phase_med[k - 1]);
+				min_med(col, r->samples, &r->phase_min[k - 1],
+					&r->phase_med[k - 1]);
 		}
 	}
 	free(v);

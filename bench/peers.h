@@ -20,6 +20,7 @@ int uring_unregister(int ring);
 struct vfio {
 	int container, group;
 };
+
 int vfio_open(struct vfio *v, const char *bdf, const char **why);
 int vfio_map(struct vfio *v, void *va, uint64_t iova, uint64_t len);
 int vfio_unmap(struct vfio *v, uint64_t iova, uint64_t len);
