@@ -7,6 +7,9 @@
 #	check.sh vm        boot the first kernel in KERNELS to a shell
 #	check.sh demo      run the example programs in DEMO on the first kernel
 #	                   in KERNELS (default 6.1), showing their output
+#	check.sh bench     run bench/gmbench on every kernel in KERNELS (default
+#	                   "6.1 6.12"): a table per kernel, bench/results/<kernel>.json
+#	                   and the chart bench/results/bench.png
 #
 # Environment (all optional):
 #   KERNELS       kernels to use, from "6.1 6.12 debug" (default: all three)
@@ -17,6 +20,9 @@
 #   EXTRA_TESTS   a directory of static executables to run as extra tests
 #   TEST_TIMEOUT  seconds one test program may run in the guest (default 300)
 #   VM_TIMEOUT    seconds one VM may run before it is killed (default 900)
+#   BENCH_ARGS    extra gmbench arguments (bench mode), e.g. --quick
+#   BENCH_ICOUNT  1: bench on one vCPU with -icount shift=0,sleep=off, whose
+#                 timings repeat across boots (no 2-thread row)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -24,9 +30,10 @@ mode=${1:-check}
 case "$mode" in
 check) KERNELS=${KERNELS:-6.1 6.12 debug} ;;
 vm|demo) KERNELS=$(set -- ${KERNELS:-6.1}; echo "$1") ;;
+bench) KERNELS=${KERNELS:-6.1 6.12} ;;
 *) die "unknown mode '$mode'" ;;
 esac
-TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+TEST_TIMEOUT=${TEST_TIMEOUT:-$([ "$mode" = bench ] && echo 600 || echo 300)}
 extra=${EXTRA_TESTS:-}
 if [ -n "$extra" ]; then
 	case "$extra" in /*) ;; *) extra=$TOP/$extra ;; esac
@@ -54,6 +61,23 @@ if [ "$mode" = demo ]; then
 	make -s -C "$TOP/examples" >/dev/null || die "building the examples failed"
 	testdir=$TOP/build/examples
 	export TESTS=${DEMO:-edu_demo}
+fi
+if [ "$mode" = bench ]; then
+	"$TOP/tools/vm/deps.sh" bench || exit 1
+	make -s -C "$TOP/bench" >/dev/null || die "building gmbench failed"
+	testdir=$TOP/build/bench
+	export TESTS=gmbench
+	# The VFIO peer: edu is bound to vfio-pci by gmbench itself (bench
+	# mode only; the test suite uses edu unbound).
+	export GUEST_KMODS="brd crc32c_generic ext4 vfio-pci vfio_iommu_type1"
+	export BENCH_ARGS="--device 0000:00:03.0 --vfio 0000:00:03.0 --bind-vfio ${BENCH_ARGS:-}"
+	# Room for the 1 GiB lock rows next to the kernel and the arena.
+	export VM_MEM=${VM_MEM:-3G}
+	if [ "${BENCH_ICOUNT:-0}" = 1 ]; then
+		export VM_SMP=1 VM_QEMU_ARGS="-icount shift=0,sleep=off"
+	fi
+	mkdir -p "$TOP/bench/results"
+	bench_json=()
 fi
 
 # Build the module(s) for one kernel out of the source tree, so that the
@@ -113,6 +137,20 @@ for lane in "${lanes[@]}"; do
 		sed -n '/^@@ begin /,/^@@ end /p' "$work/report.txt" | grep -v '^@@ '
 	fi
 	echo "--- $label ($KVER, IOMMU=$IOMMU, ${secs} s)"
+	if [ "$mode" = bench ]; then
+		echo
+		echo "=== gmbench on $label ($KVER) ==="
+		sed -n '/^@@ begin gmbench$/,/^@@ end gmbench /p' "$work/report.txt" | grep -v '^@@ '
+		json=$TOP/bench/results/$label.json
+		sed -n '/^@@ bench-json-begin$/,/^@@ bench-json-end$/p' "$work/report.txt" |
+			grep -v '^@@ ' >"$json"
+		if python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$json" 2>/dev/null; then
+			bench_json+=("$json")
+		else
+			rm -f "$json"
+			msg "no valid JSON from gmbench on $label"
+		fi
+	fi
 	python3 "$TOP/tools/vm/results.py" --kernel "$label" --report "$work/report.txt" \
 		--console "$work/console.log" --qemu-rc "$rc" --counts "$work/counts"
 	read -r p f s <"$work/counts"
@@ -120,6 +158,17 @@ for lane in "${lanes[@]}"; do
 	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
 	summary+=("$(printf '%-12s %4d passed, %d failed, %d skipped  (%s s)' "$label" "$p" "$f" "$s" "$secs")")
 done
+
+if [ "$mode" = bench ]; then
+	echo
+	echo "The build machines are shared (2 cores, other VMs running): expect noise."
+	if [ ${#bench_json[@]} -gt 0 ]; then
+		python3 "$TOP/bench/chart.py" --out "$TOP/bench/results/bench.png" "${bench_json[@]}" ||
+			msg "drawing the chart failed"
+		echo "results: ${bench_json[*]#$TOP/} bench/results/bench.png"
+	fi
+	[ ${#bench_json[@]} -eq ${#lanes[@]} ] || total_fail=$((total_fail + 1))
+fi
 
 echo
 echo "=== summary ==="

@@ -76,9 +76,11 @@ if [ -n "${TESTS:-}" ]; then
 	list=("${sel[@]}")
 fi
 
+# GMRUN_BENCH_ARGS: gmbench's arguments in bench mode (BENCH_ARGS).
 cat >"$root/etc/gmrun.conf" <<CONF
 GMRUN_MODE=$mode
 GMRUN_TEST_TIMEOUT=$timeout
 GMRUN_TESTS="${list[*]}"
+GMRUN_BENCH_ARGS="${BENCH_ARGS:-}"
 CONF
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"

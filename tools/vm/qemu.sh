@@ -12,7 +12,8 @@
 # 124 = timed out.  Shell mode puts the console on this terminal.
 #
 # Environment: IOMMU=on|off (intel_iommu=), VM_TIMEOUT (default 900),
-# VM_MEM (default 2G), VM_SMP (default 2), VM_APPEND (extra kernel arguments).
+# VM_MEM (default 2G), VM_SMP (default 2), VM_APPEND (extra kernel arguments),
+# VM_QEMU_ARGS (extra QEMU arguments, split on spaces).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -26,7 +27,7 @@ args=(-accel tcg -machine q35 -device intel-iommu
       -device edu,addr=03.0,dma_mask=0xffffffff
       -device isa-debug-exit,iobase=0xf4,iosize=0x04
       -m "${VM_MEM:-2G}" -smp "${VM_SMP:-2}" -no-reboot -net none
-      -kernel "$vmlinuz" -initrd "$initrd")
+      -kernel "$vmlinuz" -initrd "$initrd" ${VM_QEMU_ARGS:-})
 append="console=ttyS0 panic=-1 oops=panic intel_iommu=$iommu iommu.strict=1 ${VM_APPEND:-}"
 
 mkdir -p "$work"

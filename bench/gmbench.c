@@ -1,0 +1,1119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gmbench: every guestmem hot path against its peers, same sizes, same run
+ * (issue 5).  Runs in the test VM (make bench) and on any machine where the
+ * module is loaded:
+ *
+ *	gmbench [--json FILE] [--device BDF] [--vfio BDF [--bind-vfio]]
+ *	        [--max-lock SIZE] [--budget SECONDS] [--quick]
+ *
+ * Prints one table (operation, size, memory, ours, peer, ratio, goal,
+ * verdict) and writes the same rows as JSON (bench/results/README.md).
+ * Ratio = ours / peer of the median times, so below 1 means ours is faster.
+ * Rows whose call is missing from this build (EOPNOTSUPP) say
+ * "n/a (not supported by this build)".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <guestmem.h>
+#include <linux/guestmem.h>
+
+#include "bench.h"
+#include "peers.h"
+
+/*
+ * The lock/IOVA calls land with issue 4; the Makefile defines these when
+ * <guestmem.h> declares them, so this file builds before and after.
+ */
+#ifndef HAVE_GM_ATTACH_DEVICE
+static int gm_attach_device(struct gm *gm, const char *bdf)
+{
+	(void)gm;
+	(void)bdf;
+	return -EOPNOTSUPP;
+}
+#endif
+#ifndef HAVE_GM_IOVA_GPNS
+static int gm_iova_gpns(struct gm *gm, const uint64_t *gpns, size_t count, uint64_t *iovas)
+{
+	(void)gm;
+	(void)gpns;
+	(void)count;
+	(void)iovas;
+	return -EOPNOTSUPP;
+}
+#endif
+
+/* An unknown nr: the dispatcher answers -ENOTTY before doing any work. */
+#define GM_NULL_IOCTL _IO(GUESTMEM_TYPE, 0xff)
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define SZ_4K   0x1000ULL
+#define SZ_64K  0x10000ULL
+#define SZ_1M   0x100000ULL
+#define SZ_2M   0x200000ULL
+#define SZ_64M  0x4000000ULL
+#define SZ_1G   0x40000000ULL
+
+/*
+ * The copy arena: one memfd, mapped shared, and one guestmem object over
+ * that mapping, so read_at, memcpy, pread and process_vm_readv all move the
+ * same pages.  [0, 16M): bulk copies step through it (as the anchors'
+ * pread numbers do); [16M, 24M): one MiB per thread; [24M, 32M): the cold
+ * rows punch holes here.
+ */
+#define ARENA       (32 * SZ_1M)
+#define WINDOW      (16 * SZ_1M)
+#define THREAD_OFF  (16 * SZ_1M)
+#define COLD_OFF    (24 * SZ_1M)
+#define SMALL_OFF   64
+#define IOVA_PAGES  512
+#define VFIO_IOVA   0x100000000ULL
+
+static struct {
+	int devfd, memfd;
+	uint8_t *map, *buf;
+	struct gm *gm;
+	int gm_err;
+	const char *gm_why;
+	uint64_t cas;
+} E = { .devfd = -1, .memfd = -1 };
+
+static const char *opt_device, *opt_vfio;
+static bool opt_bind_vfio;
+static uint64_t opt_max_lock = SZ_1G;
+
+static inline void clobber(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static inline uint64_t step(uint64_t i, uint64_t size)
+{
+	return size >= SZ_4K ? (i * size) % WINDOW : SMALL_OFF;
+}
+
+/* One timed loop of @iters operations; @body yields 0 or -errno. */
+#define TIMED_LOOP(body)                                                      \
+	do {                                                                  \
+		double __t0 = now_ns();                                       \
+		for (uint64_t i = 0; i < iters; i++) {                        \
+			int __rc = (body);                                    \
+			if (__rc < 0)                                         \
+				return __rc;                                  \
+		}                                                             \
+		t[0] = now_ns() - __t0;                                       \
+		return 0;                                                     \
+	} while (0)
+
+static inline int sys_rc(long rc, long want)
+{
+	return rc == want ? 0 : rc < 0 ? -errno : -EIO;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Copies and small operations on the arena. */
+
+static int run_read_at(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(gm_read_at(E.gm, step(i, c->arg), E.buf, c->arg));
+}
+
+static int run_write_at(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(gm_write_at(E.gm, step(i, c->arg), E.buf, c->arg));
+}
+
+static int run_fill_at(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(gm_fill_at(E.gm, step(i, c->arg), (uint8_t)i, c->arg));
+}
+
+static int cas_once(void)
+{
+	uint64_t cur = E.cas, next = cur + 1;
+	int rc = gm_compare_exchange(E.gm, 128, &cur, &next, sizeof(cur));
+
+	E.cas = rc == 1 ? next : cur;
+	return rc < 0 ? rc : 0;
+}
+
+static int run_cas(struct contender *c, uint64_t iters, double *t)
+{
+	(void)c;
+	TIMED_LOOP(cas_once());
+}
+
+static int null_ioctl(void)
+{
+	int dummy = 0;
+
+	if (ioctl(E.devfd, GM_NULL_IOCTL, &dummy) != -1)
+		return -EPROTO;
+	return errno == ENOTTY ? 0 : -errno;
+}
+
+static int run_null_ioctl(struct contender *c, uint64_t iters, double *t)
+{
+	(void)c;
+	TIMED_LOOP(null_ioctl());
+}
+
+static int pvm(uint64_t off, size_t len, bool write)
+{
+	struct iovec l = { .iov_base = E.buf, .iov_len = len };
+	struct iovec r = { .iov_base = E.map + off, .iov_len = len };
+	pid_t pid = getpid();
+
+	return sys_rc(write ? process_vm_writev(pid, &l, 1, &r, 1, 0) :
+			      process_vm_readv(pid, &l, 1, &r, 1, 0), len);
+}
+
+static int run_pvr(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(pvm(step(i, c->arg), c->arg, false));
+}
+
+static int run_pvw(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(pvm(step(i, c->arg), c->arg, true));
+}
+
+static int run_pread(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(sys_rc(pread(E.memfd, E.buf, c->arg, step(i, c->arg)), c->arg));
+}
+
+static int run_pwrite(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(sys_rc(pwrite(E.memfd, E.buf, c->arg, step(i, c->arg)), c->arg));
+}
+
+static int memcpy_from(uint64_t off, size_t len)
+{
+	memcpy(E.buf, E.map + off, len);
+	clobber();
+	return 0;
+}
+
+static int memcpy_to(uint64_t off, size_t len)
+{
+	memcpy(E.map + off, E.buf, len);
+	clobber();
+	return 0;
+}
+
+static int memset_at(uint64_t off, uint8_t val, size_t len)
+{
+	memset(E.map + off, val, len);
+	clobber();
+	return 0;
+}
+
+static int run_memcpy_from(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(memcpy_from(step(i, c->arg), c->arg));
+}
+
+static int run_memcpy_to(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(memcpy_to(step(i, c->arg), c->arg));
+}
+
+static int run_memset(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(memset_at(step(i, c->arg), (uint8_t)i, c->arg));
+}
+
+/* Cold: the range is punched out of the memfd first, so every page faults. */
+static int punch_cold(size_t len)
+{
+	return fallocate(E.memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, COLD_OFF, len) ?
+	       -errno : 0;
+}
+
+static int run_write_at_cold(struct contender *c, uint64_t iters, double *t)
+{
+	double t0;
+	int rc = punch_cold(c->arg);
+
+	(void)iters;
+	if (rc)
+		return rc;
+	t0 = now_ns();
+	rc = gm_write_at(E.gm, COLD_OFF, E.buf, c->arg);
+	t[0] = now_ns() - t0;
+	return rc;
+}
+
+static int run_memcpy_cold(struct contender *c, uint64_t iters, double *t)
+{
+	double t0;
+	int rc = punch_cold(c->arg);
+
+	(void)iters;
+	if (rc)
+		return rc;
+	t0 = now_ns();
+	memcpy_to(COLD_OFF, c->arg);
+	t[0] = now_ns() - t0;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Threads: each reads its own MiB of the arena, 4 KiB at a time. */
+
+struct mt {
+	pthread_barrier_t *start;
+	bool pread;                     /* the control: pread on the memfd */
+	uint64_t iters;
+	double t0, t1;
+	int cpu, rc;
+};
+
+static void *mt_worker(void *arg)
+{
+	struct mt *m = arg;
+	uint64_t base = THREAD_OFF + (uint64_t)m->cpu * SZ_1M;
+	cpu_set_t set;
+	uint64_t i;
+
+	CPU_ZERO(&set);
+	CPU_SET(m->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	pthread_barrier_wait(m->start);
+	m->t0 = now_ns();
+	for (i = 0; i < m->iters && !m->rc; i++) {
+		uint64_t off = base + (i % 256) * SZ_4K;
+		uint8_t *dst = E.buf + m->cpu * SZ_4K;
+
+		m->rc = m->pread ? sys_rc(pread(E.memfd, dst, SZ_4K, off), SZ_4K) :
+				   gm_read_at(E.gm, off, dst, SZ_4K);
+	}
+	m->t1 = now_ns();
+	return NULL;
+}
+
+/*
+ * Threads are started outside the timed part and leave a barrier
+ * together; each times its own loop, and t[0] is the span from the first
+ * start to the last end divided by the thread count: the aggregate time
+ * per operation.  (Timing from the main thread would count its own
+ * scheduling delays.)
+ */
+static int run_threads(struct contender *c, uint64_t iters, double *t)
+{
+	unsigned int n = c->arg, i;
+	struct mt m[n];
+	pthread_t th[n];
+	pthread_barrier_t start;
+	double t0 = 0, t1 = 0;
+	int rc = 0;
+
+	pthread_barrier_init(&start, NULL, n);
+	for (i = 0; i < n; i++) {
+		m[i] = (struct mt){ .start = &start, .pread = !!c->ctx, .iters = iters,
+				    .cpu = i };
+		if (pthread_create(&th[i], NULL, mt_worker, &m[i]))
+			abort();
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		if (m[i].rc)
+			rc = m[i].rc;
+		if (!i || m[i].t0 < t0)
+			t0 = m[i].t0;
+		if (!i || m[i].t1 > t1)
+			t1 = m[i].t1;
+	}
+	pthread_barrier_destroy(&start);
+	t[0] = (t1 - t0) / n;
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pinned buffers: lock_gpns, io_uring, VFIO. */
+
+struct pinbuf {
+	uint8_t *base, *raw;
+	size_t len, rawlen;
+	uint64_t *gpns;
+	size_t pages;
+	struct gm *gm;
+	bool cold;
+	int ring;
+	struct vfio *vfio;
+	char thp_note[48];
+};
+
+/* AnonHugePages of the mapping that holds @p, as a share of @len. */
+static double thp_share(const void *p, size_t len)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	unsigned long lo, hi, kb;
+	char line[256];
+	bool in = false;
+	double share = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		/* A mapping's first line starts "lo-hi "; its fields do not. */
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = lo <= (uintptr_t)p && (uintptr_t)p < hi;
+		else if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+			share = kb * 1024.0 / len;
+	}
+	fclose(f);
+	return share > 1 ? 1 : share;
+}
+
+static bool thp_available(void)
+{
+	char s[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+
+	if (f) {
+		if (!fgets(s, sizeof(s), f))
+			s[0] = 0;
+		fclose(f);
+	}
+	return s[0] && !strstr(s, "[never]");
+}
+
+static void pinbuf_free(struct pinbuf *b)
+{
+	gm_release(b->gm);
+	free(b->gpns);
+	if (b->raw)
+		munmap(b->raw, b->rawlen);
+	memset(b, 0, sizeof(*b));
+}
+
+/* @len bytes, 2 MiB aligned, 4 KiB pages or THP, faulted in. */
+static int pinbuf_alloc(struct pinbuf *b, size_t len, bool thp)
+{
+	size_t i;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	b->rawlen = len + SZ_2M;
+	b->raw = mmap(NULL, b->rawlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		      -1, 0);
+	if (b->raw == MAP_FAILED) {
+		b->raw = NULL;
+		return -errno;
+	}
+	b->base = (uint8_t *)(((uintptr_t)b->raw + SZ_2M - 1) & ~(SZ_2M - 1));
+	b->len = len;
+	madvise(b->base, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	memset(b->base, 1, len);
+	b->pages = len / SZ_4K;
+	b->gpns = malloc(b->pages * sizeof(*b->gpns));
+	if (!b->gpns) {
+		pinbuf_free(b);
+		return -ENOMEM;
+	}
+	for (i = 0; i < b->pages; i++)
+		b->gpns[i] = i;
+	if (thp) {
+		double s = thp_share(b->base, len);
+
+		snprintf(b->thp_note, sizeof(b->thp_note), "THP share %.0f%%", s < 0 ? 0 : s * 100);
+	}
+	if (E.devfd >= 0) {
+		rc = gm_new("gmbench-pin", b->base, len, &b->gm);
+		if (rc)
+			b->gm = NULL;
+	}
+	return 0;
+}
+
+static void make_cold(struct pinbuf *b)
+{
+	if (b->cold)
+		madvise(b->base, b->len, MADV_DONTNEED);
+}
+
+static int run_lock(struct contender *c, uint64_t iters, double *t)
+{
+	struct pinbuf *b = c->ctx;
+	struct gm_locked_pages *lp;
+	double t0, t1;
+	int rc;
+
+	(void)iters;
+	make_cold(b);
+	t0 = now_ns();
+	rc = gm_lock_gpns(b->gm, false, b->gpns, b->pages, &lp);
+	t1 = now_ns();
+	if (rc)
+		return rc;
+	gm_locked_pages_release(lp);
+	t[0] = now_ns() - t0;
+	t[1] = t1 - t0;
+	t[2] = t[0] - t[1];
+	return 0;
+}
+
+static int run_uring(struct contender *c, uint64_t iters, double *t)
+{
+	struct pinbuf *b = c->ctx;
+	double t0, t1;
+	int rc;
+
+	(void)iters;
+	make_cold(b);
+	t0 = now_ns();
+	rc = uring_register(b->ring, b->base, b->len);
+	t1 = now_ns();
+	if (rc)
+		return rc;
+	rc = uring_unregister(b->ring);
+	t[0] = now_ns() - t0;
+	t[1] = t1 - t0;
+	t[2] = t[0] - t[1];
+	return rc;
+}
+
+static int run_touch(struct contender *c, uint64_t iters, double *t)
+{
+	struct pinbuf *b = c->ctx;
+	double t0;
+
+	(void)iters;
+	make_cold(b);
+	t0 = now_ns();
+	memset(b->base, 1, b->len);
+	clobber();
+	t[0] = now_ns() - t0;
+	return 0;
+}
+
+static int run_vfio(struct contender *c, uint64_t iters, double *t)
+{
+	struct pinbuf *b = c->ctx;
+	double t0, t1;
+	int rc;
+
+	(void)iters;
+	t0 = now_ns();
+	rc = vfio_map(b->vfio, b->base, VFIO_IOVA, b->len);
+	t1 = now_ns();
+	if (rc)
+		return rc;
+	rc = vfio_unmap(b->vfio, VFIO_IOVA, b->len);
+	t[0] = now_ns() - t0;
+	t[1] = t1 - t0;
+	t[2] = t[0] - t[1];
+	return rc;
+}
+
+/* The first phase of two results as results of their own. */
+static void phase_rows(const struct result *a, const struct result *b, struct result *pa,
+		       struct result *pb)
+{
+	*pa = *a;
+	*pb = *b;
+	pa->name = "lock_gpns";
+	pb->name = "io_uring REGISTER_BUFFERS";
+	pa->min = a->phase_min[0];
+	pa->med = a->phase_med[0];
+	pb->min = b->phase_min[0];
+	pb->med = b->phase_med[0];
+	pa->nphases = pb->nphases = 0;
+}
+
+static void phases(struct contender *c, const char *a, const char *b)
+{
+	c->single = true;
+	c->r.nphases = 2;
+	c->r.phase_names[0] = a;
+	c->r.phase_names[1] = b;
+}
+
+/* ------------------------------------------------------------------------ */
+/* IOVA lookups: 512 locked pages of an attached object. */
+
+struct lookup {
+	struct pinbuf *b;
+	int pagemap;
+	uint64_t iovas[IOVA_PAGES], entries[IOVA_PAGES];
+};
+
+static int iova_once(struct lookup *l, uint64_t i)
+{
+	uint64_t iova;
+
+	return gm_iova(l->b->gm, (i % IOVA_PAGES) * SZ_4K, &iova);
+}
+
+static int run_iova(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(iova_once(c->ctx, i));
+}
+
+static int run_iova_batch(struct contender *c, uint64_t iters, double *t)
+{
+	struct lookup *l = c->ctx;
+
+	TIMED_LOOP(gm_iova_gpns(l->b->gm, l->b->gpns, IOVA_PAGES, l->iovas));
+}
+
+static int pagemap_once(struct lookup *l, uint64_t i)
+{
+	uint64_t e;
+
+	return pagemap_lookup_once(l->b->base + (i % IOVA_PAGES) * SZ_4K, &e);
+}
+
+static int run_pagemap(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(pagemap_once(c->ctx, i));
+}
+
+static int pagemap_bulk(struct lookup *l)
+{
+	off_t off = (uintptr_t)l->b->base / SZ_4K * sizeof(uint64_t);
+
+	return sys_rc(pread(l->pagemap, l->entries, sizeof(l->entries), off),
+		      sizeof(l->entries));
+}
+
+static int run_pagemap_bulk(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(pagemap_bulk(c->ctx));
+}
+
+/* ------------------------------------------------------------------------ */
+/* The sections. */
+
+static struct contender mk(const char *name, run_fn run, uint64_t arg)
+{
+	struct contender c = { .run = run, .arg = arg, .r = { .name = name } };
+
+	if (!E.gm && (run == run_read_at || run == run_write_at || run == run_fill_at ||
+		      run == run_cas || run == run_write_at_cold))
+		skip_contender(&c, E.gm_err, E.gm_why);
+	if (E.devfd < 0 && run == run_null_ioctl)
+		skip_contender(&c, 0, "module not loaded: no /dev/guestmem");
+	return c;
+}
+
+static const struct goal no_goal;
+static const struct goal le_1_3 = { .max = 1.30, .text = "<= 1.30x" };
+static const struct goal faster_4x = { .max = 0.25, .text = "<= 0.25x (4x faster)" };
+static const struct goal faster_2x = { .max = 0.50, .text = "<= 0.50x (2x faster)" };
+static const struct goal bw_85 = { .max = 1 / 0.85, .text = "<= 1.18x (85% of bw)" };
+static const struct goal le_1_0 = { .max = 1.00, .text = "<= 1.00x" };
+static const struct goal le_1_1 = { .max = 1.10, .text = "<= 1.10x" };
+static const struct goal linear_90 = { .max = 1 / 0.9, .text = "<= 1.11x (0.9x linear)" };
+static const struct goal faster_15x = { .max = 1 / 15.0, .text = "<= 0.067x (15x faster)" };
+
+static void small_ops(void)
+{
+	struct contender c[] = {
+		mk("read_at", run_read_at, 8),
+		mk("write_at", run_write_at, 8),
+		mk("compare_exchange", run_cas, 8),
+		mk("null ioctl", run_null_ioctl, 0),
+		mk("process_vm_readv", run_pvr, 8),
+		mk("process_vm_writev", run_pvw, 8),
+		mk("pread memfd", run_pread, 8),
+		mk("pwrite memfd", run_pwrite, 8),
+	};
+
+	section("8-byte accesses (pre-faulted)");
+	measure(c, ARRAY_SIZE(c));
+	row("read_at", 8, "pre-faulted", &c[0].r, &c[3].r, 1, NULL, le_1_3, "ns", NULL);
+	row("read_at", 8, "pre-faulted", &c[0].r, &c[4].r, 1, NULL, faster_4x, "ns", NULL);
+	row("read_at", 8, "pre-faulted", &c[0].r, &c[6].r, 1, NULL, faster_2x, "ns",
+	    "goal from perf-anchors.md section 6");
+	row("write_at", 8, "pre-faulted", &c[1].r, &c[3].r, 1, NULL, le_1_3, "ns", NULL);
+	row("write_at", 8, "pre-faulted", &c[1].r, &c[5].r, 1, NULL, faster_4x, "ns", NULL);
+	row("write_at", 8, "pre-faulted", &c[1].r, &c[7].r, 1, NULL, faster_2x, "ns",
+	    "goal from perf-anchors.md section 6");
+	row("compare_exchange", 8, "pre-faulted", &c[2].r, &c[3].r, 1, NULL, le_1_3, "ns", NULL);
+}
+
+static void bulk_ops(void)
+{
+	static const uint64_t sizes[] = { SZ_4K, SZ_64K, SZ_1M };
+	size_t s;
+
+	section("bulk copies and fills (pre-faulted; offsets step through 16 MiB)");
+	for (s = 0; s < 3; s++) {
+		uint64_t n = sizes[s];
+		struct goal g = n >= SZ_64K ? bw_85 : no_goal;
+		struct contender c[] = {
+			mk("read_at", run_read_at, n),
+			mk("write_at", run_write_at, n),
+			mk("memcpy", run_memcpy_from, n),
+			mk("memcpy", run_memcpy_to, n),
+			mk("pread memfd", run_pread, n),
+			mk("pwrite memfd", run_pwrite, n),
+			mk("fill_at", run_fill_at, n),
+			mk("memset", run_memset, n),
+		};
+
+		measure(c, ARRAY_SIZE(c));
+		row("read_at", n, "pre-faulted", &c[0].r, &c[2].r, 1, NULL, g, "ns", NULL);
+		row("read_at", n, "pre-faulted", &c[0].r, &c[4].r, 1, NULL, no_goal, "ns", NULL);
+		row("write_at", n, "pre-faulted", &c[1].r, &c[3].r, 1, NULL, g, "ns", NULL);
+		row("write_at", n, "pre-faulted", &c[1].r, &c[5].r, 1, NULL, no_goal, "ns", NULL);
+		if (n >= SZ_64K)
+			row("fill_at", n, "pre-faulted", &c[6].r, &c[7].r, 1, NULL, bw_85, "ns",
+			    NULL);
+	}
+}
+
+static void cold_ops(void)
+{
+	struct contender c[] = {
+		mk("write_at", run_write_at_cold, SZ_1M),
+		mk("memcpy", run_memcpy_cold, SZ_1M),
+	};
+
+	c[0].single = c[1].single = true;
+	section("cold memory (holes punched in the memfd before each sample)");
+	measure(c, 2);
+	row("write_at", SZ_1M, "cold", &c[0].r, &c[1].r, 1, NULL, bw_85, "ns",
+	    "both sides fault in every page");
+}
+
+static void thread_ops(void)
+{
+	int cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct goal g = linear_90;
+	char why[96];
+	struct contender c[] = {
+		mk("read_at, 1 thread", run_threads, 1),
+		mk("read_at, 2 threads", run_threads, 2),
+		mk("pread, 1 thread", run_threads, 1),
+		mk("pread, 2 threads", run_threads, 2),
+	};
+
+	c[2].ctx = c[3].ctx = &E;       /* pread: the control */
+	if (!E.gm) {
+		skip_contender(&c[0], E.gm_err, E.gm_why);
+		skip_contender(&c[1], E.gm_err, E.gm_why);
+	}
+	section("threads (4 KiB reads, each thread its own MiB, pinned to a CPU)");
+	if (cpus < 2) {
+		skip_contender(&c[1], 0, "only 1 CPU online");
+		skip_contender(&c[3], 0, "only 1 CPU online");
+	}
+	measure(c, 4);
+	/*
+	 * When the kernel's own pread does not scale to the goal either, the
+	 * machine (a busy host, TCG vCPUs) is the limit and the row says so.
+	 */
+	if (!c[2].r.err && !c[2].r.why && !c[3].r.err && !c[3].r.why &&
+	    c[3].r.med / (c[2].r.med / 2) > g.max) {
+		snprintf(why, sizeof(why), "the control, pread, scaled only %.2fx: machine-bound",
+			 c[3].r.med / (c[2].r.med / 2));
+		g.cannot_judge = why;
+	}
+	row("read_at x2 threads", SZ_4K, "pre-faulted", &c[1].r, &c[0].r, 0.5,
+	    "1 thread / 2 (linear)", g, "ns", "aggregate time per operation");
+	row("pread memfd x2 threads", SZ_4K, "pre-faulted", &c[3].r, &c[2].r, 0.5,
+	    "1 thread / 2 (linear)", no_goal, "ns",
+	    "control: how far the machine itself scales");
+}
+
+static void lock_ops(void)
+{
+	/* THP starts at 2 MiB: a smaller buffer cannot hold a huge page. */
+	static const uint64_t sizes[2][3] = { { SZ_1M, SZ_64M, SZ_1G }, { SZ_2M, SZ_64M, SZ_1G } };
+	long avail = sysconf(_SC_AVPHYS_PAGES) * sysconf(_SC_PAGESIZE);
+	int ring = uring_open();
+	int thp;
+	size_t s;
+
+	section("lock_gpns + release vs io_uring REGISTER/UNREGISTER_BUFFERS (per call)");
+	for (thp = 0; thp < 2; thp++) {
+		for (s = 0; s < 4; s++) {
+			bool cold = s == 3;
+			uint64_t n = cold ? SZ_64M : sizes[thp][s];
+			static const char * const mems[2][2] = { { "4K", "4K cold" },
+								 { "THP", "THP cold" } };
+			const char *mem = mems[thp][cold];
+			struct pinbuf b;
+			struct contender c[] = {
+				mk("lock_gpns+release", run_lock, n),
+				mk("io_uring reg+unreg", run_uring, n),
+				mk("first-touch memset", run_touch, n),
+			};
+			size_t k, nc = cold ? 3 : 2;
+			struct result pin[2];
+			int rc = 0;
+
+			for (k = 0; k < 3; k++) {
+				c[k].ctx = &b;
+				phases(&c[k], k == 0 ? "lock" : "register", k == 0 ? "release" :
+				       "unregister");
+			}
+			c[2].r.nphases = 0;
+			memset(&b, 0, sizeof(b));
+			if (n > opt_max_lock || (long)n > avail / 2)
+				rc = -ENOMEM;
+			else if (thp && !thp_available())
+				rc = -ENOTSUP;
+			else
+				rc = pinbuf_alloc(&b, n, thp);
+			b.cold = cold;
+			b.ring = ring;
+			for (k = 0; k < nc && rc; k++)
+				skip_contender(&c[k], 0, rc == -ENOTSUP ? "THP disabled" :
+					       "size over --max-lock or free memory");
+			if (!rc && !b.gm)
+				skip_contender(&c[0], E.gm_err, E.gm_why);
+			if (ring < 0)
+				skip_contender(&c[1], -ring, NULL);
+			measure(c, nc);
+			row("lock_gpns+release", n, mem, &c[0].r, &c[1].r, 1, NULL, le_1_0, "ns",
+			    b.thp_note[0] ? b.thp_note : NULL);
+			phase_rows(&c[0].r, &c[1].r, &pin[0], &pin[1]);
+			row("lock_gpns (pin only)", n, mem, &pin[0], &pin[1], 1, NULL, le_1_0, "ns",
+			    "the pin phase of the row above");
+			if (cold)
+				row("lock_gpns+release", n, mem, &c[0].r, &c[2].r, 1, NULL, le_1_1,
+				    "ns", "goal from perf-anchors.md section 6");
+			pinbuf_free(&b);
+		}
+	}
+	if (ring >= 0)
+		close(ring);
+}
+
+/*
+ * Lock + IOVA map + unmap + unlock on an attached object, then the same
+ * buffers through VFIO type1 on the same device bound to vfio-pci.  The
+ * two cannot share the device at once, so they run one after the other.
+ */
+static void iova_ops(void)
+{
+	static const struct { uint64_t len; bool thp; } cases[] = {
+		{ SZ_1M, false }, { SZ_64M, false }, { SZ_64M, true },
+	};
+	struct contender ours[3], peer[3];
+	char old_driver[64] = "";
+	bool bound = false;
+	struct vfio v = { -1, -1 };
+	const char *vwhy = NULL;
+	int vrc = -ENODEV;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		struct pinbuf b;
+		int rc;
+
+		ours[i] = mk("lock+map+unmap+unlock", run_lock, cases[i].len);
+		phases(&ours[i], "lock+map", "unmap+unlock");
+		if (!opt_device) {
+			skip_contender(&ours[i], 0, "no device given (--device BDF)");
+			continue;
+		}
+		rc = pinbuf_alloc(&b, cases[i].len, cases[i].thp);
+		if (rc || !b.gm) {
+			skip_contender(&ours[i], rc ? -rc : E.gm_err, rc ? NULL : E.gm_why);
+		} else {
+			rc = gm_attach_device(b.gm, opt_device);
+			if (rc)
+				skip_contender(&ours[i], -rc, NULL);
+			ours[i].ctx = &b;
+			measure(&ours[i], 1);
+		}
+		pinbuf_free(&b);
+	}
+
+	if (opt_vfio && opt_bind_vfio) {
+		vrc = pci_bind_vfio(opt_vfio, old_driver, sizeof(old_driver));
+		bound = !vrc;
+		if (vrc)
+			vwhy = "binding the device to vfio-pci failed";
+	}
+	if (!opt_vfio)
+		vwhy = "no VFIO device given (--vfio BDF)";
+	else if (!vwhy)
+		vrc = vfio_open(&v, opt_vfio, &vwhy);
+	for (i = 0; i < 3; i++) {
+		struct pinbuf b;
+		int rc;
+
+		peer[i] = mk("VFIO MAP_DMA+UNMAP_DMA", run_vfio, cases[i].len);
+		phases(&peer[i], "map", "unmap");
+		if (vrc) {
+			skip_contender(&peer[i], -vrc, vwhy);
+			continue;
+		}
+		rc = pinbuf_alloc(&b, cases[i].len, cases[i].thp);
+		if (rc) {
+			skip_contender(&peer[i], -rc, NULL);
+		} else {
+			b.vfio = &v;
+			peer[i].ctx = &b;
+			measure(&peer[i], 1);
+		}
+		pinbuf_free(&b);
+	}
+	vfio_close(&v);
+	if (bound)
+		pci_restore_driver(opt_vfio, old_driver);
+
+	section("lock + IOVA map + unmap + unlock vs VFIO type1 MAP_DMA + UNMAP_DMA (per call)");
+	for (i = 0; i < 3; i++)
+		row("lock+iova map/unmap", cases[i].len, cases[i].thp ? "THP" : "4K",
+		    &ours[i].r, &peer[i].r, 1, NULL, le_1_0, "ns", "measured one after the other");
+}
+
+static void lookup_ops(void)
+{
+	struct lookup *l = calloc(1, sizeof(*l));
+	struct gm_locked_pages *lp = NULL;
+	struct pinbuf b;
+	struct result ent = { .name = "entries returned" }, runs = { .name = "IOVA runs" };
+	int rc, brc;
+	size_t i;
+
+	if (!l)
+		return;
+	memset(&b, 0, sizeof(b));
+	l->b = &b;
+	l->pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	struct contender c[] = {
+		mk("gm_iova", run_iova, 8),
+		mk("null ioctl", run_null_ioctl, 0),
+		mk("pagemap open/read/close", run_pagemap, 8),
+		mk("gm_iova_gpns x512", run_iova_batch, IOVA_PAGES),
+		mk("pagemap bulk read x512", run_pagemap_bulk, IOVA_PAGES),
+	};
+	for (i = 0; i < 5; i++)
+		c[i].ctx = l;
+
+	rc = brc = pinbuf_alloc(&b, IOVA_PAGES * SZ_4K, false);
+	if (rc || !b.gm) {
+		skip_contender(&c[0], rc ? -rc : E.gm_err, rc ? NULL : E.gm_why);
+	} else if (!opt_device) {
+		skip_contender(&c[0], 0, "no device given (--device BDF)");
+	} else {
+		rc = gm_attach_device(b.gm, opt_device);
+		if (!rc)
+			rc = gm_lock_gpns(b.gm, false, b.gpns, IOVA_PAGES, &lp);
+		if (rc)
+			skip_contender(&c[0], -rc, NULL);
+	}
+	if (c[0].r.err || c[0].r.why)
+		skip_contender(&c[3], c[0].r.err, c[0].r.why);
+	if (l->pagemap < 0)
+		skip_contender(&c[4], errno, NULL);
+	for (i = 2; i < 5 && brc; i += 2)
+		skip_contender(&c[i], -brc, NULL);
+
+	section("IOVA lookup (512 locked pages of an attached object) vs /proc/self/pagemap");
+	measure(c, 5);
+	row("gm_iova", 0, "locked", &c[0].r, &c[2].r, 1, "pagemap open/read/close", faster_15x,
+	    "ns", "DPDK rte_mem_virt2phy style");
+	row("gm_iova", 0, "locked", &c[0].r, &c[1].r, 1, NULL, le_1_3, "ns",
+	    "goal from perf-anchors.md section 6");
+	row("gm_iova_gpns x512", 0, "locked", &c[3].r, &c[4].r, 1, NULL, no_goal, "ns",
+	    "per call of 512 pages");
+
+	/* Entries a caller gets back against the contiguous IOVA runs they describe. */
+	if (c[3].r.err || c[3].r.why) {
+		ent.err = runs.err = c[3].r.err;
+		ent.why = runs.why = c[3].r.why;
+	} else if (!gm_iova_gpns(b.gm, b.gpns, IOVA_PAGES, l->iovas)) {
+		size_t n = 1;
+
+		for (i = 1; i < IOVA_PAGES; i++)
+			n += l->iovas[i] != l->iovas[i - 1] + SZ_4K;
+		ent.min = ent.med = IOVA_PAGES;
+		runs.min = runs.med = n;
+		ent.samples = runs.samples = ent.iters = runs.iters = 1;
+	}
+	row("gm_iova_gpns x512", 0, "locked", &ent, &runs, 1, NULL,
+	    (struct goal){ .max = 1.0, .text = "<= 1 entry per run" }, "entries",
+	    "entries returned vs contiguous IOVA runs");
+
+	gm_locked_pages_release(lp);
+	if (l->pagemap >= 0)
+		close(l->pagemap);
+	pinbuf_free(&b);
+	free(l);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static int setup_arena(void)
+{
+	int rc;
+
+	E.buf = aligned_alloc(SZ_2M, 2 * SZ_1M);
+	E.memfd = memfd_create("gmbench", MFD_CLOEXEC);
+	if (!E.buf || E.memfd < 0 || ftruncate(E.memfd, ARENA))
+		return -errno;
+	E.map = mmap(NULL, ARENA, PROT_READ | PROT_WRITE, MAP_SHARED, E.memfd, 0);
+	if (E.map == MAP_FAILED)
+		return -errno;
+	memset(E.map, 0x5a, ARENA);
+	memset(E.buf, 0xa5, 2 * SZ_1M);
+
+	E.devfd = open("/dev/guestmem", O_RDWR | O_CLOEXEC);
+	if (E.devfd < 0) {
+		E.gm_why = "module not loaded: no /dev/guestmem";
+		return 0;
+	}
+	rc = gm_new("gmbench", E.map, ARENA, &E.gm);
+	if (rc) {
+		E.gm = NULL;
+		E.gm_err = -rc;
+	}
+	return 0;
+}
+
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	uint64_t v = strtoull(s, &end, 0);
+
+	switch (*end | 0x20) {         /* lower case */
+	case 'g':
+		return v << 30;
+	case 'm':
+		return v << 20;
+	case 'k':
+		return v << 10;
+	default:
+		return v;
+	}
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: gmbench [--json FILE] [--device BDF] [--vfio BDF [--bind-vfio]]\n"
+	      "               [--max-lock SIZE] [--budget SECONDS] [--quick]\n"
+	      "  --json FILE      also write the rows as JSON (bench/results/README.md)\n"
+	      "  --device BDF     attach objects to this PCI device for the IOVA rows\n"
+	      "  --vfio BDF       the VFIO peer on this device (bound to vfio-pci)\n"
+	      "  --bind-vfio      bind it to vfio-pci with driver_override for the VFIO\n"
+	      "                   rows, and give it back afterwards\n"
+	      "  --max-lock SIZE  largest lock_gpns/io_uring buffer (default 1G)\n"
+	      "  --budget S       measuring time per group of contenders (default 1)\n"
+	      "  --quick          --budget 0.3 --max-lock 64M\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", required_argument, NULL, 'j' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "vfio", required_argument, NULL, 'v' },
+		{ "bind-vfio", no_argument, NULL, 'b' },
+		{ "max-lock", required_argument, NULL, 'm' },
+		{ "budget", required_argument, NULL, 't' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char cmd[512] = "", machine[160];
+	struct utsname u;
+	int o, i, rc;
+	FILE *cpuinfo;
+	char line[256];
+
+	while ((o = getopt_long(argc, argv, "j:d:v:bm:t:qh", longopts, NULL)) != -1) {
+		switch (o) {
+		case 'j':
+			bench_opts.json = fopen(optarg, "we");
+			if (!bench_opts.json) {
+				perror(optarg);
+				return 1;
+			}
+			break;
+		case 'd':
+			opt_device = optarg;
+			break;
+		case 'v':
+			opt_vfio = optarg;
+			break;
+		case 'b':
+			opt_bind_vfio = true;
+			break;
+		case 'm':
+			opt_max_lock = parse_size(optarg);
+			break;
+		case 't':
+			bench_opts.budget_s = strtod(optarg, NULL);
+			break;
+		case 'q':
+			bench_opts.budget_s = 0.3;
+			opt_max_lock = SZ_64M;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	for (i = 0; i < argc; i++)
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%s", i ? " " : "",
+			 argv[i]);
+	uname(&u);
+	snprintf(machine, sizeof(machine), "%s", u.machine);
+	cpuinfo = fopen("/proc/cpuinfo", "re");
+	while (cpuinfo && fgets(line, sizeof(line), cpuinfo)) {
+		char *p = strchr(line, ':');
+
+		if (!strncmp(line, "model name", 10) && p) {
+			p[strcspn(p, "\n")] = 0;
+			snprintf(machine, sizeof(machine), "%s,%s", u.machine, p + 1);
+			break;
+		}
+	}
+	if (cpuinfo)
+		fclose(cpuinfo);
+
+	rc = setup_arena();
+	if (rc) {
+		fprintf(stderr, "gmbench: setting up the arena: %s\n", strerror(-rc));
+		return 1;
+	}
+	printf("gmbench on %s %s (%s), %ld CPUs\n", u.sysname, u.release, machine,
+	       sysconf(_SC_NPROCESSORS_ONLN));
+	printf("ratio = ours / peer (medians of per-operation times; < 1: ours is faster);"
+	       " min and median over the samples\n");
+	printf("Absolute times depend on the machine; under QEMU TCG (make bench) they are"
+	       " distorted, and only the ratios mean anything.\n");
+	json_begin(u.release, machine, sysconf(_SC_NPROCESSORS_ONLN), cmd);
+
+	small_ops();
+	bulk_ops();
+	cold_ops();
+	thread_ops();
+	lock_ops();
+	iova_ops();
+	lookup_ops();
+
+	table_end();
+	json_end();
+	if (bench_opts.json)
+		fclose(bench_opts.json);
+	gm_release(E.gm);
+	return 0;
+}
