@@ -35,9 +35,6 @@
 /* Pages pinned at once: bounds the stack array and the pin lifetime. */
 #define GM_BATCH	16
 
-/* A gpn above this overflows gpn * 4096: the seed's InvalidGpn. */
-#define GM_MAX_GPN	(U64_MAX >> GM_PAGE_SHIFT)
-
 /*
  * One piece of an access: @kaddr maps @n guest bytes that start @done bytes
  * into the access.  Returns 0 or a negative errno that ends the access.
@@ -248,6 +245,43 @@ static int gm_chunk_fill(void *ctx, void *kaddr, u64 done, size_t n)
 
 	memset(kaddr, c->val, n);
 	return 0;
+}
+
+/* Copies between guest memory and a kernel buffer (the in-kernel API). */
+static int gm_chunk_kread(void *ctx, void *kaddr, u64 done, size_t n)
+{
+	memcpy((u8 *)ctx + done, kaddr, n);
+	return 0;
+}
+
+static int gm_chunk_kwrite(void *ctx, void *kaddr, u64 done, size_t n)
+{
+	memcpy(kaddr, (u8 *)ctx + done, n);
+	return 0;
+}
+
+/**
+ * gm_kernel_rw() - read_at()/write_at() into or from a kernel buffer
+ * @obj: the object
+ * @gpa: guest address of the first byte
+ * @buf: kernel buffer of @len bytes
+ * @len: bytes to copy; 0 succeeds
+ * @write: copy @buf into guest memory (else guest memory into @buf)
+ * @fault: error report, as for GUESTMEM_READ / GUESTMEM_WRITE
+ *
+ * Same rules and errors as the ioctls; works from kernel threads (the
+ * owner's pages are then reached through the remote GUP path).
+ *
+ * Return: 0 or a negative errno.
+ */
+int gm_kernel_rw(struct gm_object *obj, u64 gpa, void *buf, u64 len,
+		 bool write, struct guestmem_fault *fault)
+{
+	memset(fault, 0, sizeof(*fault));
+	if (!len)
+		return 0;
+	return gm_access(obj, gpa, len, write,
+			 write ? gm_chunk_kwrite : gm_chunk_kread, buf, fault);
 }
 
 /* Pinning (or owning) the page proves it readable. */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * guestmem internal API, shared by main.c (device, dispatch), object.c
- * (objects, regions, address resolution) and access.c (data path).
+ * (objects, regions, address resolution), access.c (data path), pin.c
+ * (locks, pinning, accounting), dma.c (device attach, IOVAs) and kapi.c
+ * (the in-kernel API).
  * The data model is described at the top of object.c.
  */
 #ifndef GUESTMEM_PRIV_H
@@ -11,7 +13,10 @@
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 #include <linux/guestmem.h>
 
 /* The seed's page size: every gpn and every "page" in the uapi is 4 KiB. */
@@ -22,6 +27,10 @@
 extern unsigned int gm_max_regions;
 extern unsigned long gm_max_alloc_bytes;
 extern unsigned int gm_max_name_len;
+extern unsigned int gm_max_lock_pages;
+
+/* A gpn above this overflows gpn * 4096: the seed's InvalidGpn. */
+#define GM_MAX_GPN	(U64_MAX >> GM_PAGE_SHIFT)
 
 /**
  * enum gm_region_type - what backs one region slot
@@ -49,6 +58,69 @@ struct gm_region {
 	unsigned long uaddr;
 };
 
+struct gm_lock;
+
+/**
+ * struct gm_lock_slot - one entry of a lock, as the gpn index sees it
+ * @next: the next slot (of any lock of the same object) with the same gpn
+ * @lock: the lock this slot belongs to
+ * @gpn: the entry's gpn, in the address space of the lock's object
+ */
+struct gm_lock_slot {
+	struct gm_lock_slot *next;
+	struct gm_lock *lock;
+	u64 gpn;
+};
+
+/**
+ * struct gm_lock - pages kept resident for a caller (see pin.c)
+ * @id: the lock id (xarray index in &gm_object.locks)
+ * @obj: the object (base or view) the lock was made through
+ * @npages: entries (the caller's gpn list, duplicates included)
+ * @pages: the page of each entry
+ * @slots: the gpn index entry of each entry
+ * @npinned: user pages pinned by this lock (@npages, or 0 for allocated
+ *	memory, whose pages the object owns)
+ * @kernel: made through the in-kernel API, or a view's preemptive lock;
+ *	user space cannot unlock it
+ * @preempt: a view's preemptive lock (see pin.c): never DMA-mapped, does
+ *	not keep a device from being attached
+ * @vaddr: with kernel access, a vmap() of @pages; else NULL
+ * @mapped: @sgt is DMA-mapped for the attached device
+ * @sgt: @pages as a scatterlist, for the DMA mapping
+ * @iovas: with a device attached, the IOVA of each entry; else NULL
+ */
+struct gm_lock {
+	u32 id;
+	struct gm_object *obj;
+	unsigned long npages;
+	struct page **pages;
+	struct gm_lock_slot *slots;
+	unsigned long npinned;
+	bool kernel;
+	bool preempt;
+	void *vaddr;
+	bool mapped;
+	struct sg_table sgt;
+	dma_addr_t *iovas;
+};
+
+/**
+ * struct gm_dma - the device attached to a base object (see dma.c)
+ * @pdev: the PCI device (reference held)
+ * @iova_phys: IOVAs are physical addresses (no IOMMU translation)
+ * @alloc_sgt: allocated objects: all pages, DMA-mapped at attach
+ * @alloc_iovas: allocated objects: the IOVA of each page
+ * @alloc_contig: ... and they form one range starting at alloc_iovas[0]
+ */
+struct gm_dma {
+	struct pci_dev *pdev;
+	bool iova_phys;
+	struct sg_table alloc_sgt;
+	dma_addr_t *alloc_iovas;
+	bool alloc_contig;
+};
+
 /**
  * struct gm_object - a guest memory object (see object.c)
  * @ref: one per object fd, one per view of this object
@@ -62,7 +134,10 @@ struct gm_region {
  * @base: for a view, the base object (never itself a view); else NULL
  * @view_offset: for a view, its address 0 in @base
  * @view_len: for a view, its length
- * @preemptive_locking: for a view, the subrange flag (no effect yet)
+ * @preemptive_locking: for a view, the subrange flag
+ * @preempt: for a view made with @preemptive_locking, the lock that pins
+ *	its whole range since creation (NULL if that failed); set before the
+ *	fd exists, released last
  * @mm: owner's mm (mmgrab'ed) for user-backed objects, else NULL
  * @owner: owner's thread-group leader, for the lock accounting of the next
  *	version; NULL when @mm is NULL
@@ -70,6 +145,17 @@ struct gm_region {
  * @nr_pages: entries in @pages
  * @name: debug name, NUL-terminated; a view points at its base's
  * @name_len: strlen(@name)
+ * @lock_cap: the creator had CAP_IPC_LOCK: pins are not limited by
+ *	RLIMIT_MEMLOCK (captured once, as VFIO does)
+ * @lock_mutex: base objects only: guards the lock tables of the base and
+ *	of all its views, @dma and @nr_base_locks (never the data path)
+ * @locks: this object's locks by id (under the base's @lock_mutex)
+ * @gpn_index: this object's gpn -> &struct gm_lock_slot list
+ * @lock_count: locks in @locks
+ * @locked_pages: entries in those locks
+ * @pinned_pages: user pages pinned (and charged) by those locks
+ * @nr_base_locks: base objects only: locks of the base and of its views
+ * @dma: base objects only: the attached device, or NULL
  */
 struct gm_object {
 	struct kref ref;
@@ -84,13 +170,29 @@ struct gm_object {
 	u64 view_offset;
 	u64 view_len;
 	bool preemptive_locking;
+	struct gm_lock *preempt;
 	struct mm_struct *mm;
 	struct task_struct *owner;
 	struct page **pages;
 	unsigned long nr_pages;
 	const char *name;
 	size_t name_len;
+	bool lock_cap;
+	struct mutex lock_mutex;	/* lock tables, @dma: not the data path */
+	struct xarray locks;
+	struct xarray gpn_index;
+	u32 lock_count;
+	unsigned long locked_pages;
+	unsigned long pinned_pages;
+	unsigned long nr_base_locks;
+	struct gm_dma *dma;
 };
+
+/* The base object of @obj: itself, or the base of a view. */
+static inline struct gm_object *gm_obj_base(struct gm_object *obj)
+{
+	return obj->base ?: obj;
+}
 
 /**
  * struct gm_loc - where a resolved guest range lives
@@ -123,6 +225,7 @@ struct gm_ucmd {
 /* main.c */
 int gm_ucmd_respond(struct gm_ucmd *ucmd);
 int gm_obj_publish(struct gm_ucmd *ucmd, struct gm_object *obj, u32 *out_fd);
+struct gm_object *gm_obj_from_file(struct file *file);
 
 /* object.c */
 void gm_obj_put(struct gm_object *obj);
@@ -136,7 +239,36 @@ int gm_ioctl_create_empty(struct gm_ucmd *ucmd);
 int gm_ioctl_subrange(struct gm_ucmd *ucmd);
 int gm_ioctl_info(struct gm_ucmd *ucmd);
 
+/* pin.c */
+void gm_obj_init_locks(struct gm_object *obj);
+void gm_obj_release_locks(struct gm_object *obj);
+/* gm_lock_create() flags */
+#define GM_LOCK_KERNEL_ACCESS	BIT(0)	/* vmap() the pages */
+#define GM_LOCK_KERNEL		BIT(1)	/* not visible to UNLOCK_GPNS */
+#define GM_LOCK_PREEMPT		BIT(2)	/* a view's preemptive lock */
+
+struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
+			       unsigned long count, unsigned int flags,
+			       struct guestmem_fault *fault);
+void gm_view_preempt(struct gm_object *view);
+int gm_lock_publish(struct gm_lock *lock);
+void gm_lock_destroy(struct gm_lock *lock);
+int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd);
+int gm_ioctl_unlock_gpns(struct gm_ucmd *ucmd);
+int gm_page_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova);
+
+/* dma.c */
+int gm_dma_map_lock(struct gm_object *base, struct gm_lock *lock);
+void gm_dma_unmap_lock(struct gm_object *base, struct gm_lock *lock);
+int gm_alloc_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova);
+bool gm_may_read_iovas(struct gm_object *base);
+void gm_dma_detach(struct gm_object *base);
+int gm_ioctl_attach_device(struct gm_ucmd *ucmd);
+int gm_ioctl_iova(struct gm_ucmd *ucmd);
+
 /* access.c */
+int gm_kernel_rw(struct gm_object *obj, u64 gpa, void *buf, u64 len,
+		 bool write, struct guestmem_fault *fault);
 void gm_fault_set(struct guestmem_fault *fault, u32 kind, u32 cause,
 		  u64 gpa);
 int gm_ioctl_read(struct gm_ucmd *ucmd);

@@ -5,7 +5,8 @@
  * This file is the front door: the /dev/guestmem misc device, the object
  * file descriptors, the ioctl dispatch table shared by both, the module
  * parameters, and init/exit.  Objects live in object.c, the data path in
- * access.c.
+ * access.c, locks in pin.c, device attach and IOVAs in dma.c, the in-kernel
+ * API in kapi.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -33,6 +34,11 @@ module_param_named(max_name_len, gm_max_name_len, uint, 0644);
 MODULE_PARM_DESC(max_name_len,
 		 "Longest debug name in bytes (default 256)");
 
+unsigned int gm_max_lock_pages = 1U << 20;
+module_param_named(max_lock_pages, gm_max_lock_pages, uint, 0644);
+MODULE_PARM_DESC(max_lock_pages,
+		 "Most pages in one lock (default 1048576, 4 GiB)");
+
 /* Every ioctl struct, so that the kernel copy lives on the stack. */
 union gm_ucmd_buffer {
 	struct guestmem_create_user create_user;
@@ -46,6 +52,10 @@ union gm_ucmd_buffer {
 	struct guestmem_range range;
 	struct guestmem_subrange subrange;
 	struct guestmem_info info;
+	struct guestmem_lock_gpns lock_gpns;
+	struct guestmem_unlock_gpns unlock_gpns;
+	struct guestmem_iova iova;
+	struct guestmem_attach_device attach_device;
 };
 
 /* The uapi sizes are ABI: a change here is a change of the ABI. */
@@ -62,7 +72,11 @@ static_assert(sizeof(struct guestmem_probe_gpns) == 56);
 static_assert(sizeof(struct guestmem_range) == 88);
 static_assert(sizeof(struct guestmem_subrange) == 64);
 static_assert(sizeof(struct guestmem_region_info) == 24);
-static_assert(sizeof(struct guestmem_info) == 112);
+static_assert(sizeof(struct guestmem_info) == 144);
+static_assert(sizeof(struct guestmem_lock_gpns) == 72);
+static_assert(sizeof(struct guestmem_unlock_gpns) == 16);
+static_assert(sizeof(struct guestmem_iova) == 64);
+static_assert(sizeof(struct guestmem_attach_device) == 24);
 
 /**
  * enum gm_respond - when main.c copies the struct back to the caller
@@ -152,11 +166,17 @@ static const struct gm_ioctl_op gm_ioctl_ops[] = {
 	      out_fault, true, GM_RESPOND_ALWAYS),
 	GM_OP(INFO, gm_ioctl_info, struct guestmem_info,
 	      out_mmap_offset, true, GM_RESPOND_ALWAYS),
-	GM_RESERVED(LOCK_GPNS),
-	GM_RESERVED(UNLOCK_GPNS),
+	GM_OP(LOCK_GPNS, gm_ioctl_lock_gpns, struct guestmem_lock_gpns,
+	      out_fault, true, GM_RESPOND_ON_ERROR),
+	GM_OP(UNLOCK_GPNS, gm_ioctl_unlock_gpns,
+	      struct guestmem_unlock_gpns, __reserved, true,
+	      GM_RESPOND_NEVER),
 	GM_RESERVED(LOCK_RANGE),
-	GM_RESERVED(IOVA),
-	GM_RESERVED(ATTACH_DEVICE),
+	GM_OP(IOVA, gm_ioctl_iova, struct guestmem_iova, out_fault, true,
+	      GM_RESPOND_ALWAYS),
+	GM_OP(ATTACH_DEVICE, gm_ioctl_attach_device,
+	      struct guestmem_attach_device, __reserved, true,
+	      GM_RESPOND_NEVER),
 };
 
 /**
@@ -244,6 +264,18 @@ static const struct file_operations gm_obj_fops = {
 	.release = gm_obj_release,
 	.llseek = noop_llseek,
 };
+
+/**
+ * gm_obj_from_file() - the object behind an object file
+ * @file: any file
+ *
+ * Return: the object (no reference taken), or NULL if @file is not an
+ * object fd.
+ */
+struct gm_object *gm_obj_from_file(struct file *file)
+{
+	return file->f_op == &gm_obj_fops ? file->private_data : NULL;
+}
 
 /**
  * gm_obj_publish() - give a fully built object an fd and tell the caller

@@ -29,10 +29,14 @@
  * Objects are immutable once published: regions, name, owner and pages
  * are set before the fd exists and never change.  The data path therefore
  * takes no lock of its own; concurrent accesses to one object are as safe
- * as concurrent accesses to the memory behind it.
+ * as concurrent accesses to the memory behind it.  What does change - the
+ * locks of an object and of its views, and the device attached to a base
+ * object - lives beside the immutable part, under the base object's
+ * lock_mutex (pin.c, dma.c), which the data path never takes.
  *
  * References: every object fd holds one reference (dropped by release);
- * every view holds one on its base.  An mmap() of an allocated object holds
+ * every view holds one on its base; a kernel consumer holds one per
+ * guestmem_get_object() (kapi.c).  An mmap() of an allocated object holds
  * the fd's file, hence the object.  The object holds mmgrab() on the owner's
  * mm (the mm_struct stays, its pages may go) and a task reference on the
  * owner's thread-group leader.  Each access takes mmget_not_zero() on the
@@ -41,12 +45,20 @@
  * alive any more (the second test keeps a stream of overlapping accesses
  * from another process from holding a dead owner's mm alive for ever).
  *
- * Lock order (data path): mmap_lock of the owner's mm (read, only while
- * pinning pages of another process) -> nothing.  No guestmem lock exists;
- * copies to and from the caller's buffer run with no lock held.
+ * Destruction (last reference) never fails and runs in this order: the
+ * object's locks are unmapped from the device, unpinned (dirtied) and
+ * uncharged; a view then drops its base; a base unmaps its allocated pages
+ * from the device, drops the device, frees its pages, and drops the owner.
+ *
+ * Lock order: base->lock_mutex (lock tables, attach; never the data path)
+ * -> mmap_lock of the owner's mm (GUP, accounting) or of the caller's mm
+ * (uaccess).  The data path takes only the owner's mmap_lock (read, while
+ * pinning pages of another process); copies to and from the caller's
+ * buffer run with no lock held.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -71,6 +83,7 @@ static struct gm_object *gm_obj_alloc(u32 nr_regions)
 	if (!obj)
 		return NULL;
 	kref_init(&obj->ref);
+	gm_obj_init_locks(obj);
 	if (nr_regions) {
 		obj->regions = kvcalloc(nr_regions, sizeof(*obj->regions),
 					GFP_KERNEL_ACCOUNT);
@@ -97,11 +110,16 @@ static void gm_obj_release(struct kref *ref)
 	struct gm_object *obj = container_of(ref, struct gm_object, ref);
 	unsigned long i;
 
+	/* Unmap and unpin before anything they point into goes away. */
+	gm_obj_release_locks(obj);
 	if (obj->base) {
 		gm_obj_put(obj->base);
+		mutex_destroy(&obj->lock_mutex);
 		kfree(obj);
 		return;
 	}
+	gm_dma_detach(obj);
+	mutex_destroy(&obj->lock_mutex);
 	for (i = 0; i < obj->nr_pages; i++)
 		if (obj->pages[i])
 			__free_page(obj->pages[i]);
@@ -130,6 +148,8 @@ static void gm_obj_set_owner(struct gm_object *obj)
 	obj->mm = current->mm;
 	mmgrab(obj->mm);
 	obj->owner = get_task_struct(current->group_leader);
+	/* Evaluated once, as VFIO does: creds may change, the answer not. */
+	obj->lock_cap = capable(CAP_IPC_LOCK);
 }
 
 /**
@@ -506,6 +526,8 @@ int gm_ioctl_subrange(struct gm_ucmd *ucmd)
 	view->name = loc.base->name;
 	view->name_len = loc.base->name_len;
 	gm_obj_set_single_region(view);
+	if (view->preemptive_locking && loc.base->type != GUESTMEM_OBJ_ALLOC)
+		gm_view_preempt(view);
 	return gm_obj_publish(ucmd, view, &cmd->out_fd);
 }
 
@@ -650,6 +672,35 @@ static int gm_info_copy_regions(struct gm_object *obj,
 	return 0;
 }
 
+/* GUESTMEM_INFO's view of the locks and of the attached device. */
+static void gm_info_locks(struct gm_object *obj, struct guestmem_info *cmd)
+{
+	struct gm_object *base = gm_obj_base(obj);
+	struct gm_dma *dma;
+
+	cmd->__reserved = 0;
+	cmd->out_base_iova = 0;
+	mutex_lock(&base->lock_mutex);
+	cmd->out_locked_pages = obj->locked_pages;
+	cmd->out_pinned_pages = obj->pinned_pages;
+	cmd->out_lock_count = obj->lock_count;
+	if (obj->preempt)
+		cmd->out_flags |= GUESTMEM_INFO_PREEMPTIVE;
+	dma = base->dma;
+	if (dma) {
+		cmd->out_flags |= GUESTMEM_INFO_ATTACHED;
+		if (dma->iova_phys)
+			cmd->out_flags |= GUESTMEM_INFO_IOVA_PHYS;
+		if (dma->alloc_iovas && dma->alloc_contig &&
+		    gm_may_read_iovas(base)) {
+			cmd->out_flags |= GUESTMEM_INFO_BASE_IOVA;
+			cmd->out_base_iova = dma->alloc_iovas[0] +
+				(obj->base ? obj->view_offset : 0);
+		}
+	}
+	mutex_unlock(&base->lock_mutex);
+}
+
 /**
  * gm_ioctl_info() - GUESTMEM_INFO
  * @ucmd: the call (&struct guestmem_info)
@@ -708,6 +759,8 @@ int gm_ioctl_info(struct gm_ucmd *ucmd)
 		cmd->out_mmap_size = (u64)count << PAGE_SHIFT;
 		cmd->out_flags |= GUESTMEM_INFO_MMAP;
 	}
+
+	gm_info_locks(obj, cmd);
 
 	if (cmd->name_uptr && cmd->name_capacity <= obj->name_len)
 		return -EMSGSIZE;

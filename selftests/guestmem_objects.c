@@ -328,26 +328,32 @@ TEST(allocated_memory_adopted_from_an_fd_is_mapped_again)
  * every object answers like the seed's memory whose supports_locking() is
  * false: the lock fails with "memory not lockable" at the first page.
  */
-TEST_F(standard, lock_entry_points_answer_not_supported)
+/*
+ * Locking on the seed's standard layout (guestmem_lock.c has the rest): a
+ * page in the hole at 1 MiB fails the lock at its address, and without a
+ * device attached nothing has an IOVA (the seed's None).
+ */
+TEST_F(standard, lock_fails_in_the_hole_and_nothing_has_an_iova)
 {
-	static const uint64_t gpns[] = { 5, 6 };
+	static const uint64_t gpns[] = { 5, 0x100 };
 	struct gm_locked_pages *lp = (void *)1;
 	struct gm_locked_range *lr = (void *)1;
 	struct gm_paged_range r;
 	uint64_t iova = 1;
 
-	test_gm_err(EOPNOTSUPP, GM_ERROR_OTHER,
-		    "guest memory 'test': lock error: failed to access memory at 0x5000",
+	test_gm_err(EFAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': lock error: failed to access memory at 0x100000",
 		    gm_lock_gpns(self->gm, false, gpns, 2, &lp));
-	EXPECT_STREQ("memory not lockable", gm_last_error()->cause);
+	EXPECT_STREQ("the specified page is not mapped", gm_last_error()->cause);
 	EXPECT_EQ(NULL, lp);
 	ASSERT_EQ(0, gm_paged_range_init(&r, 0, 8192, gpns, 2));
-	test_gm_err(EOPNOTSUPP, GM_ERROR_OTHER,
-		    "guest memory 'test': lock error: failed to access memory at 0x5000",
+	test_gm_err(EFAULT, GM_ERROR_OTHER,
+		    "guest memory 'test': lock error: failed to access memory at 0x100000",
 		    gm_lock_range(self->gm, &r, &lr));
 	EXPECT_EQ(NULL, lr);
-	EXPECT_EQ(-EOPNOTSUPP, gm_iova(self->gm, 0x1000, &iova));
-	EXPECT_EQ(EOPNOTSUPP, gm_last_error()->errnum);
+	EXPECT_EQ(-ENOENT, gm_iova(self->gm, 0x5000, &iova));
+	EXPECT_EQ(ENOENT, gm_last_error()->errnum);
+	EXPECT_EQ(1, iova);
 	/* Releasing nothing is fine. */
 	gm_locked_pages_release(NULL);
 	gm_locked_range_release(NULL);

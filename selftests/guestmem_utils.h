@@ -209,4 +209,53 @@ static inline void gm_test_fill_pattern(uint8_t *buf, size_t len)
 		buf[i] = (uint8_t)i;
 }
 
+/*
+ * Pages pinned in this process's mm: VmPin of /proc/self/status (kB), or of
+ * another process with @pid != 0.  -1 when it cannot be read.
+ */
+static inline long gm_test_vmpin_pages_of(int pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb / 4;
+}
+
+static inline long gm_test_vmpin_pages(void)
+{
+	return gm_test_vmpin_pages_of(0);
+}
+
+/*
+ * Tell the VM runner that this test provokes kernel messages containing
+ * @text ("guestmem-selftest: expect <text>").  One write() is one record;
+ * dprintf() would not work on /dev/kmsg.
+ */
+static inline int gm_test_kmsg_expect(const char *text)
+{
+	char rec[128];
+	int fd, len;
+	ssize_t n;
+
+	len = snprintf(rec, sizeof(rec), "guestmem-selftest: expect %s\n", text);
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, rec, len);
+	close(fd);
+	return n == len ? 0 : -EIO;
+}
+
 #endif /* GUESTMEM_SELFTEST_UTILS_H */

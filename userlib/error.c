@@ -54,6 +54,7 @@ static const char *const gm_op_names[] = {
 	[GM_OP_CREATE] = "create",
 	[GM_OP_FULL_MAPPING] = "full mapping",
 	[GM_OP_IOVA] = "iova",
+	[GM_OP_ATTACH] = "attach device",
 };
 
 const char *gm_op_name(enum gm_op op)

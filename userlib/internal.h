@@ -38,6 +38,7 @@ struct gm {
 	uint64_t full_mapping_va, full_mapping_len;
 	size_t region_count;
 	struct guestmem_region_info *regions;
+	int info_pid;                   /* the process the region VAs were reported to */
 
 	/* Our mmap() of the object fd, for objects reached that way. */
 	void *map;

@@ -3,7 +3,7 @@
  * Guest memory objects as handles: creation (new, new_multi_region,
  * allocate, empty, subrange), references (clone/release), the object fd
  * (fd/from_fd), and what can be asked of an object without touching guest
- * memory (format, full_mapping, iova).
+ * memory (format, full_mapping).  IOVAs are in dma.c.
  *
  * Lifetime: the kernel object lives as long as any fd refers to it; a
  * struct gm holds one fd and counts its own references.  A view made by
@@ -102,6 +102,7 @@ static int gm_query_info(struct gm *gm)
 	gm->view_offset = info.out_view_offset;
 	gm->full_mapping_va = info.out_full_mapping_va;
 	gm->full_mapping_len = info.out_full_mapping_len;
+	gm->info_pid = getpid();
 
 	if ((gm->info_flags & GUESTMEM_INFO_MMAP) && info.out_mmap_size) {
 		gm->map = mmap(NULL, info.out_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -330,8 +331,14 @@ static __attribute__((format(printf, 2, 3))) void gm_out(struct gm_out *o, const
  */
 int gm_format(const struct gm *gm, char *buf, size_t len)
 {
+	struct guestmem_info info = { .size = sizeof(info) };
 	struct gm_out o = { buf, len, 0 };
+	bool base_iova;
 	size_t i;
+
+	/* Attach happens after creation: ask for the IOVA state now. */
+	base_iova = !gm_ioctl(gm->fd, GUESTMEM_INFO, &info) &&
+		    (info.out_flags & GUESTMEM_INFO_BASE_IOVA);
 
 	if (buf && len)
 		buf[0] = '\0';
@@ -350,7 +357,11 @@ int gm_format(const struct gm *gm, char *buf, size_t len)
 			gm_out(&o, "Some(%p)", (void *)((char *)gm->map + gm->map_offset));
 		else
 			gm_out(&o, "Some(owner's address space)");
-		gm_out(&o, ", len: 0x%" PRIx64 ", base_iova: None }", (uint64_t)r->len);
+		gm_out(&o, ", len: 0x%" PRIx64 ", base_iova: ", (uint64_t)r->len);
+		if (base_iova)
+			gm_out(&o, "Some(0x%" PRIx64 ") }", (uint64_t)info.out_base_iova);
+		else
+			gm_out(&o, "None }");
 	}
 	gm_out(&o, "], allocated: %s }", gm->type == GUESTMEM_OBJ_ALLOC ? "true" : "false");
 	return o.pos > INT32_MAX ? INT32_MAX : (int)o.pos;
@@ -374,13 +385,4 @@ int gm_full_mapping(struct gm *gm, void **base, size_t *len)
 	}
 	return gm_fail_usage(&f, gm->name,
 			     "the mapping is in the address space of the process that created it");
-}
-
-int gm_iova(struct gm *gm, uint64_t gpa, uint64_t *iova)
-{
-	struct gm_fault f = { .errnum = EOPNOTSUPP, .kind = GM_ERROR_OTHER, .op = GM_OP_IOVA };
-
-	(void)gpa;
-	(void)iova;
-	return gm_fail_usage(&f, gm->name, "IOVAs need an attached device (not supported yet)");
 }

@@ -47,7 +47,7 @@
  *                  ``out_reason``).
  *  E2BIG           nonzero bytes beyond the end of the kernel's struct.
  *  EOPNOTSUPP      unknown bit in @flags, nonzero ``__reserved``, or an
- *                  ioctl reserved for a later version (lock, IOVA, attach).
+ *                  ioctl reserved for a later version (GUESTMEM_LOCK_RANGE).
  *  ENOTTY          unknown nr, or a device ioctl on an object fd (or the
  *                  reverse).
  *  EFAULT          without GUESTMEM_FAULT_VALID in ``out_fault.flags``: the
@@ -70,6 +70,17 @@
  *  ENOMEM          out of memory.
  *  EINTR           a fatal signal arrived; nothing guarantees which part
  *                  of the access was done.
+ *  ENOENT          GUESTMEM_UNLOCK_GPNS: unknown lock id; GUESTMEM_IOVA: a
+ *                  page that is not locked through this fd, or no device is
+ *                  attached (``out_fault`` has GUESTMEM_FAULT_HAS_INDEX).
+ *  EPERM           GUESTMEM_ATTACH_DEVICE without CAP_SYS_RAWIO; reading
+ *                  IOVAs that are physical addresses (no IOMMU) without
+ *                  CAP_SYS_RAWIO.
+ *  EBUSY           GUESTMEM_ATTACH_DEVICE: a device is already attached, or
+ *                  a lock exists (through this object or any view of it).
+ *  ENODEV          GUESTMEM_ATTACH_DEVICE: no such PCI device.
+ *  ENOMEM          (locking) the pages would exceed the owner's
+ *                  RLIMIT_MEMLOCK; nothing stays pinned or charged.
  *  ==============  =========================================================
  *
  * The data-path ioctls (read, write, fill, plain, compare-exchange, probe,
@@ -509,7 +520,7 @@ struct guestmem_range {
 /**
  * enum guestmem_subrange_flags - &struct guestmem_subrange.flags bits
  * @GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING: the seed's
- *	allow_preemptive_locking (recorded, no effect yet)
+ *	allow_preemptive_locking: pin the view's pages now, if possible
  */
 enum guestmem_subrange_flags {
 	GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING = 1 << 0,
@@ -518,8 +529,11 @@ enum guestmem_subrange_flags {
 /**
  * struct guestmem_subrange - GUESTMEM_SUBRANGE: subrange()
  * @size: sizeof(struct guestmem_subrange)
- * @flags: GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING (accepted, recorded,
- *	no effect yet, as in the seed's generic subrange)
+ * @flags: GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING: best effort, for
+ *	user memory: every page of the view is pinned (and charged) now, as
+ *	one lock that lives as long as the view; later locks through the view
+ *	reuse those pins.  If a page cannot be pinned the view is made all
+ *	the same, without it (GUESTMEM_INFO_PREEMPTIVE tells)
  * @offset: first guest address of the view in this object
  * @len: length of the view
  * @out_fd: the new object fd
@@ -567,6 +581,16 @@ enum guestmem_obj_type {
  * @GUESTMEM_INFO_OWNER: the caller's mm is the owner's
  * @GUESTMEM_INFO_OWNER_EXITED: the owner's address space is gone
  * @GUESTMEM_INFO_SUPPORTS_LOCKING: the seed's supports_locking()
+ * @GUESTMEM_INFO_ATTACHED: a device is attached (GUESTMEM_ATTACH_DEVICE)
+ * @GUESTMEM_INFO_IOVA_PHYS: ... and its IOVAs are physical addresses
+ *	(no IOMMU translation: dma-direct or an identity domain); reading
+ *	them needs CAP_SYS_RAWIO
+ * @GUESTMEM_INFO_BASE_IOVA: allocated memory on an attached device, mapped
+ *	as one IOVA range: iova(gpa) = out_base_iova + gpa (only when the
+ *	caller may read IOVAs)
+ * @GUESTMEM_INFO_PREEMPTIVE: a view made with
+ *	GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING whose pages are pinned
+ *	since its creation (counted in out_lock_count and out_pinned_pages)
  */
 enum guestmem_info_flags {
 	GUESTMEM_INFO_VIEW = 1 << 0,
@@ -576,6 +600,10 @@ enum guestmem_info_flags {
 	GUESTMEM_INFO_OWNER = 1 << 4,
 	GUESTMEM_INFO_OWNER_EXITED = 1 << 5,
 	GUESTMEM_INFO_SUPPORTS_LOCKING = 1 << 6,
+	GUESTMEM_INFO_ATTACHED = 1 << 7,
+	GUESTMEM_INFO_IOVA_PHYS = 1 << 8,
+	GUESTMEM_INFO_BASE_IOVA = 1 << 9,
+	GUESTMEM_INFO_PREEMPTIVE = 1 << 10,
 };
 
 /**
@@ -629,6 +657,13 @@ struct guestmem_region_info {
  *	(offset 0)
  * @out_mmap_offset: with GUESTMEM_INFO_MMAP, where address 0 of the object
  *	lies inside that mapping
+ * @out_locked_pages: pages held by the locks made through this fd's object
+ *	(a gpn listed twice counts twice)
+ * @out_pinned_pages: pages of those that are pinned user pages, charged to
+ *	the owner (VmPin); allocated memory is locked without pinning
+ * @out_lock_count: number of locks made through this fd's object
+ * @__reserved: written as 0
+ * @out_base_iova: with GUESTMEM_INFO_BASE_IOVA, the IOVA of guest address 0
  *
  * When a non-NULL buffer is too small (@name_capacity <= @out_name_len, or
  * @region_capacity < @out_region_count) the ioctl fails with -EMSGSIZE and
@@ -653,18 +688,189 @@ struct guestmem_info {
 	__aligned_u64 out_full_mapping_len;
 	__aligned_u64 out_mmap_size;
 	__aligned_u64 out_mmap_offset;
+	__aligned_u64 out_locked_pages;
+	__aligned_u64 out_pinned_pages;
+	__u32 out_lock_count;
+	__u32 __reserved;
+	__aligned_u64 out_base_iova;
 };
 
 #define GUESTMEM_INFO		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x1b)
 
-/*
- * Reserved for the next version (locking, IOVA, device attach).  The numbers
- * are fixed; today each fails with -EOPNOTSUPP whatever its argument.
+/**
+ * DOC: Locking and IOVAs
+ *
+ * A *lock* keeps a list of guest pages resident: GUESTMEM_LOCK_GPNS pins
+ * each user page long-term (FOLL_LONGTERM | FOLL_WRITE: every page must be
+ * writable, as the seed's lock write-probes it) in the owner's address
+ * space, whichever process makes the call.  Pages of an allocated object
+ * are the object's own and are locked without pinning.  A lock lives until
+ * GUESTMEM_UNLOCK_GPNS or until the object it was made through (this fd's
+ * object: a view's locks belong to the view) is destroyed, when every
+ * remaining lock is released.  munmap() of a locked range leaves the pages
+ * pinned, and mapped for the device, until then.
+ *
+ * Pinned pages are charged to the owner's mm: mm->locked_vm against the
+ * owner's RLIMIT_MEMLOCK (skipped when the creator had CAP_IPC_LOCK when
+ * the object was made) and mm->pinned_vm (``VmPin`` in /proc/PID/status),
+ * one page per entry of the list (a gpn listed twice counts twice).  Over
+ * the limit the lock fails with -ENOMEM and nothing stays pinned.
+ *
+ * Once a device is attached (GUESTMEM_ATTACH_DEVICE, before any lock), the
+ * pages of every lock are DMA-mapped for it, all the lock's pages with one
+ * mapping: with an IOMMU they get one contiguous IOVA range in list order,
+ * whatever their physical layout.  Unlock unmaps before it unpins.  An
+ * allocated object is mapped as a whole at attach time, so every one of its
+ * pages has an IOVA, locked or not.
+ *
+ * Without IOMMU translation the IOVA is the physical address: only callers
+ * with CAP_SYS_RAWIO may read it (else -EPERM).  With an IOMMU anyone
+ * holding the fd may.
  */
+
+/**
+ * enum guestmem_lock_flags - &struct guestmem_lock_gpns.flags bits
+ * @GUESTMEM_LOCK_KERNEL_ACCESS: the seed's with_kernel_access: the pages
+ *	are also mapped into the kernel (vmap) for the lock's lifetime
+ */
+enum guestmem_lock_flags {
+	GUESTMEM_LOCK_KERNEL_ACCESS = 1 << 0,
+};
+
+/**
+ * enum guestmem_lock_out_flags - &struct guestmem_lock_gpns.out_flags bits
+ * @GUESTMEM_LOCK_OUT_IOVAS: the IOVAs were written to @iovas_uptr
+ */
+enum guestmem_lock_out_flags {
+	GUESTMEM_LOCK_OUT_IOVAS = 1 << 0,
+};
+
+/**
+ * struct guestmem_lock_gpns - GUESTMEM_LOCK_GPNS: lock_gpns()
+ * @size: sizeof(struct guestmem_lock_gpns)
+ * @flags: GUESTMEM_LOCK_KERNEL_ACCESS or 0
+ * @gpns_uptr: array of @gpn_count __u64 guest page numbers; duplicates are
+ *	allowed, order is kept
+ * @gpn_count: number of entries; 0 makes an empty lock; above the
+ *	max_lock_pages module parameter is -ENOSPC, above 2^32 - 1 -EOVERFLOW
+ * @iovas_uptr: 0, or an array of @gpn_count __u64 that receives each
+ *	page's IOVA when a device is attached (then GUESTMEM_LOCK_OUT_IOVAS);
+ *	physical IOVAs without CAP_SYS_RAWIO: -EPERM, nothing locked
+ * @out_lock_id: the lock, for GUESTMEM_UNLOCK_GPNS (never 0)
+ * @out_flags: GUESTMEM_LOCK_OUT_* bits
+ * @out_fault: error report; on a guest-side failure HAS_INDEX names the
+ *	failing entry and HAS_GPA its first byte (gpn * 4096)
+ *
+ * Guest-side failures (nothing stays locked):
+ *
+ *  ===========================  ======  ================================
+ *  page                         errno   cause
+ *  ===========================  ======  ================================
+ *  gpn * 4096 overflows         ERANGE  INVALID_GPN (no HAS_GPA)
+ *  outside the object, a hole   ERANGE  NO_MEMORY
+ *  unmapped, PROT_NONE,         EFAULT  NOT_MAPPED
+ *  read-only, or a long-term
+ *  pin the kernel refuses
+ *  (shared file on a disk fs)
+ *  not page-aligned in the      EFAULT  NOT_LOCKABLE
+ *  owner's mm, or no backing
+ *  (the empty object)
+ *  owner exited                 ESRCH   OWNER_EXITED
+ *  ===========================  ======  ================================
+ *
+ * Over RLIMIT_MEMLOCK: -ENOMEM without fault information.
+ */
+struct guestmem_lock_gpns {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 gpns_uptr;
+	__aligned_u64 gpn_count;
+	__aligned_u64 iovas_uptr;
+	__u32 out_lock_id;
+	__u32 out_flags;
+	struct guestmem_fault out_fault;
+};
+
 #define GUESTMEM_LOCK_GPNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x20)
+
+/**
+ * struct guestmem_unlock_gpns - GUESTMEM_UNLOCK_GPNS: drop a LockedPages
+ * @size: sizeof(struct guestmem_unlock_gpns)
+ * @flags: must be 0
+ * @lock_id: the lock, as returned by GUESTMEM_LOCK_GPNS on this fd's object
+ * @__reserved: must be 0
+ *
+ * Unmaps the lock's pages from the device (if attached), unpins them
+ * (dirtied) and uncharges them.  An unknown @lock_id is -ENOENT.
+ */
+struct guestmem_unlock_gpns {
+	__u32 size;
+	__u32 flags;
+	__u32 lock_id;
+	__u32 __reserved;
+};
+
 #define GUESTMEM_UNLOCK_GPNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x21)
+
+/*
+ * Reserved: lock_range() is built by the library from GUESTMEM_LOCK_GPNS
+ * and the IOVAs it returns.  Fails with -EOPNOTSUPP.
+ */
 #define GUESTMEM_LOCK_RANGE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x22)
+
+/**
+ * struct guestmem_iova - GUESTMEM_IOVA: iova() for a batch of pages
+ * @size: sizeof(struct guestmem_iova)
+ * @flags: must be 0
+ * @gpns_uptr: array of @gpn_count __u64 guest page numbers
+ * @gpn_count: number of entries; above 2^32 - 1 is -EOVERFLOW
+ * @iovas_uptr: array of @gpn_count __u64: each page's IOVA (the IOVA of its
+ *	first byte: add the in-page offset)
+ * @out_fault: on -ENOENT, HAS_INDEX names the first page without an IOVA
+ *
+ * A page has an IOVA when a device is attached and the page is locked
+ * through this fd's object (any of its locks), or, for allocated memory,
+ * always.  The first page without one fails the call with -ENOENT; the
+ * entries before it are written.  Physical IOVAs without CAP_SYS_RAWIO:
+ * -EPERM.
+ */
+struct guestmem_iova {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 gpns_uptr;
+	__aligned_u64 gpn_count;
+	__aligned_u64 iovas_uptr;
+	struct guestmem_fault out_fault;
+};
+
 #define GUESTMEM_IOVA		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x23)
+
+/**
+ * struct guestmem_attach_device - GUESTMEM_ATTACH_DEVICE: bind the object
+ *	to the PCI device that will DMA to it
+ * @size: sizeof(struct guestmem_attach_device)
+ * @flags: must be 0
+ * @pci_domain: PCI segment (the "dddd" of "dddd:bb:dd.f")
+ * @pci_bus: bus number, 0-255
+ * @pci_devfn: (device << 3) | function, 0-255
+ * @__reserved: must be 0
+ *
+ * Needs CAP_SYS_RAWIO (-EPERM).  Once per object, and before any lock has
+ * been made through the object or a view of it (-EBUSY); on a view it
+ * attaches the view's base object.  The object holds a reference on the
+ * device until it is destroyed, and sets the device's DMA mask to 64 bits
+ * so that nothing is bounced.  An unknown device is -ENODEV; a value out
+ * of range is -EINVAL.  An allocated object is DMA-mapped here, as a whole.
+ */
+struct guestmem_attach_device {
+	__u32 size;
+	__u32 flags;
+	__u32 pci_domain;
+	__u32 pci_bus;
+	__u32 pci_devfn;
+	__u32 __reserved;
+};
+
 #define GUESTMEM_ATTACH_DEVICE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x24)
 
 #endif /* _UAPI_LINUX_GUESTMEM_H */

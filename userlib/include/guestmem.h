@@ -39,10 +39,12 @@ enum gm_error_kind { GM_ERROR_OTHER, GM_ERROR_OUT_OF_RANGE, GM_ERROR_VTL_PROTECT
 /*
  * The values after GM_OP_PROBE are library additions for failures the seed
  * has no GuestMemoryOperation for: construction (the seed's MultiRegionError,
- * or a kernel refusal), full_mapping and iova (Option in the seed).
+ * or a kernel refusal), full_mapping and iova (Option in the seed), and
+ * device attach (no seed counterpart).
  */
 enum gm_op { GM_OP_READ, GM_OP_WRITE, GM_OP_FILL, GM_OP_COMPARE_EXCHANGE, GM_OP_LOCK,
-	     GM_OP_SUBRANGE, GM_OP_PROBE, GM_OP_CREATE, GM_OP_FULL_MAPPING, GM_OP_IOVA };
+	     GM_OP_SUBRANGE, GM_OP_PROBE, GM_OP_CREATE, GM_OP_FULL_MAPPING, GM_OP_IOVA,
+	     GM_OP_ATTACH };
 struct gm_error {
 	int errnum;                     /* positive errno */
 	enum gm_error_kind kind;
@@ -115,6 +117,22 @@ void gm_locked_range_release(struct gm_locked_range *lr);
 /*
  * Library additions (no change to the contract above).
  */
+
+/*
+ * Bind the object to the PCI device that will DMA into it, @bdf as sysfs
+ * names it ("0000:00:03.0").  From then on locked pages are DMA-mapped for
+ * the device (allocated memory: all of it) and gm_iova() answers.  Needs
+ * CAP_SYS_RAWIO; one device per object; the device reference is held until
+ * the object is closed.
+ */
+int gm_attach_device(struct gm *gm, const char *bdf);
+
+/*
+ * gm_iova() for many pages in one call: @iovas[i] is the IOVA of page
+ * @gpns[i] (of its first byte).  -ENOENT (with the first such gpn recorded)
+ * when a page has none: not locked, or no device attached.
+ */
+int gm_iova_gpns(struct gm *gm, const uint64_t *gpns, size_t count, uint64_t *iovas);
 
 /* GuestMemory::fill_range: write @val to every byte of @r (op "fill"). */
 int gm_fill_range(struct gm *gm, const struct gm_paged_range *r, uint8_t val);

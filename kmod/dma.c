@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestmem DMA: the attached device, DMA mappings of locks, and IOVAs.
+ *
+ * A base object may be attached once to a PCI device (GUESTMEM_ATTACH_DEVICE,
+ * CAP_SYS_RAWIO), before any lock exists.  From then on:
+ *
+ *  - every new lock of user memory (through the base or a view) is mapped
+ *    with one dma_map_sgtable() over its pages, in list order; with an
+ *    IOMMU the DMA layer gives the whole list one contiguous IOVA range,
+ *    however scattered the pages are.  The scatterlist segments respect
+ *    the device's max segment size (the DMA-API debug checks it);
+ *  - an allocated object is mapped as a whole at attach time, so every one
+ *    of its pages has an IOVA (the seed's base_iova);
+ *  - mappings use DMA_ATTR_SKIP_CPU_SYNC: the memory is shared with the CPU
+ *    for the lock's lifetime, as with VFIO, and the same page may be mapped
+ *    by several locks (the DMA-API debug rejects overlapping mappings that
+ *    expect CPU syncs).  guestmem targets cache-coherent DMA (x86).
+ *
+ * Unmapping always comes before unpinning (pin.c).  The object holds a
+ * reference on the device until it is destroyed, then unmaps and drops it.
+ * Without IOMMU translation (dma-direct, identity domain) an IOVA is a
+ * physical address: only CAP_SYS_RAWIO callers may read one.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/dma-mapping.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "guestmem.h"
+
+/* gpns looked up per batch of GUESTMEM_IOVA, under the mutex. */
+#define GM_IOVA_BATCH	16
+
+static struct device *gm_dma_dev(struct gm_object *base)
+{
+	return &base->dma->pdev->dev;
+}
+
+/**
+ * gm_may_read_iovas() - may the caller see the attached device's IOVAs?
+ * @base: an attached base object
+ *
+ * Return: true with an IOMMU, or for CAP_SYS_RAWIO callers.
+ */
+bool gm_may_read_iovas(struct gm_object *base)
+{
+	return !base->dma->iova_phys || capable(CAP_SYS_RAWIO);
+}
+
+static bool gm_iova_is_phys(struct device *dev)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+
+	return !domain || domain->type == IOMMU_DOMAIN_IDENTITY;
+}
+
+/* Map @n whole pages for @dev; *@iovasp gets each page's IOVA. */
+static int gm_dma_map_pages(struct device *dev, struct sg_table *sgt,
+			    struct page **pages, unsigned long n,
+			    dma_addr_t **iovasp)
+{
+	unsigned int max_seg = max_t(unsigned int, PAGE_SIZE,
+				     rounddown(dma_get_max_seg_size(dev),
+					       PAGE_SIZE));
+	struct scatterlist *sg;
+	dma_addr_t *iovas;
+	unsigned long k = 0;
+	unsigned int i;
+	int rc;
+
+	if (n > UINT_MAX)
+		return -EOVERFLOW;
+	iovas = kvmalloc_array(n, sizeof(*iovas), GFP_KERNEL_ACCOUNT);
+	if (!iovas)
+		return -ENOMEM;
+	rc = sg_alloc_table_from_pages_segment(sgt, pages, n, 0,
+					       n << PAGE_SHIFT, max_seg,
+					       GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto out_free_iovas;
+	rc = dma_map_sgtable(dev, sgt, DMA_BIDIRECTIONAL,
+			     DMA_ATTR_SKIP_CPU_SYNC);
+	if (rc)
+		goto out_free_table;
+	/* Whole pages in, whole pages out: walk the DMA segments in order. */
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		dma_addr_t addr = sg_dma_address(sg);
+		unsigned int off;
+
+		for (off = 0; off < sg_dma_len(sg) && k < n; off += PAGE_SIZE)
+			iovas[k++] = addr + off;
+	}
+	if (WARN_ON_ONCE(k != n)) {
+		rc = -EIO;
+		goto out_unmap;
+	}
+	*iovasp = iovas;
+	return 0;
+
+out_unmap:
+	dma_unmap_sgtable(dev, sgt, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
+out_free_table:
+	sg_free_table(sgt);
+out_free_iovas:
+	kvfree(iovas);
+	return rc;
+}
+
+static void gm_dma_unmap_pages(struct device *dev, struct sg_table *sgt,
+			       dma_addr_t *iovas)
+{
+	dma_unmap_sgtable(dev, sgt, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
+	sg_free_table(sgt);
+	kvfree(iovas);
+}
+
+/**
+ * gm_dma_map_lock() - map a new lock's pages for the attached device
+ * @base: the attached base object
+ * @lock: the lock, pinned, not yet indexed
+ *
+ * Context: the base's lock_mutex is held.
+ * Return: 0 or a negative errno.
+ */
+int gm_dma_map_lock(struct gm_object *base, struct gm_lock *lock)
+{
+	int rc;
+
+	lockdep_assert_held(&base->lock_mutex);
+	if (!lock->npages)
+		return 0;
+	rc = gm_dma_map_pages(gm_dma_dev(base), &lock->sgt, lock->pages,
+			      lock->npages, &lock->iovas);
+	if (rc)
+		return rc;
+	lock->mapped = true;
+	return 0;
+}
+
+/**
+ * gm_dma_unmap_lock() - undo gm_dma_map_lock(), if it was done
+ * @base: the base object
+ * @lock: the lock, still pinned
+ *
+ * Context: the base's lock_mutex is held.
+ */
+void gm_dma_unmap_lock(struct gm_object *base, struct gm_lock *lock)
+{
+	lockdep_assert_held(&base->lock_mutex);
+	if (!lock->mapped)
+		return;
+	gm_dma_unmap_pages(gm_dma_dev(base), &lock->sgt, lock->iovas);
+	lock->iovas = NULL;
+	lock->mapped = false;
+}
+
+/**
+ * gm_alloc_iova() - the IOVA of a page of an attached allocated object
+ * @obj: the object (or a view of it)
+ * @gpn: the page, in @obj's address space
+ * @iova: the IOVA of the page's first byte
+ *
+ * Return: 0 or -ENOENT (outside the object).
+ */
+int gm_alloc_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova)
+{
+	struct gm_object *base = gm_obj_base(obj);
+	struct gm_loc loc;
+
+	if (!base->dma || !base->dma->alloc_iovas || gpn > GM_MAX_GPN ||
+	    gm_resolve(obj, gpn << GM_PAGE_SHIFT, 1, &loc) ||
+	    loc.region->type != GM_REGION_ALLOC)
+		return -ENOENT;
+	*iova = base->dma->alloc_iovas[loc.off >> PAGE_SHIFT] +
+		offset_in_page(loc.off);
+	return 0;
+}
+
+/**
+ * gm_dma_detach() - unmap an allocated object and drop the device
+ * @base: a base object being destroyed (all locks already released)
+ */
+void gm_dma_detach(struct gm_object *base)
+{
+	struct gm_dma *dma = base->dma;
+
+	if (!dma)
+		return;
+	if (dma->alloc_iovas)
+		gm_dma_unmap_pages(&dma->pdev->dev, &dma->alloc_sgt,
+				   dma->alloc_iovas);
+	pci_dev_put(dma->pdev);
+	kfree(dma);
+	base->dma = NULL;
+}
+
+/* One IOVA range (IOMMU), or scattered pages (dma-direct)? */
+static bool gm_iovas_contig(const dma_addr_t *iovas, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 1; i < n; i++)
+		if (iovas[i] != iovas[0] + i * PAGE_SIZE)
+			return false;
+	return true;
+}
+
+/**
+ * gm_ioctl_attach_device() - GUESTMEM_ATTACH_DEVICE
+ * @ucmd: the call (&struct guestmem_attach_device)
+ *
+ * A device that has a driver keeps the DMA mask its driver chose; an
+ * unbound device (the user-mode driver's case) gets a 64-bit mask.
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_attach_device(struct gm_ucmd *ucmd)
+{
+	struct guestmem_attach_device *cmd = ucmd->cmd;
+	struct gm_object *base = gm_obj_base(ucmd->obj);
+	struct pci_dev *pdev;
+	struct gm_dma *dma;
+	int rc;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (!capable(CAP_SYS_RAWIO))
+		return -EPERM;
+	if (cmd->pci_domain > INT_MAX || cmd->pci_bus > 0xff ||
+	    cmd->pci_devfn > 0xff)
+		return -EINVAL;
+	pdev = pci_get_domain_bus_and_slot(cmd->pci_domain, cmd->pci_bus,
+					   cmd->pci_devfn);
+	if (!pdev)
+		return -ENODEV;
+	dma = kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT);
+	if (!dma) {
+		rc = -ENOMEM;
+		goto out_put_dev;
+	}
+	dma->pdev = pdev;
+
+	mutex_lock(&base->lock_mutex);
+	if (base->dma || base->nr_base_locks) {
+		rc = -EBUSY;
+		goto out_unlock;
+	}
+	if (!pdev->dev.driver) {
+		rc = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+		if (rc)
+			goto out_unlock;
+	}
+	dma->iova_phys = gm_iova_is_phys(&pdev->dev);
+	if (base->type == GUESTMEM_OBJ_ALLOC && base->nr_pages) {
+		rc = gm_dma_map_pages(&pdev->dev, &dma->alloc_sgt, base->pages,
+				      base->nr_pages, &dma->alloc_iovas);
+		if (rc)
+			goto out_unlock;
+		dma->alloc_contig = gm_iovas_contig(dma->alloc_iovas,
+						    base->nr_pages);
+	}
+	base->dma = dma;
+	mutex_unlock(&base->lock_mutex);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&base->lock_mutex);
+	kfree(dma);
+out_put_dev:
+	pci_dev_put(pdev);
+	return rc;
+}
+
+/**
+ * gm_ioctl_iova() - GUESTMEM_IOVA: iova() for a batch of pages
+ * @ucmd: the call (&struct guestmem_iova)
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_iova(struct gm_ucmd *ucmd)
+{
+	struct guestmem_iova *cmd = ucmd->cmd;
+	struct gm_object *obj = ucmd->obj;
+	struct gm_object *base = gm_obj_base(obj);
+	u64 __user *ugpns = u64_to_user_ptr(cmd->gpns_uptr);
+	u64 __user *uiovas = u64_to_user_ptr(cmd->iovas_uptr);
+	u64 gpns[GM_IOVA_BATCH], iovas[GM_IOVA_BATCH];
+	u64 done = 0;
+
+	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	if (cmd->gpn_count > U32_MAX)
+		return -EOVERFLOW;
+	while (done < cmd->gpn_count) {
+		unsigned int n = min_t(u64, GM_IOVA_BATCH,
+				       cmd->gpn_count - done);
+		unsigned int i;
+		int rc = 0;
+
+		if (copy_from_user(gpns, ugpns + done, n * sizeof(u64)))
+			return -EFAULT;
+		mutex_lock(&base->lock_mutex);
+		if (base->dma && !gm_may_read_iovas(base))
+			rc = -EPERM;
+		for (i = 0; i < n && !rc; i++) {
+			dma_addr_t iova = 0;
+
+			rc = gm_page_iova(obj, gpns[i], &iova);
+			iovas[i] = iova;
+		}
+		mutex_unlock(&base->lock_mutex);
+		if (rc == -ENOENT) {
+			i--;
+			cmd->out_fault.flags = GUESTMEM_FAULT_HAS_INDEX;
+			cmd->out_fault.index = done + i;
+			cmd->out_fault.gpn = gpns[i];
+			/* The entries before the failing one are written. */
+			n = i;
+		} else if (rc) {
+			return rc;
+		}
+		if (copy_to_user(uiovas + done, iovas, n * sizeof(u64)))
+			return -EFAULT;
+		if (rc)
+			return rc;
+		done += n;
+		cond_resched();
+	}
+	return 0;
+}

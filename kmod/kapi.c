@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestmem in-kernel API (declared in guestmem_kapi.h).
+ *
+ * Thin wrappers over the same code the ioctls use: the address rules, the
+ * owner's-mm access and the locks are exactly the user-space ones.  Locks
+ * made here are marked "kernel": they sit in the object's lock table (so
+ * destroying the object would still release them), but GUESTMEM_UNLOCK_GPNS
+ * does not see them, so user space cannot pull pages from under a kernel
+ * consumer.  The consumer's object reference keeps the object, hence its
+ * locks, alive until guestmem_unlock() and guestmem_put_object().
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/file.h>
+#include <linux/module.h>
+
+#include "guestmem.h"
+#include "guestmem_kapi.h"
+
+/**
+ * guestmem_get_object() - take a reference to the object behind an fd
+ * @fd: an object fd of the calling process
+ *
+ * Return: the object, or ERR_PTR(-EBADF) (not an fd) or ERR_PTR(-EINVAL)
+ * (not a guestmem object fd).
+ */
+struct gm_object *guestmem_get_object(int fd)
+{
+	struct gm_object *obj;
+	struct file *file;
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	obj = gm_obj_from_file(file);
+	if (obj)
+		kref_get(&obj->ref);
+	fput(file);
+	return obj ?: ERR_PTR(-EINVAL);
+}
+EXPORT_SYMBOL_GPL(guestmem_get_object);
+
+/**
+ * guestmem_put_object() - drop a reference from guestmem_get_object()
+ * @obj: the object
+ */
+void guestmem_put_object(struct gm_object *obj)
+{
+	gm_obj_put(obj);
+}
+EXPORT_SYMBOL_GPL(guestmem_put_object);
+
+/**
+ * guestmem_read() - read_at() into a kernel buffer
+ * @obj: the object
+ * @gpa: guest address of the first byte
+ * @buf: destination, @len bytes
+ * @len: bytes to read
+ *
+ * Return: 0 or a negative errno, as GUESTMEM_READ.
+ */
+int guestmem_read(struct gm_object *obj, u64 gpa, void *buf, size_t len)
+{
+	struct guestmem_fault fault;
+
+	return gm_kernel_rw(obj, gpa, buf, len, false, &fault);
+}
+EXPORT_SYMBOL_GPL(guestmem_read);
+
+/**
+ * guestmem_write() - write_at() from a kernel buffer
+ * @obj: the object
+ * @gpa: guest address of the first byte
+ * @buf: source, @len bytes
+ * @len: bytes to write
+ *
+ * Return: 0 or a negative errno, as GUESTMEM_WRITE.
+ */
+int guestmem_write(struct gm_object *obj, u64 gpa, const void *buf,
+		   size_t len)
+{
+	struct guestmem_fault fault;
+
+	return gm_kernel_rw(obj, gpa, (void *)buf, len, true, &fault);
+}
+EXPORT_SYMBOL_GPL(guestmem_write);
+
+/**
+ * guestmem_lock_gpns() - lock_gpns() for a kernel consumer
+ * @obj: the object
+ * @kernel_access: also map the pages, contiguously, at guestmem_lock_vaddr()
+ * @gpns: @count guest page numbers
+ * @count: entries
+ *
+ * Same pinning, accounting and DMA mapping as GUESTMEM_LOCK_GPNS.
+ *
+ * Return: the lock, or an ERR_PTR.
+ */
+struct gm_lock *guestmem_lock_gpns(struct gm_object *obj, bool kernel_access,
+				   const u64 *gpns, unsigned long count)
+{
+	struct guestmem_fault fault;
+
+	return gm_lock_create(obj, gpns, count,
+			      GM_LOCK_KERNEL |
+			      (kernel_access ? GM_LOCK_KERNEL_ACCESS : 0),
+			      &fault);
+}
+EXPORT_SYMBOL_GPL(guestmem_lock_gpns);
+
+/**
+ * guestmem_lock_count() - number of entries of a lock
+ * @lock: the lock
+ *
+ * Return: the count passed to guestmem_lock_gpns().
+ */
+unsigned long guestmem_lock_count(struct gm_lock *lock)
+{
+	return lock->npages;
+}
+EXPORT_SYMBOL_GPL(guestmem_lock_count);
+
+/**
+ * guestmem_lock_page() - the page of one entry
+ * @lock: the lock
+ * @i: the entry, below guestmem_lock_count()
+ *
+ * Return: the page (valid until guestmem_unlock()), or NULL if @i is out
+ * of range.
+ */
+struct page *guestmem_lock_page(struct gm_lock *lock, unsigned long i)
+{
+	return i < lock->npages ? lock->pages[i] : NULL;
+}
+EXPORT_SYMBOL_GPL(guestmem_lock_page);
+
+/**
+ * guestmem_lock_vaddr() - the kernel mapping of a lock's pages
+ * @lock: a lock made with @kernel_access
+ *
+ * Return: entry i lies at vaddr + i * PAGE_SIZE; NULL without kernel access
+ * (or for an empty lock).
+ */
+void *guestmem_lock_vaddr(struct gm_lock *lock)
+{
+	return lock->vaddr;
+}
+EXPORT_SYMBOL_GPL(guestmem_lock_vaddr);
+
+/**
+ * guestmem_unlock() - release a lock from guestmem_lock_gpns()
+ * @lock: the lock; invalid afterwards
+ */
+void guestmem_unlock(struct gm_lock *lock)
+{
+	gm_lock_destroy(lock);
+}
+EXPORT_SYMBOL_GPL(guestmem_unlock);
+
+/**
+ * guestmem_iova() - iova() of one guest address
+ * @obj: the object
+ * @gpa: the guest address
+ * @iova: its IOVA for the attached device
+ *
+ * Kernel callers may always see IOVAs, physical or not.
+ *
+ * Return: 0, or -ENOENT (not attached, not locked through @obj).
+ */
+int guestmem_iova(struct gm_object *obj, u64 gpa, u64 *iova)
+{
+	struct gm_object *base = gm_obj_base(obj);
+	dma_addr_t addr;
+	int rc;
+
+	mutex_lock(&base->lock_mutex);
+	rc = gm_page_iova(obj, gpa >> GM_PAGE_SHIFT, &addr);
+	mutex_unlock(&base->lock_mutex);
+	if (!rc)
+		*iova = addr + (gpa & (GM_PAGE_SIZE - 1));
+	return rc;
+}
+EXPORT_SYMBOL_GPL(guestmem_iova);

@@ -1,0 +1,742 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestmem locks: long-term pins of guest pages, their accounting, and the
+ * per-object lock tables.
+ *
+ * DOC: Locks
+ *
+ * A lock (&struct gm_lock) is the kernel side of the seed's LockedPages:
+ * the caller's gpn list, in order, duplicates included, and the page behind
+ * each entry.  It belongs to the object it was made through - a base
+ * object or a view - and lives in that object's @locks xarray under an id
+ * (xa_alloc, never 0) until it is unlocked or the object is destroyed.
+ * Lock ids are therefore per object fd: a view's locks die with the view.
+ *
+ * Pages.  User memory is pinned long-term with FOLL_WRITE | FOLL_LONGTERM
+ * (the seed's lock write-probes every page) in the owner's mm, whoever
+ * calls: pin_user_pages_fast() when the caller is the owner, else
+ * pin_user_pages_remote() under mmap_read_lock (locked == NULL: 6.1 refuses
+ * FOLL_LONGTERM with a "locked" pointer).  Entries are pinned in runs:
+ * consecutive gpns that resolve into the same region at consecutive page
+ * addresses go to GUP in one call; a short pin continues at the next page,
+ * so a failure names the exact entry.  A lock of a view is resolved in the
+ * view's address space and translated to the base's backing; a guest page
+ * that does not start on a host page boundary cannot be pinned whole and is
+ * "not lockable".  Pages of an allocated object belong to the object and
+ * are simply referenced: the object outlives its locks.
+ *
+ * Accounting (VFIO's model, per mm).  Pinned user pages are charged to the
+ * owner's mm after pinning, in one step per lock: mm->locked_vm through
+ * __account_locked_vm() under mmap_write_lock against the owner's
+ * RLIMIT_MEMLOCK (bypassed when the creator had CAP_IPC_LOCK when the object
+ * was made), and mm->pinned_vm, which /proc/PID/status shows as VmPin.
+ * Over the limit everything is unpinned and the lock fails with -ENOMEM.
+ * Per mm rather than per user (io_uring, iommufd's USER mode) because the
+ * pinned pages are the owner's address space, the charge then shows up in
+ * the owner's own status, and a VMM that also maps guest RAM through VFIO
+ * type1 spends one budget for both.  The price is VFIO's: a user with many
+ * processes has one limit per process.  Each entry counts one page (a gpn
+ * listed twice is pinned, and charged, twice).  Unlock uncharges exactly
+ * lock->npinned; when the owner has exited, its mm_struct is still there
+ * (mmgrab) and only pinned_vm is adjusted - locked_vm of a dead mm is
+ * never read again.
+ *
+ * allow_preemptive_locking: a view made with it pins its whole range at
+ * creation, as one hidden lock (best effort, see gm_view_preempt()); locks
+ * through the view then borrow those pages instead of pinning them again.
+ *
+ * The gpn index (@gpn_index: gpn -> list of &struct gm_lock_slot) answers
+ * "which lock holds this page" for IOVA queries in O(log n); every entry of
+ * every lock of the object is on the list of its gpn.
+ *
+ * Lock order: base->lock_mutex -> owner's mmap_lock (GUP, accounting) ->
+ * nothing of guestmem.  The mutex guards the lock tables of a base object
+ * and of all its views, and the attached device; it is never taken on the
+ * data path (read, write, ...).  Pinning runs without it; a new lock takes
+ * it to be DMA-mapped and indexed, unlock and destroy take it to unmap
+ * (before any unpin) and unindex.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "compat.h"
+#include "guestmem.h"
+
+/* Pages per GUP call: bounds the time between fatal-signal checks. */
+#define GM_PIN_BATCH	512
+
+/**
+ * gm_obj_init_locks() - set up an object's (empty) lock tables
+ * @obj: a new object
+ */
+void gm_obj_init_locks(struct gm_object *obj)
+{
+	mutex_init(&obj->lock_mutex);
+	xa_init_flags(&obj->locks, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	xa_init_flags(&obj->gpn_index, XA_FLAGS_ACCOUNT);
+}
+
+/* What one entry of a lock is: a user address to pin or an owned page. */
+struct gm_lock_target {
+	const struct gm_region *region;
+	unsigned long uaddr;
+	struct page *page;
+};
+
+/* Resolve entry @gpn of a lock made through @obj; GUESTMEM_CAUSE_* in @cause. */
+static int gm_lock_locate(struct gm_object *obj, u64 gpn,
+			  struct gm_lock_target *t, u32 *cause)
+{
+	struct gm_loc loc;
+
+	if (gpn > GM_MAX_GPN) {
+		*cause = GUESTMEM_CAUSE_INVALID_GPN;
+		return -ERANGE;
+	}
+	/* The seed's probe_page_for_lock(): region(gpa, 1). */
+	if (gm_resolve(obj, gpn << GM_PAGE_SHIFT, 1, &loc)) {
+		*cause = GUESTMEM_CAUSE_NO_MEMORY;
+		return -ERANGE;
+	}
+	t->region = loc.region;
+	t->page = NULL;
+	switch (loc.region->type) {
+	case GM_REGION_USER:
+		t->uaddr = loc.region->uaddr + loc.off;
+		if (!PAGE_ALIGNED(t->uaddr))
+			break;
+		/* Pinned since the view was made: borrow the page. */
+		if (obj->preempt && gpn < obj->preempt->npages)
+			t->page = obj->preempt->pages[gpn];
+		return 0;
+	case GM_REGION_ALLOC:
+		if (!PAGE_ALIGNED(loc.off))
+			break;
+		t->page = loc.base->pages[loc.off >> PAGE_SHIFT];
+		return 0;
+	case GM_REGION_NONE:
+		break;
+	default:
+		*cause = GUESTMEM_CAUSE_NO_MEMORY;
+		return -ERANGE;
+	}
+	*cause = GUESTMEM_CAUSE_NOT_LOCKABLE;
+	return -EFAULT;
+}
+
+static void gm_lock_fault(struct guestmem_fault *fault, int rc, u32 cause,
+			  unsigned long index, u64 gpn)
+{
+	fault->flags = GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_INDEX;
+	fault->kind = rc == -ERANGE ? GUESTMEM_KIND_OUT_OF_RANGE :
+				      GUESTMEM_KIND_OTHER;
+	fault->cause = cause;
+	fault->index = index;
+	fault->gpn = gpn;
+	if (cause != GUESTMEM_CAUSE_INVALID_GPN) {
+		fault->flags |= GUESTMEM_FAULT_HAS_GPA;
+		fault->gpa = gpn << GM_PAGE_SHIFT;
+	}
+}
+
+static long gm_pin_longterm(struct mm_struct *mm, unsigned long start,
+			    unsigned long nr, struct page **pages)
+{
+	unsigned int gup_flags = FOLL_WRITE | FOLL_LONGTERM;
+	long pinned;
+
+	if (mm == current->mm)
+		return pin_user_pages_fast(start, nr, gup_flags, pages);
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	pinned = gm_pin_user_pages_remote(mm, start, nr, gup_flags, pages);
+	mmap_read_unlock(mm);
+	return pinned;
+}
+
+static int gm_pin_errno(long rc)
+{
+	if (rc == -EINTR || rc == -ERESTARTSYS)
+		return -EINTR;
+	if (rc == -ENOMEM)
+		return -ENOMEM;
+	return -EFAULT;
+}
+
+/*
+ * Fill lock->pages for @gpns.  User pages are pinned; on failure nothing
+ * stays pinned.  *@mmp is the owner's mm, mmget'ed on first use (the caller
+ * mmputs it).
+ */
+static int gm_lock_pin(struct gm_lock *lock, const u64 *gpns,
+		       struct mm_struct **mmp, struct guestmem_fault *fault)
+{
+	struct gm_object *obj = lock->obj;
+	struct gm_object *base = gm_obj_base(obj);
+	unsigned long i = 0;
+	u32 cause;
+	int rc = 0;
+
+	while (i < lock->npages) {
+		struct gm_lock_target t, next;
+		unsigned long run = 1;
+		long pinned;
+
+		rc = gm_lock_locate(obj, gpns[i], &t, &cause);
+		if (rc) {
+			gm_lock_fault(fault, rc, cause, i, gpns[i]);
+			break;
+		}
+		if (t.page) {
+			/* Allocated memory, or borrowed: not pinned again. */
+			lock->pages[i++] = t.page;
+			continue;
+		}
+
+		/* A run: next gpn, same region, next page of the owner. */
+		while (i + run < lock->npages && run < GM_PIN_BATCH &&
+		       gpns[i + run] == gpns[i] + run &&
+		       !gm_lock_locate(obj, gpns[i + run], &next, &cause) &&
+		       next.region == t.region &&
+		       next.uaddr == t.uaddr + run * PAGE_SIZE)
+			run++;
+
+		if (!*mmp) {
+			if (gm_owner_exited(base) ||
+			    !mmget_not_zero(base->mm)) {
+				rc = -ESRCH;
+				gm_lock_fault(fault, rc,
+					      GUESTMEM_CAUSE_OWNER_EXITED, i,
+					      gpns[i]);
+				break;
+			}
+			*mmp = base->mm;
+		}
+		pinned = gm_pin_longterm(*mmp, t.uaddr, run, lock->pages + i);
+		if (pinned <= 0) {
+			rc = pinned ? gm_pin_errno(pinned) : -EFAULT;
+			if (rc == -EFAULT)
+				gm_lock_fault(fault, rc,
+					      GUESTMEM_CAUSE_NOT_MAPPED, i,
+					      gpns[i]);
+			break;
+		}
+		/*
+		 * Pinned entries are a prefix: objects never mix page kinds,
+		 * and a preemptive lock covers every page its view has.
+		 */
+		lock->npinned += pinned;
+		i += pinned;
+		if (i < lock->npages) {
+			if (fatal_signal_pending(current)) {
+				rc = -EINTR;
+				break;
+			}
+			cond_resched();
+		}
+	}
+	if (rc && lock->npinned) {
+		unpin_user_pages(lock->pages, lock->npinned);
+		lock->npinned = 0;
+	}
+	return rc;
+}
+
+/* Charge @npages pinned pages to the owner's mm (see DOC: Locks). */
+static int gm_charge(struct gm_object *base, struct mm_struct *mm,
+		     unsigned long npages)
+{
+	int rc;
+
+	if (mmap_write_lock_killable(mm))
+		return -EINTR;
+	rc = __account_locked_vm(mm, npages, true, base->owner,
+				 base->lock_cap);
+	mmap_write_unlock(mm);
+	if (rc)
+		return rc;
+	atomic64_add(npages, &mm->pinned_vm);
+	return 0;
+}
+
+static void gm_uncharge(struct gm_object *base, unsigned long npages)
+{
+	struct mm_struct *mm = base->mm;
+
+	if (mmget_not_zero(mm)) {
+		mmap_write_lock(mm);
+		__account_locked_vm(mm, npages, false, base->owner,
+				    base->lock_cap);
+		mmap_write_unlock(mm);
+		mmput(mm);
+	}
+	atomic64_sub(npages, &mm->pinned_vm);
+}
+
+static int gm_index_insert(struct gm_object *obj, struct gm_lock_slot *slot)
+{
+	slot->next = xa_load(&obj->gpn_index, slot->gpn);
+	return xa_err(xa_store(&obj->gpn_index, slot->gpn, slot,
+			       GFP_KERNEL_ACCOUNT));
+}
+
+static void gm_index_remove(struct gm_object *obj, struct gm_lock_slot *slot)
+{
+	struct gm_lock_slot **pp, *head = xa_load(&obj->gpn_index, slot->gpn);
+
+	if (head == slot) {
+		/* Replacing a present entry never allocates. */
+		if (slot->next)
+			xa_store(&obj->gpn_index, slot->gpn, slot->next,
+				 GFP_NOWAIT);
+		else
+			xa_erase(&obj->gpn_index, slot->gpn);
+		return;
+	}
+	for (pp = head ? &head->next : NULL; pp && *pp; pp = &(*pp)->next) {
+		if (*pp == slot) {
+			*pp = slot->next;
+			return;
+		}
+	}
+	WARN_ON_ONCE(1);
+}
+
+/* Map, index and reserve an id for a new lock. */
+static int gm_lock_insert(struct gm_lock *lock)
+{
+	struct gm_object *obj = lock->obj;
+	struct gm_object *base = gm_obj_base(obj);
+	unsigned long i;
+	u32 id;
+	int rc;
+
+	mutex_lock(&base->lock_mutex);
+	if (base->dma && base->type != GUESTMEM_OBJ_ALLOC && !lock->preempt) {
+		rc = gm_dma_map_lock(base, lock);
+		if (rc)
+			goto out_unlock;
+	}
+	/* A NULL entry reserves the id: unlock cannot find it yet. */
+	rc = xa_alloc(&obj->locks, &id, NULL, xa_limit_32b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto out_unmap;
+	for (i = 0; i < lock->npages; i++) {
+		rc = gm_index_insert(obj, &lock->slots[i]);
+		if (rc)
+			goto out_unindex;
+	}
+	lock->id = id;
+	obj->lock_count++;
+	obj->locked_pages += lock->npages;
+	obj->pinned_pages += lock->npinned;
+	if (!lock->preempt)
+		base->nr_base_locks++;
+	mutex_unlock(&base->lock_mutex);
+	return 0;
+
+out_unindex:
+	while (i--)
+		gm_index_remove(obj, &lock->slots[i]);
+	xa_erase(&obj->locks, id);
+out_unmap:
+	gm_dma_unmap_lock(base, lock);
+out_unlock:
+	mutex_unlock(&base->lock_mutex);
+	return rc;
+}
+
+/* Undo gm_lock_insert(): unmap (before any unpin), unindex, free the id. */
+static void gm_lock_unlink_locked(struct gm_lock *lock)
+{
+	struct gm_object *obj = lock->obj;
+	struct gm_object *base = gm_obj_base(obj);
+	unsigned long i;
+
+	lockdep_assert_held(&base->lock_mutex);
+	gm_dma_unmap_lock(base, lock);
+	/* Last inserted first: each slot is then the head of its list. */
+	for (i = lock->npages; i--; )
+		gm_index_remove(obj, &lock->slots[i]);
+	xa_erase(&obj->locks, lock->id);
+	obj->lock_count--;
+	obj->locked_pages -= lock->npages;
+	obj->pinned_pages -= lock->npinned;
+	if (!lock->preempt)
+		base->nr_base_locks--;
+}
+
+/* Release what gm_lock_create() took; the lock is unmapped and unlinked. */
+static void gm_lock_free(struct gm_lock *lock)
+{
+	struct gm_object *base = gm_obj_base(lock->obj);
+
+	if (lock->vaddr)
+		vunmap(lock->vaddr);
+	if (lock->npinned) {
+		unpin_user_pages_dirty_lock(lock->pages, lock->npinned, true);
+		gm_uncharge(base, lock->npinned);
+	}
+	kvfree(lock->slots);
+	kvfree(lock->pages);
+	kfree(lock);
+}
+
+/**
+ * gm_lock_create() - lock a list of guest pages
+ * @obj: the object the lock is made through (base or view)
+ * @gpns: @count guest page numbers in @obj's address space
+ * @count: entries; may be 0
+ * @flags: GM_LOCK_* flags
+ * @fault: error report for guest-side failures (HAS_INDEX)
+ *
+ * Pins (or references) every page, charges the pins, maps them for the
+ * attached device and indexes them.  The lock is not yet visible by id:
+ * gm_lock_publish() makes it so, gm_lock_destroy() undoes everything.
+ * On failure nothing stays pinned, charged or mapped.
+ *
+ * Return: the lock, or an ERR_PTR (see the uapi header, GUESTMEM_LOCK_GPNS).
+ */
+struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
+			       unsigned long count, unsigned int flags,
+			       struct guestmem_fault *fault)
+{
+	struct gm_object *base = gm_obj_base(obj);
+	struct mm_struct *mm = NULL;
+	struct gm_lock *lock;
+	unsigned long i;
+	int rc = -ENOMEM;
+
+	memset(fault, 0, sizeof(*fault));
+	lock = kzalloc(sizeof(*lock), GFP_KERNEL_ACCOUNT);
+	if (!lock)
+		return ERR_PTR(-ENOMEM);
+	lock->obj = obj;
+	lock->npages = count;
+	lock->kernel = flags & (GM_LOCK_KERNEL | GM_LOCK_PREEMPT);
+	lock->preempt = flags & GM_LOCK_PREEMPT;
+	if (count) {
+		lock->pages = kvcalloc(count, sizeof(*lock->pages),
+				       GFP_KERNEL_ACCOUNT);
+		lock->slots = kvcalloc(count, sizeof(*lock->slots),
+				       GFP_KERNEL_ACCOUNT);
+		if (!lock->pages || !lock->slots)
+			goto out_free;
+	}
+	for (i = 0; i < count; i++) {
+		lock->slots[i].lock = lock;
+		lock->slots[i].gpn = gpns[i];
+	}
+
+	rc = gm_lock_pin(lock, gpns, &mm, fault);
+	if (rc)
+		goto out_mmput;
+	if (lock->npinned) {
+		/* Charged after pinning, all at once, as iommufd does. */
+		rc = gm_charge(base, mm, lock->npinned);
+		if (rc)
+			goto out_unpin;
+	}
+	if (mm) {
+		mmput(mm);
+		mm = NULL;
+	}
+	if ((flags & GM_LOCK_KERNEL_ACCESS) && count) {
+		lock->vaddr = vmap(lock->pages, count, VM_MAP, PAGE_KERNEL);
+		if (!lock->vaddr) {
+			rc = -ENOMEM;
+			goto out_uncharge;
+		}
+	}
+	rc = gm_lock_insert(lock);
+	if (rc)
+		goto out_vunmap;
+	return lock;
+
+out_vunmap:
+	if (lock->vaddr)
+		vunmap(lock->vaddr);
+out_uncharge:
+	if (lock->npinned)
+		gm_uncharge(base, lock->npinned);
+out_unpin:
+	if (lock->npinned)
+		unpin_user_pages(lock->pages, lock->npinned);
+out_mmput:
+	if (mm)
+		mmput(mm);
+out_free:
+	kvfree(lock->slots);
+	kvfree(lock->pages);
+	kfree(lock);
+	return ERR_PTR(rc);
+}
+
+/**
+ * gm_lock_publish() - make a new lock reachable by its id
+ * @lock: from gm_lock_create()
+ *
+ * Return: 0 (replacing the reserved entry does not allocate).
+ */
+int gm_lock_publish(struct gm_lock *lock)
+{
+	struct gm_object *base = gm_obj_base(lock->obj);
+	void *old;
+
+	mutex_lock(&base->lock_mutex);
+	old = xa_store(&lock->obj->locks, lock->id, lock, GFP_KERNEL_ACCOUNT);
+	mutex_unlock(&base->lock_mutex);
+	return xa_err(old);
+}
+
+/**
+ * gm_lock_destroy() - release a lock: unmap, unpin (dirty), uncharge
+ * @lock: a lock from gm_lock_create(), published or not, that no one
+ *	else can reach through its id (the in-kernel API's own locks)
+ */
+void gm_lock_destroy(struct gm_lock *lock)
+{
+	struct gm_object *base = gm_obj_base(lock->obj);
+
+	mutex_lock(&base->lock_mutex);
+	gm_lock_unlink_locked(lock);
+	mutex_unlock(&base->lock_mutex);
+	gm_lock_free(lock);
+}
+
+/**
+ * gm_obj_release_locks() - release every lock of an object being destroyed
+ * @obj: the object (its last reference is gone)
+ */
+void gm_obj_release_locks(struct gm_object *obj)
+{
+	struct gm_object *base = gm_obj_base(obj);
+	struct gm_lock *lock;
+	unsigned long id;
+
+	mutex_lock(&base->lock_mutex);
+	xa_for_each(&obj->locks, id, lock) {
+		/* The preemptive lock's pages are borrowed: it goes last. */
+		if (lock == obj->preempt)
+			continue;
+		gm_lock_unlink_locked(lock);
+		gm_lock_free(lock);
+	}
+	if (obj->preempt) {
+		gm_lock_unlink_locked(obj->preempt);
+		gm_lock_free(obj->preempt);
+		obj->preempt = NULL;
+	}
+	mutex_unlock(&base->lock_mutex);
+	WARN_ON(!xa_empty(&obj->gpn_index));
+	xa_destroy(&obj->locks);
+	xa_destroy(&obj->gpn_index);
+}
+
+/**
+ * gm_view_preempt() - allow_preemptive_locking: pin a new view up front
+ * @view: a view of user memory with @preemptive_locking, before its fd
+ *	exists
+ *
+ * Best effort, as the seed's flag only *allows* it: the whole view is
+ * locked as one hidden lock (pinned and charged like any lock); if any
+ * page cannot be (a hole, PROT_NONE, an unaligned view, RLIMIT_MEMLOCK),
+ * the view simply works without it.  Later locks through the view borrow
+ * its pages - no GUP, no charge, so they cannot fail on the memory itself
+ * - and it is released last, when the view goes.  It is never DMA-mapped
+ * itself and does not keep a device from being attached: the locks made
+ * through the view are mapped as usual.
+ */
+void gm_view_preempt(struct gm_object *view)
+{
+	struct guestmem_fault fault;
+	struct gm_lock *lock;
+	unsigned long n, i;
+	u64 *gpns;
+
+	n = DIV_ROUND_UP_ULL(view->view_len, GM_PAGE_SIZE);
+	if (!n || n > READ_ONCE(gm_max_lock_pages))
+		return;
+	gpns = kvmalloc_array(n, sizeof(*gpns), GFP_KERNEL_ACCOUNT);
+	if (!gpns)
+		return;
+	for (i = 0; i < n; i++)
+		gpns[i] = i;
+	lock = gm_lock_create(view, gpns, n, GM_LOCK_PREEMPT, &fault);
+	kvfree(gpns);
+	if (IS_ERR(lock))
+		return;
+	if (gm_lock_publish(lock)) {
+		gm_lock_destroy(lock);
+		return;
+	}
+	view->preempt = lock;
+}
+
+/**
+ * gm_page_iova() - the IOVA of a guest page
+ * @obj: the object (its own locks are searched)
+ * @gpn: the page, in @obj's address space
+ * @iova: the IOVA of the page's first byte
+ *
+ * Context: the base's lock_mutex is held.
+ * Return: 0, or -ENOENT (not attached, not locked, or out of range).
+ */
+int gm_page_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova)
+{
+	struct gm_object *base = gm_obj_base(obj);
+	struct gm_lock_slot *slot;
+
+	lockdep_assert_held(&base->lock_mutex);
+	if (!base->dma)
+		return -ENOENT;
+	if (base->type == GUESTMEM_OBJ_ALLOC)
+		return gm_alloc_iova(obj, gpn, iova);
+	if (gpn > GM_MAX_GPN)
+		return -ENOENT;
+	slot = xa_load(&obj->gpn_index, gpn);
+	if (!slot || !slot->lock->iovas)
+		return -ENOENT;
+	*iova = slot->lock->iovas[slot - slot->lock->slots];
+	return 0;
+}
+
+/* The IOVA of every entry of a new lock, if the caller may see them. */
+static int gm_lock_copy_iovas(struct gm_lock *lock,
+			      struct guestmem_lock_gpns *cmd)
+{
+	struct gm_object *base = gm_obj_base(lock->obj);
+	u64 __user *uiovas = u64_to_user_ptr(cmd->iovas_uptr);
+	unsigned long i;
+	dma_addr_t iova;
+	int rc = 0;
+
+	mutex_lock(&base->lock_mutex);
+	if (!base->dma || !gm_may_read_iovas(base))
+		goto out_unlock;
+	for (i = 0; i < lock->npages; i++) {
+		if (lock->iovas) {
+			iova = lock->iovas[i];
+		} else {
+			rc = gm_page_iova(lock->obj, lock->slots[i].gpn, &iova);
+			if (rc)
+				goto out_unlock;
+		}
+		if (put_user((u64)iova, &uiovas[i])) {
+			rc = -EFAULT;
+			goto out_unlock;
+		}
+	}
+	cmd->out_flags |= GUESTMEM_LOCK_OUT_IOVAS;
+out_unlock:
+	mutex_unlock(&base->lock_mutex);
+	return rc;
+}
+
+/**
+ * gm_ioctl_lock_gpns() - GUESTMEM_LOCK_GPNS: lock_gpns()
+ * @ucmd: the call (&struct guestmem_lock_gpns)
+ *
+ * The struct is copied back here, before the lock becomes reachable by its
+ * id, so a failed copy-out leaves nothing behind.
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd)
+{
+	struct guestmem_lock_gpns *cmd = ucmd->cmd;
+	struct gm_object *obj = ucmd->obj;
+	struct gm_object *base = gm_obj_base(obj);
+	struct gm_lock *lock;
+	u64 *gpns = NULL;
+	int rc;
+
+	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
+	cmd->out_lock_id = 0;
+	cmd->out_flags = 0;
+	if (cmd->flags & ~GUESTMEM_LOCK_KERNEL_ACCESS)
+		return -EOPNOTSUPP;
+	if (cmd->gpn_count > U32_MAX)
+		return -EOVERFLOW;
+	if (cmd->gpn_count > READ_ONCE(gm_max_lock_pages))
+		return -ENOSPC;
+	if (cmd->iovas_uptr && READ_ONCE(base->dma) &&
+	    !gm_may_read_iovas(base))
+		return -EPERM;
+	if (cmd->gpn_count) {
+		gpns = kvmalloc_array(cmd->gpn_count, sizeof(*gpns),
+				      GFP_KERNEL_ACCOUNT);
+		if (!gpns)
+			return -ENOMEM;
+		if (copy_from_user(gpns, u64_to_user_ptr(cmd->gpns_uptr),
+				   cmd->gpn_count * sizeof(*gpns))) {
+			rc = -EFAULT;
+			goto out_free;
+		}
+	}
+
+	lock = gm_lock_create(obj, gpns, cmd->gpn_count,
+			      cmd->flags & GUESTMEM_LOCK_KERNEL_ACCESS ?
+			      GM_LOCK_KERNEL_ACCESS : 0, &cmd->out_fault);
+	if (IS_ERR(lock)) {
+		rc = PTR_ERR(lock);
+		goto out_free;
+	}
+	if (cmd->iovas_uptr) {
+		rc = gm_lock_copy_iovas(lock, cmd);
+		if (rc)
+			goto out_destroy;
+	}
+	cmd->out_lock_id = lock->id;
+	rc = gm_ucmd_respond(ucmd);
+	if (rc)
+		goto out_destroy;
+	rc = gm_lock_publish(lock);
+	if (rc)
+		goto out_destroy;
+	kvfree(gpns);
+	return 0;
+
+out_destroy:
+	gm_lock_destroy(lock);
+	cmd->out_lock_id = 0;
+	cmd->out_flags = 0;
+out_free:
+	kvfree(gpns);
+	return rc;
+}
+
+/**
+ * gm_ioctl_unlock_gpns() - GUESTMEM_UNLOCK_GPNS: drop a lock
+ * @ucmd: the call (&struct guestmem_unlock_gpns)
+ *
+ * Return: 0, -ENOENT (no such lock), or -EOPNOTSUPP.
+ */
+int gm_ioctl_unlock_gpns(struct gm_ucmd *ucmd)
+{
+	struct guestmem_unlock_gpns *cmd = ucmd->cmd;
+	struct gm_object *obj = ucmd->obj;
+	struct gm_object *base = gm_obj_base(obj);
+	struct gm_lock *lock;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	mutex_lock(&base->lock_mutex);
+	lock = xa_load(&obj->locks, cmd->lock_id);
+	if (!lock || lock->kernel) {
+		mutex_unlock(&base->lock_mutex);
+		return -ENOENT;
+	}
+	gm_lock_unlink_locked(lock);
+	mutex_unlock(&base->lock_mutex);
+	gm_lock_free(lock);
+	return 0;
+}
