@@ -71,8 +71,14 @@ static int gm_out_of_range(struct guestmem_fault *fault, u64 gpa)
 	return -ERANGE;
 }
 
-/* GUP's answer for a guest page, as guestmem reports it. */
-static int gm_gup_errno(long rc)
+/**
+ * gm_gup_errno() - GUP's answer for a guest page, as guestmem reports it
+ * @rc: a negative return of pin_user_pages*()
+ *
+ * Return: -EINTR, -ENOMEM, or -EFAULT for everything that means "this page
+ * cannot be had" (unmapped, PROT_NONE, read-only for a write, refused).
+ */
+int gm_gup_errno(long rc)
 {
 	if (rc == -EINTR || rc == -ERESTARTSYS)
 		return -EINTR;
@@ -81,10 +87,23 @@ static int gm_gup_errno(long rc)
 	return -EFAULT;
 }
 
-static long gm_pin(struct mm_struct *mm, unsigned long start,
-		   unsigned long nr, bool write, struct page **pages)
+/**
+ * gm_pin_user() - pin pages of the owner's address space
+ * @mm: the owner's mm, held with mmget by the caller
+ * @start: page-aligned user address
+ * @nr: number of pages
+ * @gup_flags: FOLL_WRITE, FOLL_LONGTERM
+ * @pages: receives the pages
+ *
+ * The fast path when the caller is the owner, else the remote path under
+ * the owner's mmap_read_lock.
+ *
+ * Return: the number of pages pinned (maybe fewer than @nr), or a
+ * negative errno.
+ */
+long gm_pin_user(struct mm_struct *mm, unsigned long start, unsigned long nr,
+		 unsigned int gup_flags, struct page **pages)
 {
-	unsigned int gup_flags = write ? FOLL_WRITE : 0;
 	long pinned;
 
 	if (mm == current->mm)
@@ -112,12 +131,6 @@ static int gm_walk_user(struct gm_object *base, unsigned long uaddr, u64 gpa,
 		return -ESRCH;
 	}
 	while (done < len) {
-		if (gm_owner_exited(base)) {
-			gm_fault_set(fault, GUESTMEM_KIND_OTHER,
-				     GUESTMEM_CAUSE_OWNER_EXITED, gpa + done);
-			rc = -ESRCH;
-			break;
-		}
 		unsigned long start = uaddr + done;
 		unsigned long pgoff = offset_in_page(start);
 		unsigned long nr = min_t(u64, GM_BATCH,
@@ -125,7 +138,14 @@ static int gm_walk_user(struct gm_object *base, unsigned long uaddr, u64 gpa,
 							  PAGE_SIZE));
 		long pinned, i;
 
-		pinned = gm_pin(mm, start - pgoff, nr, write, pages);
+		if (gm_owner_exited(base)) {
+			gm_fault_set(fault, GUESTMEM_KIND_OTHER,
+				     GUESTMEM_CAUSE_OWNER_EXITED, gpa + done);
+			rc = -ESRCH;
+			break;
+		}
+		pinned = gm_pin_user(mm, start - pgoff, nr,
+				     write ? FOLL_WRITE : 0, pages);
 		if (pinned <= 0) {
 			rc = pinned ? gm_gup_errno(pinned) : -EFAULT;
 			if (rc == -EFAULT)

@@ -271,6 +271,9 @@ int gm_kernel_rw(struct gm_object *obj, u64 gpa, void *buf, u64 len,
 		 bool write, struct guestmem_fault *fault);
 void gm_fault_set(struct guestmem_fault *fault, u32 kind, u32 cause,
 		  u64 gpa);
+int gm_gup_errno(long rc);
+long gm_pin_user(struct mm_struct *mm, unsigned long start, unsigned long nr,
+		 unsigned int gup_flags, struct page **pages);
 int gm_ioctl_read(struct gm_ucmd *ucmd);
 int gm_ioctl_write(struct gm_ucmd *ucmd);
 int gm_ioctl_fill(struct gm_ucmd *ucmd);

@@ -146,30 +146,6 @@ static void gm_lock_fault(struct guestmem_fault *fault, int rc, u32 cause,
 	}
 }
 
-static long gm_pin_longterm(struct mm_struct *mm, unsigned long start,
-			    unsigned long nr, struct page **pages)
-{
-	unsigned int gup_flags = FOLL_WRITE | FOLL_LONGTERM;
-	long pinned;
-
-	if (mm == current->mm)
-		return pin_user_pages_fast(start, nr, gup_flags, pages);
-	if (mmap_read_lock_killable(mm))
-		return -EINTR;
-	pinned = gm_pin_user_pages_remote(mm, start, nr, gup_flags, pages);
-	mmap_read_unlock(mm);
-	return pinned;
-}
-
-static int gm_pin_errno(long rc)
-{
-	if (rc == -EINTR || rc == -ERESTARTSYS)
-		return -EINTR;
-	if (rc == -ENOMEM)
-		return -ENOMEM;
-	return -EFAULT;
-}
-
 /*
  * Fill lock->pages for @gpns.  User pages are pinned; on failure nothing
  * stays pinned.  *@mmp is the owner's mm, mmget'ed on first use (the caller
@@ -219,9 +195,10 @@ static int gm_lock_pin(struct gm_lock *lock, const u64 *gpns,
 			}
 			*mmp = base->mm;
 		}
-		pinned = gm_pin_longterm(*mmp, t.uaddr, run, lock->pages + i);
+		pinned = gm_pin_user(*mmp, t.uaddr, run,
+				     FOLL_WRITE | FOLL_LONGTERM, lock->pages + i);
 		if (pinned <= 0) {
-			rc = pinned ? gm_pin_errno(pinned) : -EFAULT;
+			rc = pinned ? gm_gup_errno(pinned) : -EFAULT;
 			if (rc == -EFAULT)
 				gm_lock_fault(fault, rc,
 					      GUESTMEM_CAUSE_NOT_MAPPED, i,
