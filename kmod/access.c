@@ -19,15 +19,56 @@
  * semantics; the failing page's first byte (or the access start, in the
  * first page) is the reported guest address.  A fault on the caller's
  * buffer is -EFAULT with no GUESTMEM_FAULT_VALID.
+ *
+ * The owner's fast path.  When the caller is the owner (current->mm is the
+ * object's mm: the usual VMM), read_at/write_at of at most GM_FAST_MAX
+ * bytes and plain accesses skip mmget, GUP, kmap and unpin: under the
+ * owner's mmap_read_trylock() they check the one VMA that holds the guest
+ * bytes and copy with uaccess on the guest's user address, page faults
+ * disabled, through a small bounce buffer on the stack (a plain 1/2/4/8
+ * byte access at an address aligned to its size is one get_user() or
+ * put_user() of that width: one untorn load or store, as before).  Anything
+ * else - not the owner, longer, a range that is out of range, in a hole or
+ * not user-backed, the owner's thread group gone, mmap_lock contended, a
+ * VMA refused below, a page that is not present or not writable in the
+ * page table, a fault on the caller's buffer - leaves the access to the GUP
+ * walker, which starts again from the first byte and so produces exactly
+ * today's result: errno, fault kind, cause and first failing GPA.  The
+ * fast path never reports an error itself.
+ *
+ * Why its successes are GUP's successes: the VMA test mirrors GUP's
+ * check_vma_flags() for FOLL_PIN (plus FOLL_WRITE for writes) without
+ * FOLL_FORCE - no VM_IO/VM_PFNMAP (and no VM_MIXEDMAP, whose special PTEs
+ * GUP refuses too), not secretmem, VM_READ for reads, VM_WRITE (and no
+ * shadow stack) for writes, protection keys through
+ * arch_vma_access_permitted() - and with faults disabled the copy succeeds
+ * only on PTEs that are present with the access's permission, which
+ * GUP-fast or its slow path would pin as they are (short of GUP running out
+ * of memory itself, to unshare a page or on a pin-count overflow, where
+ * the fast path now succeeds instead of -ENOMEM).  So read-only mappings
+ * (private or shared, anonymous or file), PROT_NONE, munmapped ranges and
+ * write-only mappings behave as before; COW, never-touched memory,
+ * userfaultfd, NUMA hinting and write-notify mappings fault and are handed
+ * to GUP, which populates them as before.  The owner-exit rule holds: the
+ * caller's own mm is alive while it runs, and gm_owner_exited() still
+ * catches a CLONE_VM process that outlives the owner's thread group.
+ * Differences that the ABI does not show: a read no longer unshares a COW
+ * or KSM page as a FOLL_PIN read does, and a write dirties the page through
+ * the PTE, as the owner's own store would, instead of set_page_dirty_lock().
+ * A torn or partial copy is the same as before: read_at/write_at are byte
+ * copies that may be partial on failure, and a failed fast write is
+ * redone in full by the walker.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/mmu_context.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <uapi/linux/magic.h>
 
 #include "compat.h"
 #include "guestmem.h"
@@ -310,6 +351,120 @@ static int gm_chunk_probe(void *ctx, void *kaddr, u64 done, size_t n)
 	return 0;
 }
 
+/* A value of at most 8 bytes, in memory order. */
+union gm_word {
+	u8 b[8];
+	u8 v8;
+	u16 v16;
+	u32 v32;
+	u64 v64;
+};
+
+/* The owner's fast path (see the top of the file): the largest access. */
+#define GM_FAST_MAX	256
+
+/*
+ * Under the owner's mmap_lock: does one VMA hold [@uaddr, @uaddr + @len),
+ * and would GUP (FOLL_PIN, FOLL_WRITE for @write, no FOLL_FORCE) accept it?
+ * check_vma_flags() in mm/gup.c, plus VM_MIXEDMAP.
+ */
+static bool gm_fast_vma_ok(struct mm_struct *mm, unsigned long uaddr,
+			   size_t len, bool write)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, uaddr);
+	vm_flags_t flags;
+
+	if (!vma || len > vma->vm_end - uaddr)
+		return false;
+	flags = vma->vm_flags;
+	if (flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP))
+		return false;
+	if (write ? !(flags & VM_WRITE) || (flags & GM_VM_SHADOW_STACK) :
+		    !(flags & VM_READ))
+		return false;
+	if (vma->vm_file &&
+	    file_inode(vma->vm_file)->i_sb->s_magic == SECRETMEM_MAGIC)
+		return false;
+	return arch_vma_access_permitted(vma, write, false, false);
+}
+
+/* One load or store of the guest's user address, faults disabled. */
+static bool gm_fast_copy(unsigned long uaddr, union gm_word *w, void *kbuf,
+			 size_t len, bool write)
+{
+	void __user *p = (void __user *)uaddr;
+
+	if (w && (len == 1 || len == 2 || len == 4 || len == 8) &&
+	    IS_ALIGNED(uaddr, len)) {
+		switch (len) {
+		case 1:
+			return write ? !put_user(w->v8, (u8 __user *)p) :
+				       !get_user(w->v8, (u8 __user *)p);
+		case 2:
+			return write ? !put_user(w->v16, (u16 __user *)p) :
+				       !get_user(w->v16, (u16 __user *)p);
+		case 4:
+			return write ? !put_user(w->v32, (u32 __user *)p) :
+				       !get_user(w->v32, (u32 __user *)p);
+		default:
+			return write ? !put_user(w->v64, (u64 __user *)p) :
+				       !get_user(w->v64, (u64 __user *)p);
+		}
+	}
+	if (write)
+		return !copy_to_user(p, kbuf, len);
+	return !copy_from_user(kbuf, p, len);
+}
+
+/*
+ * The owner's fast path: copy @len (1..GM_FAST_MAX) guest bytes at @gpa to
+ * or from @kbuf; @w (a plain access) is @kbuf as a word.  True when the
+ * whole access is done; false when gm_access() must do it (nothing has
+ * been reported; a write may have stored a prefix, which it stores again).
+ */
+static bool gm_fast_owner(struct gm_object *obj, u64 gpa, void *kbuf,
+			  union gm_word *w, size_t len, bool write)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long uaddr;
+	struct gm_loc loc;
+	bool ok;
+
+	if (!len || len > GM_FAST_MAX || gm_resolve(obj, gpa, len, &loc) ||
+	    loc.region->type != GM_REGION_USER || loc.base->mm != mm ||
+	    gm_owner_exited(loc.base))
+		return false;
+	uaddr = loc.region->uaddr + loc.off;
+	if (!mmap_read_trylock(mm))
+		return false;
+	ok = gm_fast_vma_ok(mm, uaddr, len, write);
+	if (ok) {
+		pagefault_disable();
+		ok = gm_fast_copy(uaddr, w, kbuf, len, write);
+		pagefault_enable();
+	}
+	mmap_read_unlock(mm);
+	return ok;
+}
+
+/*
+ * read_at/write_at of 1..GM_FAST_MAX bytes by the owner, through a bounce
+ * buffer; false on any failure (the walker then starts again and reports
+ * it).  Kept out of gm_rw() so that longer accesses do not pay for the
+ * buffer (stack initialisation zeroes it).
+ */
+static noinline bool gm_rw_fast(struct gm_object *obj, u64 gpa,
+				u8 __user *ubuf, size_t len, bool write)
+{
+	u8 bounce[GM_FAST_MAX];
+
+	if (write)
+		return !copy_from_user(bounce, ubuf, len) &&
+		       gm_fast_owner(obj, gpa, bounce, NULL, len, true);
+	return gm_fast_owner(obj, gpa, bounce, NULL, len, false) &&
+	       !copy_to_user(ubuf, bounce, len);
+}
+
 static int gm_rw(struct gm_ucmd *ucmd, bool write)
 {
 	struct guestmem_rw *cmd = ucmd->cmd;
@@ -319,6 +474,9 @@ static int gm_rw(struct gm_ucmd *ucmd, bool write)
 	if (cmd->flags)
 		return -EOPNOTSUPP;
 	if (!cmd->len)
+		return 0;
+	if (cmd->len <= GM_FAST_MAX &&
+	    gm_rw_fast(ucmd->obj, cmd->gpa, c.ubuf, cmd->len, write))
 		return 0;
 	return gm_access(ucmd->obj, cmd->gpa, cmd->len, write,
 			 write ? gm_chunk_write : gm_chunk_read, &c,
@@ -368,15 +526,6 @@ int gm_ioctl_fill(struct gm_ucmd *ucmd)
 	return gm_access(ucmd->obj, cmd->gpa, cmd->len, true, gm_chunk_fill,
 			 &c, &cmd->out_fault);
 }
-
-/* A value of at most 8 bytes, in memory order. */
-union gm_word {
-	u8 b[8];
-	u8 v8;
-	u16 v16;
-	u32 v32;
-	u64 v64;
-};
 
 /*
  * Plain accesses of up to 8 bytes go through a bounce word so that the
@@ -461,9 +610,12 @@ static int gm_plain(struct gm_ucmd *ucmd, bool write)
 
 	if (write && copy_from_user(p.w.b, ubuf, p.len))
 		return -EFAULT;
-	rc = gm_access(ucmd->obj, cmd->gpa, p.len, write,
-		       write ? gm_chunk_store : gm_chunk_load, &p,
-		       &cmd->out_fault);
+	if (gm_fast_owner(ucmd->obj, cmd->gpa, p.w.b, &p.w, p.len, write))
+		rc = 0;
+	else
+		rc = gm_access(ucmd->obj, cmd->gpa, p.len, write,
+			       write ? gm_chunk_store : gm_chunk_load, &p,
+			       &cmd->out_fault);
 	if (rc)
 		return rc;
 	if (!write && copy_to_user(ubuf, p.w.b, p.len))

@@ -48,4 +48,14 @@ static inline void gm_vm_flags_set(struct vm_area_struct *vma,
 #endif
 }
 
+/*
+ * 6.6 added VM_SHADOW_STACK (x86 user shadow stacks), which GUP refuses to
+ * write without FOLL_FORCE; VM_NONE where not configured.
+ */
+#ifdef VM_SHADOW_STACK
+#define GM_VM_SHADOW_STACK	VM_SHADOW_STACK
+#else
+#define GM_VM_SHADOW_STACK	VM_NONE
+#endif
+
 #endif /* GUESTMEM_COMPAT_H */

@@ -7,6 +7,7 @@
  * (GuestMemory::allocate), which the kernel backs very differently.
  */
 #include <stdatomic.h>
+#include <sys/syscall.h>
 
 #include "guestmem_utils.h"
 
@@ -226,6 +227,92 @@ TEST(read_only_backing_refuses_every_write)
 		    gm_compare_exchange(gm, 8, &cur, &newv, 8));
 	gm_release(gm);
 	munmap(base, 2 * SZ_4K);
+}
+
+/*
+ * The owner's small accesses take a uaccess fast path (kmod/access.c) that
+ * must fail exactly where GUP fails.  A write-only mapping: GUP refuses to
+ * read a page that is not present (no VM_READ), and writes work.
+ */
+TEST(write_only_backing_refuses_a_read_of_an_untouched_page)
+{
+	uint64_t v = 0x1122334455667788;
+	uint8_t buf[16];
+	struct gm *gm;
+	void *base;
+
+	gm_require_module();
+	base = mmap(NULL, 2 * SZ_4K, PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, base);
+	test_gm_ok(gm_new("wo", base, 2 * SZ_4K, &gm));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'wo': read error: failed to access 0x1000-0x1010",
+		    gm_read_at(gm, 0x1000, buf, sizeof(buf)));
+	EXPECT_STREQ("the specified page is not mapped", gm_last_error()->cause);
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'wo': read error: failed to access 0x1008-0x1010",
+		    gm_read_plain(gm, 0x1008, &v, 8));
+	test_gm_ok(gm_write_at(gm, 0x10, &v, 8));
+	test_gm_ok(gm_write_plain(gm, 0x18, &v, 8));
+	gm_release(gm);
+	munmap(base, 2 * SZ_4K);
+}
+
+/* GUP refuses secret memory (memfd_secret) even to its owner. */
+TEST(secret_memory_is_not_accessible)
+{
+	uint64_t v = 1;
+	struct gm *gm;
+	uint8_t *mem;
+	int fd;
+
+	gm_require_module();
+	fd = syscall(__NR_memfd_secret, 0);
+	if (fd < 0)
+		SKIP(return, "no memfd_secret (not built in, or secretmem.enable=0 before 6.5): %s",
+		     strerror(errno));
+	ASSERT_EQ(0, ftruncate(fd, SZ_4K));
+	mem = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	ASSERT_NE(MAP_FAILED, mem);
+	mem[0] = 0x5a;
+	test_gm_ok(gm_new("secret", mem, SZ_4K, &gm));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'secret': read error: failed to access 0x0-0x8",
+		    gm_read_at(gm, 0, &v, 8));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'secret': write error: failed to access 0x0-0x8",
+		    gm_write_plain(gm, 0, &v, 8));
+	EXPECT_EQ(0x5a, mem[0]);
+	gm_release(gm);
+	munmap(mem, SZ_4K);
+}
+
+/* GUP refuses VM_IO | VM_PFNMAP mappings: the BIOS area through /dev/mem. */
+TEST(io_mappings_are_not_accessible)
+{
+	uint64_t v = 0;
+	struct gm *gm;
+	void *mem;
+	int fd;
+
+	gm_require_module();
+	fd = open("/dev/mem", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "no /dev/mem: %s", strerror(errno));
+	mem = mmap(NULL, SZ_4K, PROT_READ, MAP_SHARED, fd, 0xf0000);
+	close(fd);
+	if (mem == MAP_FAILED)
+		SKIP(return, "cannot map /dev/mem: %s", strerror(errno));
+	test_gm_ok(gm_new("io", mem, SZ_4K, &gm));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'io': read error: failed to access 0x0-0x8",
+		    gm_read_at(gm, 0, &v, 8));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'io': read error: failed to access 0x0-0x8",
+		    gm_read_plain(gm, 0, &v, 8));
+	gm_release(gm);
+	munmap(mem, SZ_4K);
 }
 
 TEST_HARNESS_MAIN
