@@ -110,9 +110,12 @@ static void gm_obj_release(struct kref *ref)
 	struct gm_object *obj = container_of(ref, struct gm_object, ref);
 	unsigned long i;
 
+	/* Announced and unregistered first: a dump no longer finds it. */
+	gm_registry_del(obj);
 	/* Unmap and unpin before anything they point into goes away. */
 	gm_obj_release_locks(obj);
 	if (obj->base) {
+		atomic_dec(&obj->base->nr_views);
 		gm_obj_put(obj->base);
 		mutex_destroy(&obj->lock_mutex);
 		kfree(obj);
@@ -517,6 +520,7 @@ int gm_ioctl_subrange(struct gm_ucmd *ucmd)
 	if (!view)
 		return -ENOMEM;
 	kref_get(&loc.base->ref);
+	atomic_inc(&loc.base->nr_views);
 	view->base = loc.base;
 	view->type = loc.base->type;
 	view->view_offset = (obj->base ? obj->view_offset : 0) + cmd->offset;
