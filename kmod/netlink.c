@@ -23,6 +23,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cred.h>
+#include <linux/file.h>
 #include <linux/pci.h>
 #include <linux/sched.h>
 #include <linux/timekeeping.h>
@@ -237,6 +238,22 @@ static bool gm_nl_visible(struct gm_object *obj, bool privileged, kuid_t uid)
 	return privileged || uid_eq(obj->creator_uid, uid);
 }
 
+/* The object behind the caller's @fd, referenced, or NULL. */
+static struct gm_object *gm_nl_get_by_fd(u32 fd)
+{
+	struct gm_object *obj = NULL;
+	struct file *file;
+
+	file = fget(fd);
+	if (!file)
+		return NULL;
+	obj = gm_obj_from_file(file);
+	if (obj)
+		kref_get(&obj->ref);
+	fput(file);
+	return obj;
+}
+
 static int gm_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	bool privileged = netlink_capable(skb, CAP_SYS_ADMIN);
@@ -245,18 +262,25 @@ static int gm_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 	unsigned long id;
 	int rc;
 
-	if (!info->attrs[GUESTMEM_A_ID]) {
-		NL_SET_ERR_MSG(info->extack, "object id (GUESTMEM_A_ID) missing");
+	if (info->attrs[GUESTMEM_A_FD]) {
+		/* doit runs in the sender's context: its fd table. */
+		obj = gm_nl_get_by_fd(nla_get_u32(info->attrs[GUESTMEM_A_FD]));
+		if (!obj)
+			return -EBADF;
+		privileged = true;
+	} else if (info->attrs[GUESTMEM_A_ID]) {
+		id = nla_get_u32(info->attrs[GUESTMEM_A_ID]);
+		xa_lock(&gm_registry);
+		obj = xa_load(&gm_registry, id);
+		if (obj && !kref_get_unless_zero(&obj->ref))
+			obj = NULL;
+		xa_unlock(&gm_registry);
+		if (!obj)
+			return -ENOENT;
+	} else {
+		NL_SET_ERR_MSG(info->extack, "GUESTMEM_A_ID or GUESTMEM_A_FD needed");
 		return -EINVAL;
 	}
-	id = nla_get_u32(info->attrs[GUESTMEM_A_ID]);
-	xa_lock(&gm_registry);
-	obj = xa_load(&gm_registry, id);
-	if (obj && !kref_get_unless_zero(&obj->ref))
-		obj = NULL;
-	xa_unlock(&gm_registry);
-	if (!obj)
-		return -ENOENT;
 	if (!gm_nl_visible(obj, privileged, current_euid())) {
 		rc = -ENOENT;
 		goto out_put_obj;
@@ -322,8 +346,9 @@ static int gm_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
-static const struct nla_policy gm_nl_get_policy[GUESTMEM_A_ID + 1] = {
+static const struct nla_policy gm_nl_get_policy[GUESTMEM_A_FD + 1] = {
 	[GUESTMEM_A_ID] = { .type = NLA_U32 },
+	[GUESTMEM_A_FD] = { .type = NLA_U32 },
 };
 
 static const struct genl_ops gm_nl_ops[] = {

@@ -16,7 +16,8 @@
  *
  * GUESTMEM_CMD_GET with NLM_F_DUMP lists the objects the caller may see,
  * one message per object; with GUESTMEM_A_ID it returns that one object
- * (-ENOENT if it does not exist or is not visible).  A dump that races
+ * (-ENOENT if it does not exist or is not visible), with GUESTMEM_A_FD the
+ * object behind that fd of the caller (-EBADF if it is not an object fd).  A dump that races
  * with object creation or destruction ends with NLM_F_DUMP_INTR set on a
  * message: the caller should start over.
  *
@@ -98,6 +99,8 @@ enum guestmem_nl_kind {
  * @GUESTMEM_A_LOCKS: u64, LOCK_GPNS calls
  * @GUESTMEM_A_UNLOCKS: u64, UNLOCK_GPNS calls
  * @GUESTMEM_A_LOCK_FAILURES: u64, LOCK_GPNS calls that failed
+ * @GUESTMEM_A_FD: u32, GET request only: select the object by a file
+ *	descriptor of the caller (an object fd) instead of GUESTMEM_A_ID
  */
 enum guestmem_nl_attr {
 	GUESTMEM_A_PAD = 1,
@@ -126,6 +129,7 @@ enum guestmem_nl_attr {
 	GUESTMEM_A_LOCKS,
 	GUESTMEM_A_UNLOCKS,
 	GUESTMEM_A_LOCK_FAILURES,
+	GUESTMEM_A_FD,
 
 	__GUESTMEM_A_MAX,
 	GUESTMEM_A_MAX = __GUESTMEM_A_MAX - 1
