@@ -45,9 +45,12 @@
  * alive any more (the second test keeps a stream of overlapping accesses
  * from another process from holding a dead owner's mm alive for ever).
  *
+ * Every published object also has an id in netlink.c's registry, for
+ * introspection only; the registry holds no reference (see netlink.c).
+ *
  * Destruction (last reference) never fails and runs in this order: the
- * object's locks are unmapped from the device, unpinned (dirtied) and
- * uncharged; a view then drops its base; a base unmaps its allocated pages
+ * object leaves the registry (the "destroyed" event); its locks are
+ * unmapped from the device, unpinned (dirtied) and uncharged; a view then drops its base; a base unmaps its allocated pages
  * from the device, drops the device, frees its pages, and drops the owner.
  *
  * Lock order: base->lock_mutex (lock tables, attach; never the data path)

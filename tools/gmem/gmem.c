@@ -414,7 +414,9 @@ static int gmem_show(struct gmem_nl *g, const char *id)
 		return 1;
 	}
 
-	if (opt_json) {
+	if (opt_json && !l.n) {
+		printf("[]\n");
+	} else if (opt_json) {
 		printf("[%s", opt_pretty ? "\n" : "");
 		for (i = 0; i < l.n; i++) {
 			if (i)
