@@ -50,8 +50,9 @@
  *
  * Destruction (last reference) never fails and runs in this order: the
  * object leaves the registry (the "destroyed" event); its locks are
- * unmapped from the device, unpinned (dirtied) and uncharged; a view then drops its base; a base unmaps its allocated pages
- * from the device, drops the device, frees its pages, and drops the owner.
+ * unmapped from the device, unpinned (dirtied) and uncharged; a view then
+ * drops its base; a base unmaps its allocated pages from the device, drops
+ * the device, frees its pages, and drops the owner.
  *
  * Lock order: base->lock_mutex (lock tables, attach; never the data path)
  * -> mmap_lock of the owner's mm (GUP, accounting) or of the caller's mm
