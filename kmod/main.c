@@ -343,9 +343,9 @@ struct gm_object *gm_obj_from_file(struct file *file)
  * @obj: the object; its reference passes to the fd (or is dropped on error)
  * @out_fd: the fd field inside @ucmd's struct
  *
- * Create, copy out, then install: the fd becomes visible to the process
- * only once the caller has been told about it, so nothing needs undoing
- * after fd_install().
+ * Register (netlink.c), create, copy out, announce, then install: the fd
+ * becomes visible to the process only once the caller has been told about
+ * it, so nothing needs undoing after fd_install().
  *
  * Return: 0 or a negative errno.
  */
@@ -372,9 +372,10 @@ int gm_obj_publish(struct gm_ucmd *ucmd, struct gm_object *obj, u32 *out_fd)
 	rc = gm_ucmd_respond(ucmd);
 	if (rc)
 		goto out_fput;
-	fd_install(fd, file);
+	/* Before fd_install(): from then on another thread may close it. */
 	obj->announced = true;
 	gm_nl_notify(obj, GUESTMEM_CMD_OBJ_NEW);
+	fd_install(fd, file);
 	return 0;
 
 out_fput:
