@@ -3,7 +3,7 @@
 # guestmem: build the module, the library and the selftests; run them in the
 # QEMU test VM.
 #
-#	make                      module (against KDIR), libguestmem, selftests
+#	make                      module (against KDIR), libguestmem, selftests, gmem
 #	make check                the whole suite in the VM on 6.1, 6.12 and debug
 #	make demo                 the user-mode DMA demo (examples/) in the VM
 #	make bench                benchmarks vs their peers in the VM on 6.1 and 6.12
@@ -22,7 +22,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 
 export KERNELS IOMMU TESTS EXTRA_TESTS TEST_TIMEOUT VM_TIMEOUT DEMO BENCH_ARGS BENCH_ICOUNT
 
-all: module userlib selftests
+all: module userlib selftests gmem
 
 module:
 	@test -n "$(KDIR)" || { echo "no kernel headers: install linux-headers-amd64 or set KDIR"; exit 1; }
@@ -33,6 +33,9 @@ userlib:
 
 selftests: userlib
 	$(MAKE) -C selftests
+
+gmem:
+	$(MAKE) -C tools/gmem
 
 check:
 	tools/vm/check.sh check
@@ -54,6 +57,7 @@ clean:
 	$(MAKE) -C userlib clean
 	$(MAKE) -C selftests clean
 	$(MAKE) -C bench clean
+	$(MAKE) -C tools/gmem clean
 	rm -rf build
 
-.PHONY: all module userlib selftests check vm demo bench install clean
+.PHONY: all module userlib selftests gmem check vm demo bench install clean

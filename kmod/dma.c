@@ -32,6 +32,8 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include <linux/guestmem_netlink.h>
+
 #include "guestmem.h"
 
 /* gpns looked up per batch of GUESTMEM_IOVA, under the mutex. */
@@ -140,6 +142,7 @@ int gm_dma_map_lock(struct gm_object *base, struct gm_lock *lock)
 	if (rc)
 		return rc;
 	lock->mapped = true;
+	base->mapped_pages += lock->npages;
 	return 0;
 }
 
@@ -158,6 +161,7 @@ void gm_dma_unmap_lock(struct gm_object *base, struct gm_lock *lock)
 	gm_dma_unmap_pages(gm_dma_dev(base), &lock->sgt, lock->iovas);
 	lock->iovas = NULL;
 	lock->mapped = false;
+	base->mapped_pages -= lock->npages;
 }
 
 /**
@@ -198,6 +202,7 @@ void gm_dma_detach(struct gm_object *base)
 	pci_dev_put(dma->pdev);
 	kfree(dma);
 	base->dma = NULL;
+	base->mapped_pages = 0;
 }
 
 /* One IOVA range (IOMMU), or scattered pages (dma-direct)? */
@@ -264,9 +269,11 @@ int gm_ioctl_attach_device(struct gm_ucmd *ucmd)
 			goto out_unlock;
 		dma->alloc_contig = gm_iovas_contig(dma->alloc_iovas,
 						    base->nr_pages);
+		base->mapped_pages = base->nr_pages;
 	}
 	base->dma = dma;
 	mutex_unlock(&base->lock_mutex);
+	gm_nl_notify(base, GUESTMEM_CMD_DEV_ATTACH);
 	return 0;
 
 out_unlock:

@@ -15,6 +15,9 @@
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
+#include <linux/sched.h>
+#include <linux/atomic.h>
+#include <linux/uidgid.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 #include <linux/guestmem.h>
@@ -122,6 +125,28 @@ struct gm_dma {
 };
 
 /**
+ * struct gm_obj_stats - call counters of one object, for introspection
+ * @reads: read calls
+ * @writes: write and fill calls
+ * @bytes: bytes moved by successful reads and writes
+ * @faults: reads and writes that failed
+ * @locks: LOCK_GPNS calls
+ * @unlocks: UNLOCK_GPNS calls
+ * @lock_failures: LOCK_GPNS calls that failed
+ *
+ * Updated with at most two atomic64_inc/add per ioctl (main.c).
+ */
+struct gm_obj_stats {
+	atomic64_t reads;
+	atomic64_t writes;
+	atomic64_t bytes;
+	atomic64_t faults;
+	atomic64_t locks;
+	atomic64_t unlocks;
+	atomic64_t lock_failures;
+};
+
+/**
  * struct gm_object - a guest memory object (see object.c)
  * @ref: one per object fd, one per view of this object
  * @type: GUESTMEM_OBJ_* of the base object
@@ -156,6 +181,17 @@ struct gm_dma {
  * @pinned_pages: user pages pinned (and charged) by those locks
  * @nr_base_locks: base objects only: locks of the base and of its views
  * @dma: base objects only: the attached device, or NULL
+ * @mapped_pages: base objects only: pages DMA-mapped for @dma (under
+ *	@lock_mutex)
+ * @id: registry id for netlink.c (0 until registered)
+ * @announced: the "created" event was sent
+ * @creator_pid: tgid of the creating process
+ * @creator_uid: its effective uid: who may see the object over netlink
+ * @creator_comm: its comm
+ * @created_ns: creation time, CLOCK_REALTIME
+ * @nr_files: open files of this object
+ * @nr_views: views of this (base) object alive
+ * @stats: per-object call counters (netlink.c reports them)
  */
 struct gm_object {
 	struct kref ref;
@@ -186,6 +222,16 @@ struct gm_object {
 	unsigned long pinned_pages;
 	unsigned long nr_base_locks;
 	struct gm_dma *dma;
+	unsigned long mapped_pages;
+	u32 id;
+	bool announced;
+	pid_t creator_pid;
+	kuid_t creator_uid;
+	char creator_comm[TASK_COMM_LEN];
+	u64 created_ns;
+	atomic_t nr_files;
+	atomic_t nr_views;
+	struct gm_obj_stats stats;
 };
 
 /* The base object of @obj: itself, or the base of a view. */
@@ -284,5 +330,12 @@ int gm_ioctl_probe_gpns(struct gm_ucmd *ucmd);
 int gm_ioctl_range_read(struct gm_ucmd *ucmd);
 int gm_ioctl_range_write(struct gm_ucmd *ucmd);
 int gm_ioctl_range_fill(struct gm_ucmd *ucmd);
+
+/* netlink.c */
+int gm_registry_add(struct gm_object *obj);
+void gm_registry_del(struct gm_object *obj);
+void gm_nl_notify(struct gm_object *obj, u8 cmd);
+int gm_nl_init(void);
+void gm_nl_exit(void);
 
 #endif /* GUESTMEM_PRIV_H */

@@ -17,6 +17,8 @@
 #include <linux/module.h>
 #include <linux/uaccess.h>
 
+#include <linux/guestmem_netlink.h>
+
 #include "guestmem.h"
 
 unsigned int gm_max_regions = 1024;
@@ -196,6 +198,59 @@ int gm_ucmd_respond(struct gm_ucmd *ucmd)
 	return 0;
 }
 
+/*
+ * The per-object counters netlink.c reports: one or two atomics per call,
+ * nothing for calls that are not data or lock calls.
+ */
+static void gm_account(struct gm_object *obj, unsigned int cmd,
+		       const union gm_ucmd_buffer *buf, int rc)
+{
+	struct gm_obj_stats *st = &obj->stats;
+	atomic64_t *calls;
+	u64 len;
+
+	switch (cmd) {
+	case GUESTMEM_READ:
+	case GUESTMEM_READ_PLAIN:
+		calls = &st->reads;
+		len = buf->rw.len;
+		break;
+	case GUESTMEM_RANGE_READ:
+		calls = &st->reads;
+		len = buf->range.len;
+		break;
+	case GUESTMEM_WRITE:
+	case GUESTMEM_WRITE_PLAIN:
+		calls = &st->writes;
+		len = buf->rw.len;
+		break;
+	case GUESTMEM_FILL:
+		calls = &st->writes;
+		len = buf->fill.len;
+		break;
+	case GUESTMEM_RANGE_WRITE:
+	case GUESTMEM_RANGE_FILL:
+		calls = &st->writes;
+		len = buf->range.len;
+		break;
+	case GUESTMEM_LOCK_GPNS:
+		atomic64_inc(&st->locks);
+		if (rc)
+			atomic64_inc(&st->lock_failures);
+		return;
+	case GUESTMEM_UNLOCK_GPNS:
+		atomic64_inc(&st->unlocks);
+		return;
+	default:
+		return;
+	}
+	atomic64_inc(calls);
+	if (rc)
+		atomic64_inc(&st->faults);
+	else
+		atomic64_add(len, &st->bytes);
+}
+
 static long gm_dispatch(struct gm_object *obj, unsigned int cmd,
 			unsigned long arg)
 {
@@ -229,6 +284,8 @@ static long gm_dispatch(struct gm_object *obj, unsigned int cmd,
 		return rc;
 
 	rc = op->execute(&ucmd);
+	if (obj)
+		gm_account(obj, cmd, &buf, rc);
 	if (op->respond == GM_RESPOND_ALWAYS ||
 	    (rc && op->respond == GM_RESPOND_ON_ERROR)) {
 		int rc_respond = gm_ucmd_respond(&ucmd);
@@ -247,7 +304,10 @@ static long gm_obj_ioctl(struct file *file, unsigned int cmd,
 
 static int gm_obj_release(struct inode *inode, struct file *file)
 {
-	gm_obj_put(file->private_data);
+	struct gm_object *obj = file->private_data;
+
+	atomic_dec(&obj->nr_files);
+	gm_obj_put(obj);
 	return 0;
 }
 
@@ -283,9 +343,9 @@ struct gm_object *gm_obj_from_file(struct file *file)
  * @obj: the object; its reference passes to the fd (or is dropped on error)
  * @out_fd: the fd field inside @ucmd's struct
  *
- * Create, copy out, then install: the fd becomes visible to the process
- * only once the caller has been told about it, so nothing needs undoing
- * after fd_install().
+ * Register (netlink.c), create, copy out, announce, then install: the fd
+ * becomes visible to the process only once the caller has been told about
+ * it, so nothing needs undoing after fd_install().
  *
  * Return: 0 or a negative errno.
  */
@@ -299,15 +359,22 @@ int gm_obj_publish(struct gm_ucmd *ucmd, struct gm_object *obj, u32 *out_fd)
 		rc = fd;
 		goto out_put_obj;
 	}
+	rc = gm_registry_add(obj);
+	if (rc)
+		goto out_put_fd;
 	file = anon_inode_getfile("[guestmem]", &gm_obj_fops, obj, O_RDWR);
 	if (IS_ERR(file)) {
 		rc = PTR_ERR(file);
 		goto out_put_fd;
 	}
+	atomic_inc(&obj->nr_files);
 	*out_fd = fd;
 	rc = gm_ucmd_respond(ucmd);
 	if (rc)
 		goto out_fput;
+	/* Before fd_install(): from then on another thread may close it. */
+	obj->announced = true;
+	gm_nl_notify(obj, GUESTMEM_CMD_OBJ_NEW);
 	fd_install(fd, file);
 	return 0;
 
@@ -345,11 +412,24 @@ static struct miscdevice gm_miscdev = {
 
 static int __init gm_init(void)
 {
-	return misc_register(&gm_miscdev);
+	int rc;
+
+	rc = misc_register(&gm_miscdev);
+	if (rc)
+		return rc;
+	rc = gm_nl_init();
+	if (rc)
+		goto out_deregister_misc;
+	return 0;
+
+out_deregister_misc:
+	misc_deregister(&gm_miscdev);
+	return rc;
 }
 
 static void __exit gm_exit(void)
 {
+	gm_nl_exit();
 	misc_deregister(&gm_miscdev);
 }
 

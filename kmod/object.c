@@ -45,10 +45,14 @@
  * alive any more (the second test keeps a stream of overlapping accesses
  * from another process from holding a dead owner's mm alive for ever).
  *
+ * Every published object also has an id in netlink.c's registry, for
+ * introspection only; the registry holds no reference (see netlink.c).
+ *
  * Destruction (last reference) never fails and runs in this order: the
- * object's locks are unmapped from the device, unpinned (dirtied) and
- * uncharged; a view then drops its base; a base unmaps its allocated pages
- * from the device, drops the device, frees its pages, and drops the owner.
+ * object leaves the registry (the "destroyed" event); its locks are
+ * unmapped from the device, unpinned (dirtied) and uncharged; a view then
+ * drops its base; a base unmaps its allocated pages from the device, drops
+ * the device, frees its pages, and drops the owner.
  *
  * Lock order: base->lock_mutex (lock tables, attach; never the data path)
  * -> mmap_lock of the owner's mm (GUP, accounting) or of the caller's mm
@@ -110,9 +114,12 @@ static void gm_obj_release(struct kref *ref)
 	struct gm_object *obj = container_of(ref, struct gm_object, ref);
 	unsigned long i;
 
+	/* Announced and unregistered first: a dump no longer finds it. */
+	gm_registry_del(obj);
 	/* Unmap and unpin before anything they point into goes away. */
 	gm_obj_release_locks(obj);
 	if (obj->base) {
+		atomic_dec(&obj->base->nr_views);
 		gm_obj_put(obj->base);
 		mutex_destroy(&obj->lock_mutex);
 		kfree(obj);
@@ -517,6 +524,7 @@ int gm_ioctl_subrange(struct gm_ucmd *ucmd)
 	if (!view)
 		return -ENOMEM;
 	kref_get(&loc.base->ref);
+	atomic_inc(&loc.base->nr_views);
 	view->base = loc.base;
 	view->type = loc.base->type;
 	view->view_offset = (obj->base ? obj->view_offset : 0) + cmd->offset;

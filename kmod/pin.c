@@ -67,6 +67,8 @@
 #include <linux/vmalloc.h>
 
 #include "compat.h"
+#include <linux/guestmem_netlink.h>
+
 #include "guestmem.h"
 
 /* Pages per GUP call: bounds the time between fatal-signal checks. */
@@ -419,6 +421,8 @@ struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
 	if (lock->npinned) {
 		/* Charged after pinning, all at once, as iommufd does. */
 		rc = gm_charge(base, mm, lock->npinned);
+		if (rc == -ENOMEM)
+			gm_nl_notify(obj, GUESTMEM_CMD_LOCK_FAIL);
 		if (rc)
 			goto out_unpin;
 	}

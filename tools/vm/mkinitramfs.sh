@@ -8,7 +8,8 @@
 # Every .ko under KODIR (guestmem.ko and any test modules) becomes
 # /lib/modules/NAME.ko; /init loads guestmem.ko, tests load the others.
 # Every executable in TESTDIR becomes /tests/NAME; every executable in
-# EXTRADIR becomes /tests/extra/NAME.  TESTS (environment) limits the run to
+# EXTRADIR becomes /tests/extra/NAME; every executable in TESTDIR/helpers
+# becomes /bin/NAME, with its shared libraries.  TESTS (environment) limits the run to
 # the named programs.  MODROOT (environment, a kernel's /lib/modules/KVER)
 # supplies the in-tree modules named in GUEST_KMODS, with their
 # dependencies, decompressed; /init loads them in order.
@@ -18,6 +19,9 @@ set -euo pipefail
 out=$1 kodir=$2 mode=$3 timeout=$4 testdir=$5 extradir=${6:-}
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+# mktemp -d makes a 0700 directory; it becomes the guest's /, and tests that
+# drop to an unprivileged uid must be able to reach /dev and /bin.
+chmod 755 "$root"
 
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib/modules,tests}
 cp /bin/busybox "$root/bin/busybox"
@@ -48,6 +52,16 @@ if [ -n "${MODROOT:-}" ] && [ -f "$MODROOT/modules.dep" ]; then
 		done
 	done
 fi
+
+# Helper programs the tests run (TESTDIR/helpers/*, e.g. gmem) go to /bin,
+# with the shared libraries they link (ldd) at the same paths as here.
+for f in "$testdir"/helpers/*; do
+	[ -f "$f" ] && [ -x "$f" ] || continue
+	cp "$f" "$root/bin/"
+	for lib in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*' || true); do
+		[ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib"; }
+	done
+done
 
 list=()
 for f in "$testdir"/*; do

@@ -134,6 +134,35 @@ int gm_attach_device(struct gm *gm, const char *bdf);
  */
 int gm_iova_gpns(struct gm *gm, const uint64_t *gpns, size_t count, uint64_t *iovas);
 
+/*
+ * The object as the kernel's introspection reports it (generic netlink
+ * family "guestmem", see <linux/guestmem_netlink.h> and gmem(8)): the same
+ * fields as `gmem show -j`.  Sizes in bytes, pages of 4096 bytes.
+ */
+struct gm_stats {
+	uint32_t id;                    /* registry id (gmem show ID) */
+	uint32_t kind;                  /* enum guestmem_nl_kind */
+	uint32_t base_id;               /* subranges: the base object's id */
+	uint32_t owner_pid, owner_uid;  /* the creator (tgid, euid) */
+	char owner_comm[16];
+	uint64_t created_ns;            /* CLOCK_REALTIME */
+	uint64_t size, region_size;
+	uint32_t region_count;
+	uint32_t lock_count;            /* locks held through this object */
+	uint64_t locked_pages, pinned_pages;
+	uint64_t dma_mapped;            /* base objects: bytes mapped for the device */
+	char device[32];                /* attached PCI device, or "" */
+	uint32_t files, views;          /* open files, live subranges */
+	uint64_t reads, writes, bytes, faults;  /* call counters */
+	uint64_t lock_calls, unlock_calls, lock_failures;
+};
+
+/*
+ * Fill @out for @gm.  Returns 0, or -EOPNOTSUPP when the module has no
+ * netlink family, or another -errno.  Does not record a gm_last_error().
+ */
+int gm_stats(struct gm *gm, struct gm_stats *out);
+
 /* GuestMemory::fill_range: write @val to every byte of @r (op "fill"). */
 int gm_fill_range(struct gm *gm, const struct gm_paged_range *r, uint8_t val);
 
