@@ -3,7 +3,8 @@
 # guestmem: build the module, the library and the selftests; run them in the
 # QEMU test VM.
 #
-#	make                      module (against KDIR), libguestmem, selftests, gmem
+#	make                      module (against KDIR), libguestmem, selftests, gmem,
+#	                          examples
 #	make check                the whole suite in the VM on 6.1, 6.12 and debug
 #	make demo                 the user-mode DMA demo (examples/) in the VM
 #	make bench                benchmarks vs their peers in the VM on 6.1 and 6.12
@@ -22,7 +23,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 
 export KERNELS IOMMU TESTS EXTRA_TESTS TEST_TIMEOUT VM_TIMEOUT DEMO BENCH_ARGS BENCH_ICOUNT
 
-all: module userlib selftests gmem
+all: module userlib selftests gmem examples
 
 module:
 	@test -n "$(KDIR)" || { echo "no kernel headers: install linux-headers-amd64 or set KDIR"; exit 1; }
@@ -36,6 +37,9 @@ selftests: userlib
 
 gmem:
 	$(MAKE) -C tools/gmem
+
+examples: userlib
+	$(MAKE) -C examples
 
 check:
 	tools/vm/check.sh check
@@ -58,6 +62,7 @@ clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C bench clean
 	$(MAKE) -C tools/gmem clean
+	$(MAKE) -C examples clean
 	rm -rf build
 
-.PHONY: all module userlib selftests gmem check vm demo bench install clean
+.PHONY: all module userlib selftests gmem examples check vm demo bench install clean
