@@ -134,16 +134,18 @@ struct gm_dma {
  * @unlocks: UNLOCK_GPNS calls
  * @lock_failures: LOCK_GPNS calls that failed
  *
- * Updated with at most two atomic64_inc/add per ioctl (main.c).
+ * Per CPU, so that threads sharing one object do not bounce a cache line
+ * on every access: at most two this_cpu_inc/add per ioctl (main.c); the
+ * reader (netlink.c) sums the CPUs.
  */
 struct gm_obj_stats {
-	atomic64_t reads;
-	atomic64_t writes;
-	atomic64_t bytes;
-	atomic64_t faults;
-	atomic64_t locks;
-	atomic64_t unlocks;
-	atomic64_t lock_failures;
+	u64 reads;
+	u64 writes;
+	u64 bytes;
+	u64 faults;
+	u64 locks;
+	u64 unlocks;
+	u64 lock_failures;
 };
 
 /**
@@ -231,7 +233,7 @@ struct gm_object {
 	u64 created_ns;
 	atomic_t nr_files;
 	atomic_t nr_views;
-	struct gm_obj_stats stats;
+	struct gm_obj_stats __percpu *stats;
 };
 
 /* The base object of @obj: itself, or the base of a view. */

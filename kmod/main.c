@@ -199,56 +199,59 @@ int gm_ucmd_respond(struct gm_ucmd *ucmd)
 }
 
 /*
- * The per-object counters netlink.c reports: one or two atomics per call,
+ * The per-object counters netlink.c reports: one or two per-CPU adds a call,
  * nothing for calls that are not data or lock calls.
  */
 static void gm_account(struct gm_object *obj, unsigned int cmd,
 		       const union gm_ucmd_buffer *buf, int rc)
 {
-	struct gm_obj_stats *st = &obj->stats;
-	atomic64_t *calls;
+	struct gm_obj_stats __percpu *st = obj->stats;
+	bool read;
 	u64 len;
 
 	switch (cmd) {
 	case GUESTMEM_READ:
 	case GUESTMEM_READ_PLAIN:
-		calls = &st->reads;
+		read = true;
 		len = buf->rw.len;
 		break;
 	case GUESTMEM_RANGE_READ:
-		calls = &st->reads;
+		read = true;
 		len = buf->range.len;
 		break;
 	case GUESTMEM_WRITE:
 	case GUESTMEM_WRITE_PLAIN:
-		calls = &st->writes;
+		read = false;
 		len = buf->rw.len;
 		break;
 	case GUESTMEM_FILL:
-		calls = &st->writes;
+		read = false;
 		len = buf->fill.len;
 		break;
 	case GUESTMEM_RANGE_WRITE:
 	case GUESTMEM_RANGE_FILL:
-		calls = &st->writes;
+		read = false;
 		len = buf->range.len;
 		break;
 	case GUESTMEM_LOCK_GPNS:
-		atomic64_inc(&st->locks);
+		this_cpu_inc(st->locks);
 		if (rc)
-			atomic64_inc(&st->lock_failures);
+			this_cpu_inc(st->lock_failures);
 		return;
 	case GUESTMEM_UNLOCK_GPNS:
-		atomic64_inc(&st->unlocks);
+		this_cpu_inc(st->unlocks);
 		return;
 	default:
 		return;
 	}
-	atomic64_inc(calls);
-	if (rc)
-		atomic64_inc(&st->faults);
+	if (read)
+		this_cpu_inc(st->reads);
 	else
-		atomic64_add(len, &st->bytes);
+		this_cpu_inc(st->writes);
+	if (rc)
+		this_cpu_inc(st->faults);
+	else
+		this_cpu_add(st->bytes, len);
 }
 
 static long gm_dispatch(struct gm_object *obj, unsigned int cmd,

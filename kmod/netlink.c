@@ -144,22 +144,30 @@ static int gm_nl_fill_locks(struct sk_buff *msg, struct gm_object *obj)
 	return rc;
 }
 
-static int gm_nl_fill_stats(struct sk_buff *msg, struct gm_obj_stats *st)
+static int gm_nl_fill_stats(struct sk_buff *msg,
+			    struct gm_obj_stats __percpu *pcpu)
 {
-	if (gm_nl_put_u64(msg, GUESTMEM_A_READS,
-			  atomic64_read(&st->reads)) ||
-	    gm_nl_put_u64(msg, GUESTMEM_A_WRITES,
-			  atomic64_read(&st->writes)) ||
-	    gm_nl_put_u64(msg, GUESTMEM_A_BYTES,
-			  atomic64_read(&st->bytes)) ||
-	    gm_nl_put_u64(msg, GUESTMEM_A_FAULTS,
-			  atomic64_read(&st->faults)) ||
-	    gm_nl_put_u64(msg, GUESTMEM_A_LOCKS,
-			  atomic64_read(&st->locks)) ||
-	    gm_nl_put_u64(msg, GUESTMEM_A_UNLOCKS,
-			  atomic64_read(&st->unlocks)) ||
-	    gm_nl_put_u64(msg, GUESTMEM_A_LOCK_FAILURES,
-			  atomic64_read(&st->lock_failures)))
+	struct gm_obj_stats st = {};
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		const struct gm_obj_stats *c = per_cpu_ptr(pcpu, cpu);
+
+		st.reads += READ_ONCE(c->reads);
+		st.writes += READ_ONCE(c->writes);
+		st.bytes += READ_ONCE(c->bytes);
+		st.faults += READ_ONCE(c->faults);
+		st.locks += READ_ONCE(c->locks);
+		st.unlocks += READ_ONCE(c->unlocks);
+		st.lock_failures += READ_ONCE(c->lock_failures);
+	}
+	if (gm_nl_put_u64(msg, GUESTMEM_A_READS, st.reads) ||
+	    gm_nl_put_u64(msg, GUESTMEM_A_WRITES, st.writes) ||
+	    gm_nl_put_u64(msg, GUESTMEM_A_BYTES, st.bytes) ||
+	    gm_nl_put_u64(msg, GUESTMEM_A_FAULTS, st.faults) ||
+	    gm_nl_put_u64(msg, GUESTMEM_A_LOCKS, st.locks) ||
+	    gm_nl_put_u64(msg, GUESTMEM_A_UNLOCKS, st.unlocks) ||
+	    gm_nl_put_u64(msg, GUESTMEM_A_LOCK_FAILURES, st.lock_failures))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -197,7 +205,7 @@ static int gm_nl_fill(struct sk_buff *msg, struct gm_object *obj, u8 cmd,
 	    nla_put_u32(msg, GUESTMEM_A_FILES, atomic_read(&obj->nr_files)) ||
 	    nla_put_u32(msg, GUESTMEM_A_VIEWS, atomic_read(&obj->nr_views)) ||
 	    gm_nl_fill_locks(msg, obj) ||
-	    gm_nl_fill_stats(msg, &obj->stats))
+	    gm_nl_fill_stats(msg, obj->stats))
 		goto out_cancel;
 	genlmsg_end(msg, hdr);
 	return 0;

@@ -86,12 +86,18 @@ static struct gm_object *gm_obj_alloc(u32 nr_regions)
 	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
 	if (!obj)
 		return NULL;
+	obj->stats = alloc_percpu_gfp(struct gm_obj_stats, GFP_KERNEL_ACCOUNT);
+	if (!obj->stats) {
+		kfree(obj);
+		return NULL;
+	}
 	kref_init(&obj->ref);
 	gm_obj_init_locks(obj);
 	if (nr_regions) {
 		obj->regions = kvcalloc(nr_regions, sizeof(*obj->regions),
 					GFP_KERNEL_ACCOUNT);
 		if (!obj->regions) {
+			free_percpu(obj->stats);
 			kfree(obj);
 			return NULL;
 		}
@@ -122,6 +128,7 @@ static void gm_obj_release(struct kref *ref)
 		atomic_dec(&obj->base->nr_views);
 		gm_obj_put(obj->base);
 		mutex_destroy(&obj->lock_mutex);
+		free_percpu(obj->stats);
 		kfree(obj);
 		return;
 	}
@@ -137,6 +144,7 @@ static void gm_obj_release(struct kref *ref)
 		mmdrop(obj->mm);
 	kvfree(obj->regions);
 	kfree(obj->name);
+	free_percpu(obj->stats);
 	kfree(obj);
 }
 
