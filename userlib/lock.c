@@ -105,11 +105,21 @@ static int gm_resolve(const struct gm *gm, uint64_t gpa, uint64_t len, size_t *i
 }
 
 /*
- * Where guest address @gpa lies in this process: the owner's mapping of a
- * user-backed region (only the owner sees it), or the library's mapping of
- * allocated memory.  NULL when this process has none.
+ * Does this process see the owner's addresses that GUESTMEM_INFO reported?
+ * Only the process that asked does (not a fork child).  Asked once per
+ * call, not per page: getpid() is a system call.
  */
-static void *gm_gpa_to_va(const struct gm *gm, uint64_t gpa)
+static bool gm_sees_owner_va(const struct gm *gm)
+{
+	return gm->info_pid == getpid();
+}
+
+/*
+ * Where guest address @gpa lies in this process: the owner's mapping of a
+ * user-backed region (when @owner_va, from gm_sees_owner_va()), or the
+ * library's mapping of allocated memory.  NULL when this process has none.
+ */
+static void *gm_gpa_to_va(const struct gm *gm, uint64_t gpa, bool owner_va)
 {
 	const struct guestmem_region_info *ri;
 	uint64_t off;
@@ -118,8 +128,7 @@ static void *gm_gpa_to_va(const struct gm *gm, uint64_t gpa)
 	if (gm_resolve(gm, gpa, 1, &i, &off))
 		return NULL;
 	ri = &gm->regions[i];
-	/* The owner's address, valid only in the process that asked (not a fork child). */
-	if ((ri->flags & GUESTMEM_REGION_HAS_VA) && gm->info_pid == getpid())
+	if ((ri->flags & GUESTMEM_REGION_HAS_VA) && owner_va)
 		return (void *)(uintptr_t)(ri->va + off);
 	if (gm->map && gm->region_count == 1)
 		return (char *)gm->map + gm->map_offset + off;
@@ -147,6 +156,7 @@ int gm_lock_gpns(struct gm *gm, bool with_kernel_access, const uint64_t *gpns, s
 {
 	struct guestmem_fault kf;
 	struct gm_locked_pages *lp;
+	bool owner_va;
 	size_t i;
 	int ret;
 
@@ -170,8 +180,9 @@ int gm_lock_gpns(struct gm *gm, bool with_kernel_access, const uint64_t *gpns, s
 		return gm_fail_ioctl(gm, ret, GM_OP_LOCK, false, 0, 0, &kf);
 	}
 	/* The kernel checked every gpn, so each one is a valid, mapped page. */
+	owner_va = gm_sees_owner_va(gm);
 	for (i = 0; i < count; i++)
-		lp->pages[i] = gm_gpa_to_va(gm, gpns[i] * GM_PAGE_SIZE);
+		lp->pages[i] = gm_gpa_to_va(gm, gpns[i] * GM_PAGE_SIZE, owner_va);
 	lp->count = count;
 	lp->gm = gm_clone(gm);
 	*out = lp;
@@ -212,6 +223,7 @@ static int gm_range_segments(struct gm *gm, const struct gm_paged_range *r,
 			     const uint64_t *iovas, bool has_iova, struct gm_locked_range *lr)
 {
 	uint64_t first = r->start / GM_PAGE_SIZE, pos = r->start, run_gpa = 0, run_len = 0;
+	bool owner_va = gm_sees_owner_va(gm);
 	size_t n, i, idx;
 	uint64_t off;
 
@@ -240,7 +252,7 @@ static int gm_range_segments(struct gm *gm, const struct gm_paged_range *r,
 			lr->segments[lr->count - 1].len += len;
 		} else {
 			seg = &lr->segments[lr->count++];
-			seg->va = gm_gpa_to_va(gm, gpa);
+			seg->va = gm_gpa_to_va(gm, gpa, owner_va);
 			seg->len = len;
 			seg->has_iova = has_iova;
 			seg->iova = has_iova ? iovas[i] + pos % GM_PAGE_SIZE : 0;
