@@ -165,25 +165,39 @@ void gm_dma_unmap_lock(struct gm_object *base, struct gm_lock *lock)
 }
 
 /**
- * gm_alloc_iova() - the IOVA of a page of an attached allocated object
+ * gm_alloc_iova_extent() - the IOVA of a page of an attached allocated
+ *	object, and how far it runs
  * @obj: the object (or a view of it)
- * @gpn: the page, in @obj's address space
- * @iova: the IOVA of the page's first byte
+ * @gpn: the first page, in @obj's address space
+ * @max: pages wanted, at least 1
+ * @iova: the IOVA of @gpn's first byte
  *
- * Return: 0 or -ENOENT (outside the object).
+ * Return: how many pages from @gpn (1..@max) have IOVAs @iova + k * 4096,
+ * or 0 outside the object.
  */
-int gm_alloc_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova)
+u64 gm_alloc_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
+			 dma_addr_t *iova)
 {
 	struct gm_object *base = gm_obj_base(obj);
+	const dma_addr_t *iovas;
 	struct gm_loc loc;
+	u64 n, k;
 
-	if (!base->dma || !base->dma->alloc_iovas || gpn > GM_MAX_GPN ||
-	    gm_resolve(obj, gpn << GM_PAGE_SHIFT, 1, &loc) ||
-	    loc.region->type != GM_REGION_ALLOC)
-		return -ENOENT;
-	*iova = base->dma->alloc_iovas[loc.off >> PAGE_SHIFT] +
-		offset_in_page(loc.off);
-	return 0;
+	if (!base->dma || !base->dma->alloc_iovas)
+		return 0;
+	n = gm_resolve_pages(obj, gpn, max, &loc);
+	if (!n || loc.region->type != GM_REGION_ALLOC)
+		return 0;
+	/*
+	 * A view may start inside a page: each page's first byte then keeps
+	 * that offset into the object's page, as for GUESTMEM_IOVA.
+	 */
+	iovas = base->dma->alloc_iovas + (loc.off >> PAGE_SHIFT);
+	*iova = iovas[0] + offset_in_page(loc.off);
+	for (k = 1; k < n; k++)
+		if (iovas[k] != iovas[0] + k * PAGE_SIZE)
+			return k;
+	return n;
 }
 
 /**
@@ -342,3 +356,4 @@ int gm_ioctl_iova(struct gm_ucmd *ucmd)
 	}
 	return 0;
 }
+

@@ -14,6 +14,7 @@
 #include <linux/kref.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/scatterlist.h>
 #include <linux/sched.h>
 #include <linux/atomic.h>
@@ -64,15 +65,22 @@ struct gm_region {
 struct gm_lock;
 
 /**
- * struct gm_lock_slot - one entry of a lock, as the gpn index sees it
- * @next: the next slot (of any lock of the same object) with the same gpn
- * @lock: the lock this slot belongs to
- * @gpn: the entry's gpn, in the address space of the lock's object
+ * struct gm_lock_run - consecutive gpns of one lock, as the gpn index sees
+ *	them (pin.c)
+ * @node: in the gpn index of the lock's object (an interval tree)
+ * @start: the run's first gpn, in the address space of the lock's object
+ * @last: its last gpn
+ * @subtree_last: the interval tree's bookkeeping
+ * @lock: the lock the run belongs to
+ * @index: the entry of @start in the lock's lists (&gm_lock.pages, ...)
  */
-struct gm_lock_slot {
-	struct gm_lock_slot *next;
+struct gm_lock_run {
+	struct rb_node node;
+	u64 start;
+	u64 last;
+	u64 subtree_last;
 	struct gm_lock *lock;
-	u64 gpn;
+	unsigned long index;
 };
 
 /**
@@ -81,7 +89,8 @@ struct gm_lock_slot {
  * @obj: the object (base or view) the lock was made through
  * @npages: entries (the caller's gpn list, duplicates included)
  * @pages: the page of each entry
- * @slots: the gpn index entry of each entry
+ * @runs: the entries as runs of consecutive gpns, in list order
+ * @nr_runs: entries in @runs
  * @npinned: user pages pinned by this lock (@npages, or 0 for allocated
  *	memory, whose pages the object owns)
  * @kernel: made through the in-kernel API, or a view's preemptive lock;
@@ -98,7 +107,8 @@ struct gm_lock {
 	struct gm_object *obj;
 	unsigned long npages;
 	struct page **pages;
-	struct gm_lock_slot *slots;
+	struct gm_lock_run *runs;
+	unsigned long nr_runs;
 	unsigned long npinned;
 	bool kernel;
 	bool preempt;
@@ -177,7 +187,7 @@ struct gm_obj_stats {
  * @lock_mutex: base objects only: guards the lock tables of the base and
  *	of all its views, @dma and @nr_base_locks (never the data path)
  * @locks: this object's locks by id (under the base's @lock_mutex)
- * @gpn_index: this object's gpn -> &struct gm_lock_slot list
+ * @gpn_index: the runs of this object's locks, by gpn (an interval tree)
  * @lock_count: locks in @locks
  * @locked_pages: entries in those locks
  * @pinned_pages: user pages pinned (and charged) by those locks
@@ -218,7 +228,7 @@ struct gm_object {
 	bool lock_cap;
 	struct mutex lock_mutex;	/* lock tables, @dma: not the data path */
 	struct xarray locks;
-	struct xarray gpn_index;
+	struct rb_root_cached gpn_index;
 	u32 lock_count;
 	unsigned long locked_pages;
 	unsigned long pinned_pages;
@@ -279,6 +289,8 @@ struct gm_object *gm_obj_from_file(struct file *file);
 void gm_obj_put(struct gm_object *obj);
 bool gm_owner_exited(struct gm_object *base);
 int gm_resolve(struct gm_object *obj, u64 gpa, u64 len, struct gm_loc *loc);
+u64 gm_resolve_pages(struct gm_object *obj, u64 gpn, u64 max,
+		     struct gm_loc *loc);
 int gm_obj_mmap(struct gm_object *obj, struct vm_area_struct *vma);
 int gm_ioctl_create_user(struct gm_ucmd *ucmd);
 int gm_ioctl_create_multi(struct gm_ucmd *ucmd);
@@ -303,12 +315,15 @@ int gm_lock_publish(struct gm_lock *lock);
 void gm_lock_destroy(struct gm_lock *lock);
 int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd);
 int gm_ioctl_unlock_gpns(struct gm_ucmd *ucmd);
+u64 gm_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
+		   dma_addr_t *iova);
 int gm_page_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova);
 
 /* dma.c */
 int gm_dma_map_lock(struct gm_object *base, struct gm_lock *lock);
 void gm_dma_unmap_lock(struct gm_object *base, struct gm_lock *lock);
-int gm_alloc_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova);
+u64 gm_alloc_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
+			 dma_addr_t *iova);
 bool gm_may_read_iovas(struct gm_object *base);
 void gm_dma_detach(struct gm_object *base);
 int gm_ioctl_attach_device(struct gm_ucmd *ucmd);

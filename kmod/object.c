@@ -271,6 +271,54 @@ int gm_resolve(struct gm_object *obj, u64 gpa, u64 len, struct gm_loc *loc)
 	return 0;
 }
 
+/* Do pages @gpn .. @gpn + @n - 1 resolve, each by its first byte? */
+static bool gm_pages_resolve(struct gm_object *obj, u64 gpn, u64 n,
+			     struct gm_loc *loc)
+{
+	return !gm_resolve(obj, gpn << GM_PAGE_SHIFT,
+			   ((n - 1) << GM_PAGE_SHIFT) + 1, loc);
+}
+
+/**
+ * gm_resolve_pages() - how many pages from @gpn resolve as one run
+ * @obj: the object (possibly a view)
+ * @gpn: the first page, at most GM_MAX_GPN
+ * @max: pages wanted, at least 1
+ * @loc: filled for @gpn on success
+ *
+ * Each page counts by its first byte, as the seed's lock probe does
+ * (region(gpa, 1)).  The pages found lie in one region at consecutive
+ * offsets from @loc->off, so a caller looks up a run once instead of page
+ * by page.  A range that resolves lies in one region slot, and so does
+ * every part of it: the longest prefix is found with one gm_resolve() when
+ * the whole run resolves (the usual case) and by bisection when it crosses
+ * the end of a region or view.
+ *
+ * Return: the number of pages (1..@max), or 0 when @gpn does not resolve.
+ */
+u64 gm_resolve_pages(struct gm_object *obj, u64 gpn, u64 max,
+		     struct gm_loc *loc)
+{
+	struct gm_loc tmp;
+	u64 lo = 1, hi;
+
+	if (gpn > GM_MAX_GPN || !gm_pages_resolve(obj, gpn, 1, loc))
+		return 0;
+	hi = clamp(max, 1ULL, GM_MAX_GPN - gpn + 1);
+	if (hi == 1 || gm_pages_resolve(obj, gpn, hi, &tmp))
+		return hi;
+	/* lo pages resolve, hi pages do not. */
+	while (hi - lo > 1) {
+		u64 mid = lo + (hi - lo) / 2;
+
+		if (gm_pages_resolve(obj, gpn, mid, &tmp))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /**
  * gm_ioctl_create_user() - GUESTMEM_CREATE_USER
  * @ucmd: the call (&struct guestmem_create_user)

@@ -16,9 +16,11 @@
  * (the seed's lock write-probes every page) in the owner's mm, whoever
  * calls: pin_user_pages_fast() when the caller is the owner, else
  * pin_user_pages_remote() under mmap_read_lock (locked == NULL: 6.1 refuses
- * FOLL_LONGTERM with a "locked" pointer).  Entries are pinned in runs:
- * consecutive gpns that resolve into the same region at consecutive page
- * addresses go to GUP in one call; a short pin continues at the next page,
+ * FOLL_LONGTERM with a "locked" pointer).  Entries are handled in runs, the
+ * way iommufd handles pfn batches rather than pages: the gpn list is cut
+ * once into runs of consecutive gpns (&struct gm_lock_run), each run is
+ * resolved with one gm_resolve_pages() per region it touches, and its pages
+ * go to GUP GM_PIN_BATCH at a time; a short pin continues at the next page,
  * so a failure names the exact entry.  A lock of a view is resolved in the
  * view's address space and translated to the base's backing; a guest page
  * that does not start on a host page boundary cannot be pinned whole and is
@@ -45,9 +47,12 @@
  * creation, as one hidden lock (best effort, see gm_view_preempt()); locks
  * through the view then borrow those pages instead of pinning them again.
  *
- * The gpn index (@gpn_index: gpn -> list of &struct gm_lock_slot) answers
- * "which lock holds this page" for IOVA queries in O(log n); every entry of
- * every lock of the object is on the list of its gpn.
+ * The gpn index (@gpn_index) answers "which lock holds this page" for IOVA
+ * queries: an interval tree of the runs of every lock of the object, so a
+ * lock costs one node per run, not one entry per page (a 1 GiB lock of a
+ * contiguous range is one node), and a lookup is O(log runs).  Runs of
+ * different locks, or of one lock that lists a gpn twice, may overlap; any
+ * run holding the page answers, the first one that is DMA-mapped.
  *
  * Lock order: base->lock_mutex -> owner's mmap_lock (GUP, accounting) ->
  * nothing of guestmem.  The mutex guards the lock tables of a base object
@@ -59,6 +64,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/interval_tree_generic.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -74,6 +80,11 @@
 /* Pages per GUP call: bounds the time between fatal-signal checks. */
 #define GM_PIN_BATCH	512
 
+#define GM_RUN_START(run)	((run)->start)
+#define GM_RUN_LAST(run)	((run)->last)
+INTERVAL_TREE_DEFINE(struct gm_lock_run, node, u64, subtree_last,
+		     GM_RUN_START, GM_RUN_LAST, static, gm_run_tree)
+
 /**
  * gm_obj_init_locks() - set up an object's (empty) lock tables
  * @obj: a new object
@@ -82,47 +93,53 @@ void gm_obj_init_locks(struct gm_object *obj)
 {
 	mutex_init(&obj->lock_mutex);
 	xa_init_flags(&obj->locks, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
-	xa_init_flags(&obj->gpn_index, XA_FLAGS_ACCOUNT);
+	obj->gpn_index = RB_ROOT_CACHED;
 }
 
-/* What one entry of a lock is: a user address to pin or an owned page. */
+/* What a run of entries is: user addresses to pin, or pages to take. */
 struct gm_lock_target {
-	const struct gm_region *region;
 	unsigned long uaddr;
-	struct page *page;
+	struct page **pages;
 };
 
-/* Resolve entry @gpn of a lock made through @obj; GUESTMEM_CAUSE_* in @cause. */
-static int gm_lock_locate(struct gm_object *obj, u64 gpn,
-			  struct gm_lock_target *t, u32 *cause)
+/*
+ * Resolve entries @gpn .. @gpn + @max - 1 of a lock made through @obj.
+ * Return: how many of them (from 1) resolve alike into @t, or a negative
+ * errno with GUESTMEM_CAUSE_* in @cause for @gpn itself.
+ */
+static long gm_lock_locate(struct gm_object *obj, u64 gpn, u64 max,
+			   struct gm_lock_target *t, u32 *cause)
 {
+	struct gm_lock *preempt = obj->preempt;
 	struct gm_loc loc;
+	u64 n;
 
 	if (gpn > GM_MAX_GPN) {
 		*cause = GUESTMEM_CAUSE_INVALID_GPN;
 		return -ERANGE;
 	}
-	/* The seed's probe_page_for_lock(): region(gpa, 1). */
-	if (gm_resolve(obj, gpn << GM_PAGE_SHIFT, 1, &loc)) {
+	n = gm_resolve_pages(obj, gpn, max, &loc);
+	if (!n) {
 		*cause = GUESTMEM_CAUSE_NO_MEMORY;
 		return -ERANGE;
 	}
-	t->region = loc.region;
-	t->page = NULL;
+	t->pages = NULL;
 	switch (loc.region->type) {
 	case GM_REGION_USER:
 		t->uaddr = loc.region->uaddr + loc.off;
 		if (!PAGE_ALIGNED(t->uaddr))
 			break;
-		/* Pinned since the view was made: borrow the page. */
-		if (obj->preempt && gpn < obj->preempt->npages)
-			t->page = obj->preempt->pages[gpn];
-		return 0;
+		/* Pinned since the view was made: borrow the pages. */
+		if (preempt && gpn < preempt->npages) {
+			t->pages = preempt->pages + gpn;
+			n = min(n, preempt->npages - gpn);
+		}
+		return n;
 	case GM_REGION_ALLOC:
 		if (!PAGE_ALIGNED(loc.off))
 			break;
-		t->page = loc.base->pages[loc.off >> PAGE_SHIFT];
-		return 0;
+		t->pages = loc.base->pages + (loc.off >> PAGE_SHIFT);
+		return n;
 	case GM_REGION_NONE:
 		break;
 	default:
@@ -148,64 +165,90 @@ static void gm_lock_fault(struct guestmem_fault *fault, int rc, u32 cause,
 	}
 }
 
+/* Does entry @i of @gpns start a run (not the gpn after its predecessor)? */
+static bool gm_run_starts(const u64 *gpns, unsigned long i)
+{
+	return !i || !gpns[i] || gpns[i] - 1 != gpns[i - 1];
+}
+
+/* Cut @count gpns into runs of consecutive gpns: lock->runs. */
+static int gm_lock_make_runs(struct gm_lock *lock, const u64 *gpns,
+			     unsigned long count)
+{
+	struct gm_lock_run *run;
+	unsigned long i, n = 0;
+
+	for (i = 0; i < count; i++)
+		n += gm_run_starts(gpns, i);
+	if (!n)
+		return 0;
+	lock->runs = kvcalloc(n, sizeof(*lock->runs), GFP_KERNEL_ACCOUNT);
+	if (!lock->runs)
+		return -ENOMEM;
+	lock->nr_runs = n;
+	run = lock->runs - 1;
+	for (i = 0; i < count; i++) {
+		if (gm_run_starts(gpns, i)) {
+			run++;
+			run->lock = lock;
+			run->start = gpns[i];
+			run->index = i;
+		}
+		run->last = gpns[i];
+	}
+	return 0;
+}
+
 /*
- * Fill lock->pages for @gpns.  User pages are pinned; on failure nothing
- * stays pinned.  *@mmp is the owner's mm, mmget'ed on first use (the caller
- * mmputs it).
+ * Fill lock->pages for one run.  User pages are pinned (lock->npinned
+ * counts them); the caller unpins on failure.  *@mmp is the owner's mm,
+ * mmget'ed on first use (the caller mmputs it).
  */
-static int gm_lock_pin(struct gm_lock *lock, const u64 *gpns,
-		       struct mm_struct **mmp, struct guestmem_fault *fault)
+static int gm_lock_pin_run(struct gm_lock *lock, const struct gm_lock_run *run,
+			   struct mm_struct **mmp, struct guestmem_fault *fault)
 {
 	struct gm_object *obj = lock->obj;
 	struct gm_object *base = gm_obj_base(obj);
-	unsigned long i = 0;
+	unsigned long i = run->index;
+	u64 gpn = run->start;
 	u32 cause;
-	int rc = 0;
 
-	while (i < lock->npages) {
-		struct gm_lock_target t, next;
-		unsigned long run = 1;
-		long pinned;
+	while (gpn <= run->last) {
+		struct gm_lock_target t;
+		long n, pinned;
 
-		rc = gm_lock_locate(obj, gpns[i], &t, &cause);
-		if (rc) {
-			gm_lock_fault(fault, rc, cause, i, gpns[i]);
-			break;
+		n = gm_lock_locate(obj, gpn, run->last - gpn + 1, &t, &cause);
+		if (n < 0) {
+			gm_lock_fault(fault, n, cause, i, gpn);
+			return n;
 		}
-		if (t.page) {
+		if (t.pages) {
 			/* Allocated memory, or borrowed: not pinned again. */
-			lock->pages[i++] = t.page;
+			memcpy(lock->pages + i, t.pages, n * sizeof(*t.pages));
+			i += n;
+			gpn += n;
 			continue;
 		}
-
-		/* A run: next gpn, same region, next page of the owner. */
-		while (i + run < lock->npages && run < GM_PIN_BATCH &&
-		       gpns[i + run] == gpns[i] + run &&
-		       !gm_lock_locate(obj, gpns[i + run], &next, &cause) &&
-		       next.region == t.region &&
-		       next.uaddr == t.uaddr + run * PAGE_SIZE)
-			run++;
-
 		if (!*mmp) {
 			if (gm_owner_exited(base) ||
 			    !mmget_not_zero(base->mm)) {
-				rc = -ESRCH;
-				gm_lock_fault(fault, rc,
+				gm_lock_fault(fault, -ESRCH,
 					      GUESTMEM_CAUSE_OWNER_EXITED, i,
-					      gpns[i]);
-				break;
+					      gpn);
+				return -ESRCH;
 			}
 			*mmp = base->mm;
 		}
-		pinned = gm_pin_user(*mmp, t.uaddr, run,
+		pinned = gm_pin_user(*mmp, t.uaddr, min_t(long, n, GM_PIN_BATCH),
 				     FOLL_WRITE | FOLL_LONGTERM, lock->pages + i);
 		if (pinned <= 0) {
-			rc = pinned ? gm_gup_errno(pinned) : -EFAULT;
+			int rc = pinned ? gm_gup_errno(pinned) : -EFAULT;
+
 			if (rc == -EFAULT)
 				gm_lock_fault(fault, rc,
 					      GUESTMEM_CAUSE_NOT_MAPPED, i,
-					      gpns[i]);
-			break;
+					      gpn);
+			return rc;
 		}
 		/*
 		 * Pinned entries are a prefix: objects never mix page kinds,
@@ -213,14 +256,25 @@ static int gm_lock_pin(struct gm_lock *lock, const u64 *gpns,
 		 */
 		lock->npinned += pinned;
 		i += pinned;
+		gpn += pinned;
 		if (i < lock->npages) {
-			if (fatal_signal_pending(current)) {
-				rc = -EINTR;
-				break;
-			}
+			if (fatal_signal_pending(current))
+				return -EINTR;
 			cond_resched();
 		}
 	}
+	return 0;
+}
+
+/* Fill lock->pages, run by run; on failure nothing stays pinned. */
+static int gm_lock_pin(struct gm_lock *lock, struct mm_struct **mmp,
+		       struct guestmem_fault *fault)
+{
+	unsigned long r;
+	int rc = 0;
+
+	for (r = 0; r < lock->nr_runs && !rc; r++)
+		rc = gm_lock_pin_run(lock, &lock->runs[r], mmp, fault);
 	if (rc && lock->npinned) {
 		unpin_user_pages(lock->pages, lock->npinned);
 		lock->npinned = 0;
@@ -259,33 +313,22 @@ static void gm_uncharge(struct gm_object *base, unsigned long npages)
 	atomic64_sub(npages, &mm->pinned_vm);
 }
 
-static int gm_index_insert(struct gm_object *obj, struct gm_lock_slot *slot)
+static void gm_index_insert(struct gm_lock *lock)
 {
-	slot->next = xa_load(&obj->gpn_index, slot->gpn);
-	return xa_err(xa_store(&obj->gpn_index, slot->gpn, slot,
-			       GFP_KERNEL_ACCOUNT));
+	struct gm_object *obj = lock->obj;
+	unsigned long r;
+
+	for (r = 0; r < lock->nr_runs; r++)
+		gm_run_tree_insert(&lock->runs[r], &obj->gpn_index);
 }
 
-static void gm_index_remove(struct gm_object *obj, struct gm_lock_slot *slot)
+static void gm_index_remove(struct gm_lock *lock)
 {
-	struct gm_lock_slot **pp, *head = xa_load(&obj->gpn_index, slot->gpn);
+	struct gm_object *obj = lock->obj;
+	unsigned long r;
 
-	if (head == slot) {
-		/* Replacing a present entry never allocates. */
-		if (slot->next)
-			xa_store(&obj->gpn_index, slot->gpn, slot->next,
-				 GFP_NOWAIT);
-		else
-			xa_erase(&obj->gpn_index, slot->gpn);
-		return;
-	}
-	for (pp = head ? &head->next : NULL; pp && *pp; pp = &(*pp)->next) {
-		if (*pp == slot) {
-			*pp = slot->next;
-			return;
-		}
-	}
-	WARN_ON_ONCE(1);
+	for (r = 0; r < lock->nr_runs; r++)
+		gm_run_tree_remove(&lock->runs[r], &obj->gpn_index);
 }
 
 /* Map, index and reserve an id for a new lock. */
@@ -293,7 +336,6 @@ static int gm_lock_insert(struct gm_lock *lock)
 {
 	struct gm_object *obj = lock->obj;
 	struct gm_object *base = gm_obj_base(obj);
-	unsigned long i;
 	u32 id;
 	int rc;
 
@@ -308,11 +350,7 @@ static int gm_lock_insert(struct gm_lock *lock)
 		      GFP_KERNEL_ACCOUNT);
 	if (rc)
 		goto out_unmap;
-	for (i = 0; i < lock->npages; i++) {
-		rc = gm_index_insert(obj, &lock->slots[i]);
-		if (rc)
-			goto out_unindex;
-	}
+	gm_index_insert(lock);
 	lock->id = id;
 	obj->lock_count++;
 	obj->locked_pages += lock->npages;
@@ -322,10 +360,6 @@ static int gm_lock_insert(struct gm_lock *lock)
 	mutex_unlock(&base->lock_mutex);
 	return 0;
 
-out_unindex:
-	while (i--)
-		gm_index_remove(obj, &lock->slots[i]);
-	xa_erase(&obj->locks, id);
 out_unmap:
 	gm_dma_unmap_lock(base, lock);
 out_unlock:
@@ -338,13 +372,10 @@ static void gm_lock_unlink_locked(struct gm_lock *lock)
 {
 	struct gm_object *obj = lock->obj;
 	struct gm_object *base = gm_obj_base(obj);
-	unsigned long i;
 
 	lockdep_assert_held(&base->lock_mutex);
 	gm_dma_unmap_lock(base, lock);
-	/* Last inserted first: each slot is then the head of its list. */
-	for (i = lock->npages; i--; )
-		gm_index_remove(obj, &lock->slots[i]);
+	gm_index_remove(lock);
 	xa_erase(&obj->locks, lock->id);
 	obj->lock_count--;
 	obj->locked_pages -= lock->npages;
@@ -364,7 +395,7 @@ static void gm_lock_free(struct gm_lock *lock)
 		unpin_user_pages_dirty_lock(lock->pages, lock->npinned, true);
 		gm_uncharge(base, lock->npinned);
 	}
-	kvfree(lock->slots);
+	kvfree(lock->runs);
 	kvfree(lock->pages);
 	kfree(lock);
 }
@@ -391,7 +422,6 @@ struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
 	struct gm_object *base = gm_obj_base(obj);
 	struct mm_struct *mm = NULL;
 	struct gm_lock *lock;
-	unsigned long i;
 	int rc = -ENOMEM;
 
 	memset(fault, 0, sizeof(*fault));
@@ -403,19 +433,14 @@ struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
 	lock->kernel = flags & (GM_LOCK_KERNEL | GM_LOCK_PREEMPT);
 	lock->preempt = flags & GM_LOCK_PREEMPT;
 	if (count) {
-		lock->pages = kvcalloc(count, sizeof(*lock->pages),
-				       GFP_KERNEL_ACCOUNT);
-		lock->slots = kvcalloc(count, sizeof(*lock->slots),
-				       GFP_KERNEL_ACCOUNT);
-		if (!lock->pages || !lock->slots)
+		/* Every entry is written before it is read: no zeroing. */
+		lock->pages = kvmalloc_array(count, sizeof(*lock->pages),
+					     GFP_KERNEL_ACCOUNT);
+		if (!lock->pages || gm_lock_make_runs(lock, gpns, count))
 			goto out_free;
 	}
-	for (i = 0; i < count; i++) {
-		lock->slots[i].lock = lock;
-		lock->slots[i].gpn = gpns[i];
-	}
 
-	rc = gm_lock_pin(lock, gpns, &mm, fault);
+	rc = gm_lock_pin(lock, &mm, fault);
 	if (rc)
 		goto out_mmput;
 	if (lock->npinned) {
@@ -455,7 +480,7 @@ out_mmput:
 	if (mm)
 		mmput(mm);
 out_free:
-	kvfree(lock->slots);
+	kvfree(lock->runs);
 	kvfree(lock->pages);
 	kfree(lock);
 	return ERR_PTR(rc);
@@ -517,9 +542,8 @@ void gm_obj_release_locks(struct gm_object *obj)
 		obj->preempt = NULL;
 	}
 	mutex_unlock(&base->lock_mutex);
-	WARN_ON(!xa_empty(&obj->gpn_index));
+	WARN_ON(!RB_EMPTY_ROOT(&obj->gpn_index.rb_root));
 	xa_destroy(&obj->locks);
-	xa_destroy(&obj->gpn_index);
 }
 
 /**
@@ -563,6 +587,44 @@ void gm_view_preempt(struct gm_object *view)
 }
 
 /**
+ * gm_iova_extent() - the IOVA of a guest page, and how far it runs
+ * @obj: the object (its own locks are searched)
+ * @gpn: the first page, in @obj's address space
+ * @max: pages wanted, at least 1
+ * @iova: the IOVA of @gpn's first byte
+ *
+ * Context: the base's lock_mutex is held.
+ * Return: how many pages from @gpn (1..@max) have IOVAs @iova + k * 4096,
+ * or 0 when @gpn has none (not attached, not locked, or out of range).
+ */
+u64 gm_iova_extent(struct gm_object *obj, u64 gpn, u64 max, dma_addr_t *iova)
+{
+	struct gm_object *base = gm_obj_base(obj);
+	struct gm_lock_run *run;
+
+	lockdep_assert_held(&base->lock_mutex);
+	if (!base->dma)
+		return 0;
+	if (base->type == GUESTMEM_OBJ_ALLOC)
+		return gm_alloc_iova_extent(obj, gpn, max, iova);
+	for (run = gm_run_tree_iter_first(&obj->gpn_index, gpn, gpn); run;
+	     run = gm_run_tree_iter_next(run, gpn, gpn)) {
+		const dma_addr_t *iovas = run->lock->iovas;
+		u64 n = 1, end;
+
+		if (!iovas)
+			continue;
+		iovas += run->index + (gpn - run->start);
+		end = min(max, run->last - gpn + 1);
+		while (n < end && iovas[n] == iovas[0] + n * GM_PAGE_SIZE)
+			n++;
+		*iova = iovas[0];
+		return n;
+	}
+	return 0;
+}
+
+/**
  * gm_page_iova() - the IOVA of a guest page
  * @obj: the object (its own locks are searched)
  * @gpn: the page, in @obj's address space
@@ -573,21 +635,7 @@ void gm_view_preempt(struct gm_object *view)
  */
 int gm_page_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova)
 {
-	struct gm_object *base = gm_obj_base(obj);
-	struct gm_lock_slot *slot;
-
-	lockdep_assert_held(&base->lock_mutex);
-	if (!base->dma)
-		return -ENOENT;
-	if (base->type == GUESTMEM_OBJ_ALLOC)
-		return gm_alloc_iova(obj, gpn, iova);
-	if (gpn > GM_MAX_GPN)
-		return -ENOENT;
-	slot = xa_load(&obj->gpn_index, gpn);
-	if (!slot || !slot->lock->iovas)
-		return -ENOENT;
-	*iova = slot->lock->iovas[slot - slot->lock->slots];
-	return 0;
+	return gm_iova_extent(obj, gpn, 1, iova) ? 0 : -ENOENT;
 }
 
 /* The IOVA of every entry of a new lock, if the caller may see them. */
@@ -596,24 +644,30 @@ static int gm_lock_copy_iovas(struct gm_lock *lock,
 {
 	struct gm_object *base = gm_obj_base(lock->obj);
 	u64 __user *uiovas = u64_to_user_ptr(cmd->iovas_uptr);
-	unsigned long i;
+	unsigned long r, i;
 	dma_addr_t iova;
 	int rc = 0;
 
 	mutex_lock(&base->lock_mutex);
 	if (!base->dma || !gm_may_read_iovas(base))
 		goto out_unlock;
-	for (i = 0; i < lock->npages; i++) {
-		if (lock->iovas) {
-			iova = lock->iovas[i];
-		} else {
-			rc = gm_page_iova(lock->obj, lock->slots[i].gpn, &iova);
-			if (rc)
+	for (r = 0; r < lock->nr_runs; r++) {
+		const struct gm_lock_run *run = &lock->runs[r];
+		u64 gpn;
+
+		for (gpn = run->start, i = run->index; gpn <= run->last;
+		     gpn++, i++) {
+			if (lock->iovas) {
+				iova = lock->iovas[i];
+			} else {
+				rc = gm_page_iova(lock->obj, gpn, &iova);
+				if (rc)
+					goto out_unlock;
+			}
+			if (put_user((u64)iova, &uiovas[i])) {
+				rc = -EFAULT;
 				goto out_unlock;
-		}
-		if (put_user((u64)iova, &uiovas[i])) {
-			rc = -EFAULT;
-			goto out_unlock;
+			}
 		}
 	}
 	cmd->out_flags |= GUESTMEM_LOCK_OUT_IOVAS;
