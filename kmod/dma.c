@@ -357,3 +357,104 @@ int gm_ioctl_iova(struct gm_ucmd *ucmd)
 	return 0;
 }
 
+/* Runs collected under the mutex, then copied out without it. */
+#define GM_RUNS_BATCH	16
+/* Pages looked at per hold of the mutex. */
+#define GM_RUNS_SCAN	(1ULL << 16)
+
+/**
+ * gm_ioctl_iova_runs() - GUESTMEM_IOVA_RUNS: the IOVAs of a range, as runs
+ * @ucmd: the call (&struct guestmem_iova_runs)
+ *
+ * Runs are built under the mutex in a small buffer and copied out after it
+ * is dropped.  When the mutex is dropped only to bound its hold time, the
+ * last run stays in the buffer: the next extent may continue it.
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_iova_runs(struct gm_ucmd *ucmd)
+{
+	struct guestmem_iova_runs *cmd = ucmd->cmd;
+	struct gm_object *obj = ucmd->obj;
+	struct gm_object *base = gm_obj_base(obj);
+	struct guestmem_iova_run __user *uruns =
+		u64_to_user_ptr(cmd->runs_uptr);
+	struct guestmem_iova_run buf[GM_RUNS_BATCH], *last;
+	unsigned int nbuf = 0, keep;
+	u64 done = 0, scanned, n;
+	bool stop = false;
+	dma_addr_t iova;
+	int rc = 0;
+
+	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
+	cmd->out_nr_runs = 0;
+	cmd->out_gpn_count = 0;
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->gpn + cmd->gpn_count < cmd->gpn)
+		return -EOVERFLOW;
+	if (!cmd->gpn_count)
+		return 0;
+	if (!cmd->max_runs)
+		return -EINVAL;
+
+	while (!stop) {
+		keep = 0;
+		mutex_lock(&base->lock_mutex);
+		if (base->dma && !gm_may_read_iovas(base)) {
+			mutex_unlock(&base->lock_mutex);
+			return -EPERM;
+		}
+		for (scanned = 0; ; scanned += n, done += n) {
+			if (done == cmd->gpn_count) {
+				stop = true;
+				break;
+			}
+			if (scanned == GM_RUNS_SCAN) {
+				keep = 1;
+				break;
+			}
+			n = gm_iova_extent(obj, cmd->gpn + done,
+					   min(cmd->gpn_count - done,
+					       GM_RUNS_SCAN - scanned), &iova);
+			if (!n) {
+				rc = -ENOENT;
+				stop = true;
+				break;
+			}
+			last = nbuf ? &buf[nbuf - 1] : NULL;
+			if (last && last->iova + last->npages * GM_PAGE_SIZE ==
+				    iova) {
+				last->npages += n;
+				continue;
+			}
+			if (cmd->out_nr_runs + nbuf == cmd->max_runs) {
+				/* Out of room: the caller goes on from here. */
+				stop = true;
+				break;
+			}
+			if (nbuf == GM_RUNS_BATCH)
+				break;
+			buf[nbuf++] = (struct guestmem_iova_run){
+				.gpn = cmd->gpn + done, .npages = n,
+				.iova = iova,
+			};
+		}
+		mutex_unlock(&base->lock_mutex);
+		if (copy_to_user(uruns + cmd->out_nr_runs, buf,
+				 (nbuf - keep) * sizeof(*buf)))
+			return -EFAULT;
+		cmd->out_nr_runs += nbuf - keep;
+		if (keep)
+			buf[0] = buf[nbuf - 1];
+		nbuf = keep;
+		cond_resched();
+	}
+	cmd->out_gpn_count = done;
+	if (rc == -ENOENT) {
+		cmd->out_fault.flags = GUESTMEM_FAULT_HAS_INDEX;
+		cmd->out_fault.index = done;
+		cmd->out_fault.gpn = cmd->gpn + done;
+	}
+	return rc;
+}

@@ -328,6 +328,7 @@ bool gm_may_read_iovas(struct gm_object *base);
 void gm_dma_detach(struct gm_object *base);
 int gm_ioctl_attach_device(struct gm_ucmd *ucmd);
 int gm_ioctl_iova(struct gm_ucmd *ucmd);
+int gm_ioctl_iova_runs(struct gm_ucmd *ucmd);
 
 /* access.c */
 int gm_kernel_rw(struct gm_object *obj, u64 gpa, void *buf, u64 len,

@@ -58,6 +58,7 @@ union gm_ucmd_buffer {
 	struct guestmem_unlock_gpns unlock_gpns;
 	struct guestmem_iova iova;
 	struct guestmem_attach_device attach_device;
+	struct guestmem_iova_runs iova_runs;
 };
 
 /* The uapi sizes are ABI: a change here is a change of the ABI. */
@@ -79,6 +80,8 @@ static_assert(sizeof(struct guestmem_lock_gpns) == 72);
 static_assert(sizeof(struct guestmem_unlock_gpns) == 16);
 static_assert(sizeof(struct guestmem_iova) == 64);
 static_assert(sizeof(struct guestmem_attach_device) == 24);
+static_assert(sizeof(struct guestmem_iova_run) == 24);
+static_assert(sizeof(struct guestmem_iova_runs) == 88);
 
 /**
  * enum gm_respond - when main.c copies the struct back to the caller
@@ -179,6 +182,8 @@ static const struct gm_ioctl_op gm_ioctl_ops[] = {
 	GM_OP(ATTACH_DEVICE, gm_ioctl_attach_device,
 	      struct guestmem_attach_device, __reserved, true,
 	      GM_RESPOND_NEVER),
+	GM_OP(IOVA_RUNS, gm_ioctl_iova_runs, struct guestmem_iova_runs,
+	      out_fault, true, GM_RESPOND_ALWAYS),
 };
 
 /**

@@ -70,9 +70,10 @@
  *  ENOMEM          out of memory.
  *  EINTR           a fatal signal arrived; nothing guarantees which part
  *                  of the access was done.
- *  ENOENT          GUESTMEM_UNLOCK_GPNS: unknown lock id; GUESTMEM_IOVA: a
- *                  page that is not locked through this fd, or no device is
- *                  attached (``out_fault`` has GUESTMEM_FAULT_HAS_INDEX).
+ *  ENOENT          GUESTMEM_UNLOCK_GPNS: unknown lock id; GUESTMEM_IOVA,
+ *                  GUESTMEM_IOVA_RUNS: a page that is not locked through
+ *                  this fd, or no device is attached (``out_fault`` has
+ *                  GUESTMEM_FAULT_HAS_INDEX).
  *  EPERM           GUESTMEM_ATTACH_DEVICE without CAP_SYS_RAWIO; reading
  *                  IOVAs that are physical addresses (no IOMMU) without
  *                  CAP_SYS_RAWIO.
@@ -844,6 +845,60 @@ struct guestmem_iova {
 };
 
 #define GUESTMEM_IOVA		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x23)
+
+/**
+ * struct guestmem_iova_run - one run of &struct guestmem_iova_runs
+ * @gpn: the run's first guest page
+ * @npages: pages in the run (at least 1)
+ * @iova: the IOVA of @gpn's first byte; page @gpn + k is at @iova + k * 4096
+ */
+struct guestmem_iova_run {
+	__aligned_u64 gpn;
+	__aligned_u64 npages;
+	__aligned_u64 iova;
+};
+
+/**
+ * struct guestmem_iova_runs - GUESTMEM_IOVA_RUNS: the IOVAs of a range of
+ *	pages, as runs
+ * @size: sizeof(struct guestmem_iova_runs)
+ * @flags: must be 0
+ * @gpn: the first guest page of the range
+ * @gpn_count: pages in the range; 0 describes nothing
+ * @runs_uptr: array of @max_runs &struct guestmem_iova_run
+ * @max_runs: its capacity; 0 with a non-empty range is -EINVAL
+ * @out_nr_runs: runs written
+ * @out_gpn_count: pages they describe, from @gpn: all @gpn_count, or fewer
+ *	when @max_runs runs were not enough (call again from
+ *	@gpn + @out_gpn_count) or a page has no IOVA
+ * @__reserved: must be 0
+ * @out_fault: on -ENOENT, HAS_INDEX names the first page without an IOVA
+ *	(@index counts from @gpn)
+ *
+ * The bulk form of GUESTMEM_IOVA for a user-mode driver that programs a
+ * device with address ranges: consecutive pages whose IOVAs are
+ * consecutive come back as one run, so a range locked through an IOMMU is
+ * one run however scattered its physical pages are, and with dma-direct
+ * there is one run per physically contiguous stretch.  Which pages have an
+ * IOVA, and who may read them, is as for GUESTMEM_IOVA.  The first page
+ * without one fails the call with -ENOENT; the runs before it are written
+ * and counted in @out_nr_runs and @out_gpn_count.  @gpn + @gpn_count
+ * wrapping 64 bits is -EOVERFLOW.
+ */
+struct guestmem_iova_runs {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 gpn;
+	__aligned_u64 gpn_count;
+	__aligned_u64 runs_uptr;
+	__u32 max_runs;
+	__u32 out_nr_runs;
+	__aligned_u64 out_gpn_count;
+	__aligned_u64 __reserved;
+	struct guestmem_fault out_fault;
+};
+
+#define GUESTMEM_IOVA_RUNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x25)
 
 /**
  * struct guestmem_attach_device - GUESTMEM_ATTACH_DEVICE: bind the object
