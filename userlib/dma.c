@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Device attach and IOVAs: the seed's iova(gpa) and its batch form.
+ * Device attach and IOVAs: the seed's iova(gpa), its batch form, and runs.
  *
  * An object attached to a PCI device (gm_attach_device) has its locked
  * pages DMA-mapped for that device; allocated memory is mapped as a whole,
@@ -58,6 +58,25 @@ int gm_attach_device(struct gm *gm, const char *bdf)
 	return 0;
 }
 
+/* Record a failed GUESTMEM_IOVA or GUESTMEM_IOVA_RUNS. */
+static int gm_fail_iova(struct gm *gm, int ret, const struct guestmem_fault *kf)
+{
+	struct gm_fault f = { .kind = GM_ERROR_OTHER, .op = GM_OP_IOVA, .errnum = -ret };
+
+	if (ret == -ENOENT && (kf->flags & GUESTMEM_FAULT_HAS_INDEX)) {
+		f.has_gpa = true;
+		f.gpa = kf->gpn * GM_PAGE_SIZE;
+		return gm_fail_usage(&f, gm->name, "no IOVA for gpn 0x%" PRIx64
+				     " (not locked, or no device attached)",
+				     (uint64_t)kf->gpn);
+	}
+	if (ret == -ENOENT)
+		return gm_fail_usage(&f, gm->name, "no IOVA (no device attached)");
+	if (kf->flags & GUESTMEM_FAULT_VALID)
+		return gm_fail_ioctl(gm, ret, GM_OP_IOVA, false, 0, 0, kf);
+	return gm_fail_usage(&f, gm->name, "%s", strerror(-ret));
+}
+
 int gm_iova_gpns(struct gm *gm, const uint64_t *gpns, size_t count, uint64_t *iovas)
 {
 	struct guestmem_iova a = {
@@ -66,27 +85,38 @@ int gm_iova_gpns(struct gm *gm, const uint64_t *gpns, size_t count, uint64_t *io
 		.gpn_count = count,
 		.iovas_uptr = (uintptr_t)iovas,
 	};
-	struct gm_fault f = { .kind = GM_ERROR_OTHER, .op = GM_OP_IOVA };
 	int ret;
 
 	if (!count)
 		return 0;
 	ret = gm_ioctl(gm->fd, GUESTMEM_IOVA, &a);
-	if (!ret)
+	return ret ? gm_fail_iova(gm, ret, &a.out_fault) : 0;
+}
+
+int gm_iova_runs(struct gm *gm, uint64_t gpn, uint64_t count, struct gm_iova_run *runs,
+		 size_t *nr_runs)
+{
+	struct guestmem_iova_runs a = {
+		.size = sizeof(a),
+		.gpn = gpn,
+		.gpn_count = count,
+		.runs_uptr = (uintptr_t)runs,
+		.max_runs = *nr_runs > UINT32_MAX ? UINT32_MAX : (uint32_t)*nr_runs,
+	};
+	int ret;
+
+	/* The kernel's run is this struct, field for field. */
+	_Static_assert(sizeof(struct gm_iova_run) == sizeof(struct guestmem_iova_run), "");
+	*nr_runs = 0;
+	if (!count)
 		return 0;
-	f.errnum = -ret;
-	if (ret == -ENOENT && (a.out_fault.flags & GUESTMEM_FAULT_HAS_INDEX)) {
-		f.has_gpa = true;
-		f.gpa = a.out_fault.gpn * GM_PAGE_SIZE;
-		return gm_fail_usage(&f, gm->name, "no IOVA for gpn 0x%" PRIx64
-				     " (not locked, or no device attached)",
-				     (uint64_t)a.out_fault.gpn);
-	}
-	if (ret == -ENOENT)
-		return gm_fail_usage(&f, gm->name, "no IOVA (no device attached)");
-	if (a.out_fault.flags & GUESTMEM_FAULT_VALID)
-		return gm_fail_ioctl(gm, ret, GM_OP_IOVA, false, 0, 0, &a.out_fault);
-	return gm_fail_usage(&f, gm->name, "%s", strerror(-ret));
+	if (!a.max_runs)
+		return -ENOSPC;
+	ret = gm_ioctl(gm->fd, GUESTMEM_IOVA_RUNS, &a);
+	*nr_runs = a.out_nr_runs;
+	if (ret)
+		return gm_fail_iova(gm, ret, &a.out_fault);
+	return a.out_gpn_count < count ? -ENOSPC : 0;
 }
 
 int gm_iova(struct gm *gm, uint64_t gpa, uint64_t *iova)

@@ -135,6 +135,21 @@ int gm_attach_device(struct gm *gm, const char *bdf);
 int gm_iova_gpns(struct gm *gm, const uint64_t *gpns, size_t count, uint64_t *iovas);
 
 /*
+ * The IOVAs of the pages [@gpn, @gpn + @count) as runs, what a driver
+ * programs a device with: page runs[i].gpn + k (k < runs[i].npages) is at
+ * runs[i].iova + k * 4096.  Consecutive pages with consecutive IOVAs are
+ * one run, so a range locked through an IOMMU is one run.  *@nr_runs is
+ * the capacity of @runs on entry and the runs written on return.  Returns
+ * 0 when they describe the whole range; -ENOSPC (not recorded as an error)
+ * when @runs filled up first: they describe a prefix, continue after the
+ * last one; -ENOENT (recorded, as gm_iova_gpns) at the first page without
+ * an IOVA, the runs before it written.
+ */
+struct gm_iova_run { uint64_t gpn, npages, iova; };
+int gm_iova_runs(struct gm *gm, uint64_t gpn, uint64_t count, struct gm_iova_run *runs,
+		 size_t *nr_runs);
+
+/*
  * The object as the kernel's introspection reports it (generic netlink
  * family "guestmem", see <linux/guestmem_netlink.h> and gmem(8)): the same
  * fields as `gmem show -j`.  Sizes in bytes, pages of 4096 bytes.
