@@ -48,6 +48,8 @@ static_assert(sizeof(struct guestmem_lock_gpns) == 72, "");
 static_assert(sizeof(struct guestmem_unlock_gpns) == 16, "");
 static_assert(sizeof(struct guestmem_iova) == 64, "");
 static_assert(sizeof(struct guestmem_attach_device) == 24, "");
+static_assert(sizeof(struct guestmem_iova_run) == 24, "");
+static_assert(sizeof(struct guestmem_iova_runs) == 88, "");
 
 #define PAGE 4096UL
 #define MEM_PAGES 4
@@ -227,6 +229,8 @@ struct valid_args {
 	struct guestmem_unlock_gpns unlock;
 	struct guestmem_iova iova;
 	struct guestmem_attach_device attach;
+	struct guestmem_iova_runs iova_runs;
+	struct guestmem_iova_run runs[2];
 	uint64_t gpns[2];
 	uint64_t iovas[2];
 	uint8_t buf[PAGE];
@@ -293,6 +297,10 @@ static void valid_args_init(struct valid_args *v, uint8_t *mem)
 	v->iova = (struct guestmem_iova){
 		.size = sizeof(v->iova), .gpns_uptr = (uintptr_t)v->gpns,
 		.iovas_uptr = (uintptr_t)v->iovas,
+	};
+	v->iova_runs = (struct guestmem_iova_runs){
+		.size = sizeof(v->iova_runs), .runs_uptr = (uintptr_t)v->runs,
+		.max_runs = 2,
 	};
 	/* The test VM's edu device, 0000:00:03.0. */
 	v->attach = (struct guestmem_attach_device){
@@ -367,6 +375,7 @@ TEST_F(abi, every_ioctl_checks_its_length)
 	v->unlock.lock_id = v->lock.out_lock_id;
 	TEST_LENGTH(self->obj, GUESTMEM_UNLOCK_GPNS, v->unlock);
 	TEST_LENGTH(self->obj, GUESTMEM_IOVA, v->iova);
+	TEST_LENGTH(self->obj, GUESTMEM_IOVA_RUNS, v->iova_runs);
 	if (have_edu()) {
 		int fd = create_empty(self->dev);
 
@@ -435,6 +444,8 @@ TEST_F(abi, unknown_flags_are_eopnotsupp)
 	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_UNLOCK_GPNS, v->unlock,
 		     flags, 1);
 	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_IOVA, v->iova, flags, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_IOVA_RUNS, v->iova_runs,
+		     flags, 1);
 	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_ATTACH_DEVICE, v->attach,
 		     flags, 1);
 	free(v);
@@ -470,6 +481,8 @@ TEST_F(abi, nonzero_reserved_is_eopnotsupp)
 		     __reserved, 1);
 	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_ATTACH_DEVICE, v->attach,
 		     __reserved, 1);
+	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_IOVA_RUNS, v->iova_runs,
+		     __reserved, 1);
 
 	/* Reserved and unknown flags inside a backing entry, too. */
 	v->backings[2].__reserved = 1;
@@ -495,6 +508,7 @@ TEST_F(abi, bad_struct_pointer_is_efault)
 		GUESTMEM_RANGE_READ, GUESTMEM_RANGE_WRITE, GUESTMEM_RANGE_FILL,
 		GUESTMEM_SUBRANGE, GUESTMEM_INFO, GUESTMEM_LOCK_GPNS,
 		GUESTMEM_UNLOCK_GPNS, GUESTMEM_IOVA, GUESTMEM_ATTACH_DEVICE,
+		GUESTMEM_IOVA_RUNS,
 	};
 	size_t i;
 
@@ -1545,6 +1559,48 @@ static int iova_of(int obj, const uint64_t *gpns, uint64_t n, uint64_t *iovas,
 	return rc;
 }
 
+static int iova_runs_of(int obj, uint64_t gpn, uint64_t n,
+			struct guestmem_iova_run *runs, uint32_t max,
+			struct guestmem_iova_runs *out)
+{
+	struct guestmem_iova_runs cmd = {
+		.size = sizeof(cmd), .gpn = gpn, .gpn_count = n,
+		.runs_uptr = (uintptr_t)runs, .max_runs = max,
+	};
+	int rc = gm_raw(obj, GUESTMEM_IOVA_RUNS, &cmd);
+
+	if (out)
+		*out = cmd;
+	return rc;
+}
+
+/*
+ * The runs GUESTMEM_IOVA_RUNS must return for pages gpn .. gpn + n - 1,
+ * built from their page IOVAs (GUESTMEM_IOVA); the number of runs, or -1.
+ */
+static int expected_runs(int obj, uint64_t gpn, uint64_t n,
+			 struct guestmem_iova_run *runs)
+{
+	uint64_t iova;
+	int nr = 0;
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t g = gpn + i;
+
+		if (iova_of(obj, &g, 1, &iova, NULL))
+			return -1;
+		if (nr && runs[nr - 1].iova + runs[nr - 1].npages * PAGE == iova) {
+			runs[nr - 1].npages++;
+			continue;
+		}
+		runs[nr++] = (struct guestmem_iova_run){
+			.gpn = g, .npages = 1, .iova = iova,
+		};
+	}
+	return nr;
+}
+
 static int attach_edu(int obj)
 {
 	struct guestmem_attach_device cmd = {
@@ -1956,6 +2012,173 @@ TEST_F(abi, attached_allocated_memory_has_iovas_everywhere)
 	EXPECT_EQ(0, info.out_pinned_pages);
 	close(s.out_fd);
 	munmap(map, 4 * PAGE);
+	close(fd);
+}
+
+TEST_F(abi, iova_runs_rules)
+{
+	static const uint64_t gpns[] = { 3, 0 };
+	struct guestmem_iova_run runs[2];
+	struct guestmem_iova_runs out;
+	uint64_t iovas_scratch[2];
+	uint32_t id;
+
+	/* Not attached: the lock works, no IOVA anywhere. */
+	ASSERT_EQ(1, lock_gpns(self->obj, gpns, 2, iovas_scratch, &id,
+			       NULL));
+	EXPECT_EQ(-ENOENT, iova_runs_of(self->obj, 3, 1, runs, 2, &out));
+	EXPECT_EQ(GUESTMEM_FAULT_HAS_INDEX, out.out_fault.flags);
+	EXPECT_EQ(0, out.out_fault.index);
+	EXPECT_EQ(3, out.out_fault.gpn);
+	EXPECT_EQ(0, out.out_nr_runs);
+	EXPECT_EQ(0, out.out_gpn_count);
+	/* Nothing to describe succeeds; no room for a run does not. */
+	EXPECT_EQ(0, iova_runs_of(self->obj, 3, 0, runs, 0, &out));
+	EXPECT_EQ(0, out.out_nr_runs);
+	EXPECT_EQ(-EINVAL, iova_runs_of(self->obj, 3, 1, runs, 0, NULL));
+	/* The range's end must fit in 64 bits. */
+	EXPECT_EQ(-EOVERFLOW, iova_runs_of(self->obj, UINT64_MAX - 1, 2, runs,
+					   2, NULL));
+	EXPECT_EQ(-EOVERFLOW, iova_runs_of(self->obj, UINT64_MAX, 1, runs, 2,
+					   NULL));
+	EXPECT_EQ(0, unlock_gpns(self->obj, id));
+}
+
+/* Runs for an attached object: exactly the page IOVAs, merged. */
+static void check_runs(struct __test_metadata *_metadata, int obj,
+		       uint64_t gpn, uint64_t n)
+{
+	struct guestmem_iova_run want[16], got[16];
+	struct guestmem_iova_runs out;
+	int nr, i;
+
+	ASSERT_GE(16, n);
+	nr = expected_runs(obj, gpn, n, want);
+	ASSERT_LT(0, nr);
+	memset(got, 0xa5, sizeof(got));
+	ASSERT_EQ(0, iova_runs_of(obj, gpn, n, got, 16, &out));
+	EXPECT_EQ(nr, out.out_nr_runs);
+	EXPECT_EQ(n, out.out_gpn_count);
+	EXPECT_EQ(0, out.out_fault.flags);
+	for (i = 0; i < nr && i < (int)out.out_nr_runs; i++) {
+		EXPECT_EQ(want[i].gpn, got[i].gpn);
+		EXPECT_EQ(want[i].npages, got[i].npages);
+		EXPECT_EQ(want[i].iova, got[i].iova);
+	}
+	/* Nothing past the runs written is touched. */
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, got[out.out_nr_runs].gpn);
+	/* One run of room at a time: each call describes one run. */
+	for (i = 0; i < nr; i++) {
+		uint64_t from = want[i].gpn;
+
+		ASSERT_EQ(0, iova_runs_of(obj, from, gpn + n - from, got, 1,
+					  &out));
+		EXPECT_EQ(1, out.out_nr_runs);
+		EXPECT_EQ(want[i].npages, out.out_gpn_count);
+		EXPECT_EQ(want[i].iova, got[0].iova);
+	}
+}
+
+TEST(attached_iova_runs_are_the_page_iovas_merged)
+{
+	struct guestmem_iova_run runs[4];
+	struct guestmem_iova_runs out;
+	struct guestmem_info info;
+	uint64_t gpns[8], iovas[8];
+	uint32_t id[3];
+	int dev, obj, i;
+	uint8_t *mem;
+
+	if (!have_edu())
+		SKIP(return, "no edu device at 0000:00:03.0");
+	dev = open_dev();
+	ASSERT_LE(0, dev);
+	mem = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem, 1, 16 * PAGE);
+	obj = create_user(dev, mem, 16 * PAGE, "runs");
+	ASSERT_LE(0, obj);
+	ASSERT_EQ(0, attach_edu(obj));
+	ASSERT_EQ(0, info_of(obj, &info));
+
+	/* One lock of 2..7: one run through the IOMMU. */
+	for (i = 0; i < 6; i++)
+		gpns[i] = 2 + i;
+	ASSERT_EQ(0, lock_gpns(obj, gpns, 6, iovas, &id[0], NULL));
+	check_runs(_metadata, obj, 2, 6);
+	if (!(info.out_flags & GUESTMEM_INFO_IOVA_PHYS)) {
+		ASSERT_EQ(0, iova_runs_of(obj, 2, 6, runs, 4, &out));
+		EXPECT_EQ(1, out.out_nr_runs);
+		EXPECT_EQ(2, runs[0].gpn);
+		EXPECT_EQ(6, runs[0].npages);
+		EXPECT_EQ(iovas[0], runs[0].iova);
+	}
+
+	/* Two more locks, 8 and 9 in reverse order: three IOVA ranges. */
+	gpns[0] = 9;
+	ASSERT_EQ(0, lock_gpns(obj, gpns, 1, iovas, &id[1], NULL));
+	gpns[0] = 8;
+	ASSERT_EQ(0, lock_gpns(obj, gpns, 1, iovas, &id[2], NULL));
+	check_runs(_metadata, obj, 2, 8);
+	check_runs(_metadata, obj, 5, 5);
+
+	/* The first page without an IOVA ends the call; runs before it stay. */
+	EXPECT_EQ(-ENOENT, iova_runs_of(obj, 7, 4, runs, 4, &out));
+	EXPECT_EQ(GUESTMEM_FAULT_HAS_INDEX, out.out_fault.flags);
+	EXPECT_EQ(3, out.out_fault.index);
+	EXPECT_EQ(10, out.out_fault.gpn);
+	EXPECT_EQ(3, out.out_gpn_count);
+	EXPECT_LE(1, out.out_nr_runs);
+	EXPECT_EQ(7, runs[0].gpn);
+
+	/* Unlocked pages lose their runs; the other locks keep theirs. */
+	EXPECT_EQ(0, unlock_gpns(obj, id[1]));
+	EXPECT_EQ(-ENOENT, iova_runs_of(obj, 8, 2, runs, 4, &out));
+	EXPECT_EQ(1, out.out_fault.index);
+	check_runs(_metadata, obj, 2, 7);
+	EXPECT_EQ(0, unlock_gpns(obj, id[0]));
+	EXPECT_EQ(0, unlock_gpns(obj, id[2]));
+	EXPECT_EQ(-ENOENT, iova_runs_of(obj, 8, 1, runs, 4, &out));
+	EXPECT_EQ(0, out.out_fault.index);
+	close(obj);
+	close(dev);
+	munmap(mem, 16 * PAGE);
+}
+
+TEST_F(abi, attached_allocated_memory_is_runs_everywhere)
+{
+	struct guestmem_subrange s = {
+		.size = sizeof(s), .offset = 3 * PAGE + 16, .len = 8 * PAGE,
+	};
+	struct guestmem_iova_run runs[16];
+	struct guestmem_iova_runs out;
+	struct guestmem_info info;
+	int fd;
+
+	if (!have_edu())
+		SKIP(return, "no edu device at 0000:00:03.0");
+	fd = create_alloc(self->dev, 12 * PAGE);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, attach_edu(fd));
+	ASSERT_EQ(0, info_of(fd, &info));
+	check_runs(_metadata, fd, 0, 12);
+	if (info.out_flags & GUESTMEM_INFO_BASE_IOVA) {
+		ASSERT_EQ(0, iova_runs_of(fd, 0, 12, runs, 16, &out));
+		EXPECT_EQ(1, out.out_nr_runs);
+		EXPECT_EQ(12, runs[0].npages);
+		EXPECT_EQ(info.out_base_iova, runs[0].iova);
+	}
+	/* Past the end: no IOVA. */
+	EXPECT_EQ(-ENOENT, iova_runs_of(fd, 10, 4, runs, 16, &out));
+	EXPECT_EQ(2, out.out_fault.index);
+	EXPECT_EQ(2, out.out_gpn_count);
+	/* A view inside a page: each page's first byte, as GUESTMEM_IOVA. */
+	ASSERT_EQ(0, gm_raw(fd, GUESTMEM_SUBRANGE, &s));
+	check_runs(_metadata, s.out_fd, 0, 8);
+	ASSERT_EQ(0, iova_runs_of(s.out_fd, 0, 8, runs, 16, &out));
+	EXPECT_EQ(16, runs[0].iova % PAGE);
+	close(s.out_fd);
 	close(fd);
 }
 
