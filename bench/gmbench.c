@@ -55,6 +55,20 @@ static int gm_iova_gpns(struct gm *gm, const uint64_t *gpns, size_t count, uint6
 }
 #endif
 
+#ifndef HAVE_GM_IOVA_RUNS
+struct gm_iova_run { uint64_t gpn, npages, iova; };
+static int gm_iova_runs(struct gm *gm, uint64_t gpn, uint64_t count, struct gm_iova_run *runs,
+			size_t *nr_runs)
+{
+	(void)gm;
+	(void)gpn;
+	(void)count;
+	(void)runs;
+	*nr_runs = 0;
+	return -EOPNOTSUPP;
+}
+#endif
+
 /* An unknown nr: the dispatcher answers -ENOTTY before doing any work. */
 #define GM_NULL_IOCTL _IO(GUESTMEM_TYPE, 0xff)
 
@@ -552,6 +566,8 @@ struct lookup {
 	struct pinbuf *b;
 	int pagemap;
 	uint64_t iovas[IOVA_PAGES], entries[IOVA_PAGES];
+	struct gm_iova_run runs[IOVA_PAGES];
+	size_t nr_runs;
 };
 
 static int iova_once(struct lookup *l, uint64_t i)
@@ -564,6 +580,17 @@ static int iova_once(struct lookup *l, uint64_t i)
 static int run_iova(struct contender *c, uint64_t iters, double *t)
 {
 	TIMED_LOOP(iova_once(c->ctx, i));
+}
+
+static int iova_runs_once(struct lookup *l)
+{
+	l->nr_runs = IOVA_PAGES;
+	return gm_iova_runs(l->b->gm, 0, IOVA_PAGES, l->runs, &l->nr_runs);
+}
+
+static int run_iova_runs(struct contender *c, uint64_t iters, double *t)
+{
+	TIMED_LOOP(iova_runs_once(c->ctx));
 }
 
 static int run_iova_batch(struct contender *c, uint64_t iters, double *t)
@@ -886,6 +913,7 @@ static void lookup_ops(void)
 	struct gm_locked_pages *lp = NULL;
 	struct pinbuf b;
 	struct result ent = { .name = "entries returned" }, runs = { .name = "IOVA runs" };
+	struct result rent = { .name = "runs returned" };
 	int rc, brc;
 	size_t i;
 
@@ -900,8 +928,9 @@ static void lookup_ops(void)
 		mk("pagemap open/read/close", run_pagemap, 8),
 		mk("gm_iova_gpns x512", run_iova_batch, IOVA_PAGES),
 		mk("pagemap bulk read x512", run_pagemap_bulk, IOVA_PAGES),
+		mk("gm_iova_runs x512", run_iova_runs, IOVA_PAGES),
 	};
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < ARRAY_SIZE(c); i++)
 		c[i].ctx = l;
 
 	rc = brc = pinbuf_alloc(&b, IOVA_PAGES * SZ_4K, false);
@@ -916,21 +945,25 @@ static void lookup_ops(void)
 		if (rc)
 			skip_contender(&c[0], -rc, NULL);
 	}
-	if (c[0].r.err || c[0].r.why)
+	if (c[0].r.err || c[0].r.why) {
 		skip_contender(&c[3], c[0].r.err, c[0].r.why);
+		skip_contender(&c[5], c[0].r.err, c[0].r.why);
+	}
 	if (l->pagemap < 0)
 		skip_contender(&c[4], errno, NULL);
 	for (i = 2; i < 5 && brc; i += 2)
 		skip_contender(&c[i], -brc, NULL);
 
 	section("IOVA lookup (512 locked pages of an attached object) vs /proc/self/pagemap");
-	measure(c, 5);
+	measure(c, ARRAY_SIZE(c));
 	row("gm_iova", 0, "locked", &c[0].r, &c[2].r, 1, "pagemap open/read/close", faster_15x,
 	    "ns", "DPDK rte_mem_virt2phy style");
 	row("gm_iova", 0, "locked", &c[0].r, &c[1].r, 1, NULL, le_1_3, "ns",
 	    "goal from perf-anchors.md section 6");
 	row("gm_iova_gpns x512", 0, "locked", &c[3].r, &c[4].r, 1, NULL, no_goal, "ns",
 	    "per call of 512 pages");
+	row("gm_iova_runs x512", 0, "locked", &c[5].r, &c[4].r, 1, NULL, no_goal, "ns",
+	    "per call of 512 pages, answered as runs");
 
 	/* Entries a caller gets back against the contiguous IOVA runs they describe. */
 	if (c[3].r.err || c[3].r.why) {
@@ -947,7 +980,21 @@ static void lookup_ops(void)
 	}
 	row("gm_iova_gpns x512", 0, "locked", &ent, &runs, 1, NULL,
 	    (struct goal){ .max = 1.0, .text = "<= 1 entry per run" }, "entries",
-	    "entries returned vs contiguous IOVA runs");
+	    "entries returned vs contiguous IOVA runs (one entry per page)");
+
+	/* The same pages asked for as runs. */
+	if (c[5].r.err || c[5].r.why) {
+		rent.err = c[5].r.err;
+		rent.why = c[5].r.why;
+	} else if (!iova_runs_once(l)) {
+		rent.min = rent.med = l->nr_runs;
+		rent.samples = rent.iters = 1;
+	} else {
+		rent.err = EIO;
+	}
+	row("gm_iova_runs x512", 0, "locked", &rent, &runs, 1, NULL,
+	    (struct goal){ .max = 1.0, .text = "<= 1 entry per run" }, "entries",
+	    "runs returned vs contiguous IOVA runs");
 
 	gm_locked_pages_release(lp);
 	if (l->pagemap >= 0)
