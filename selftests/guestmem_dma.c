@@ -313,6 +313,85 @@ TEST_F(dma, lock_range_iova_segments)
 	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
 }
 
+/*
+ * gm_iova_runs: the runs of a lock are what the device can be given.
+ * Under the IOMMU a lock of scattered pages is one run, and a DMA that
+ * starts at the run's IOVA and ends pages later lands in the right page;
+ * with dma-direct every run is physically contiguous.  A buffer too small
+ * for the runs is -ENOSPC with the runs that fit written; an unlocked page
+ * is -ENOENT.
+ */
+TEST_F(dma, iova_runs_are_what_the_device_uses)
+{
+	static const uint64_t gpns[] = { 6, 7, 8, 9, 10, 11 };
+	const uint64_t gpn13 = 13, gpn14 = 14;
+	struct gm_locked_pages *lp, *lp13, *lp14;
+	struct gm_iova_run runs[8];
+	uint8_t src[EDU_DMA_BUF_USABLE];
+	uint64_t iovas[6], covered = 0, pa;
+	size_t nr = 8, i, k;
+
+	if (!self->edu)
+		return;
+	test_gm_ok(gm_lock_gpns(self->gm, false, gpns, 6, &lp));
+	test_gm_ok(gm_iova_gpns(self->gm, gpns, 6, iovas));
+	test_gm_ok(gm_iova_runs(self->gm, 6, 6, runs, &nr));
+	TH_LOG("%zu run(s) for 6 locked pages", nr);
+	ASSERT_LE(1, nr);
+	for (i = 0; i < nr; i++) {
+		EXPECT_EQ(6 + covered, runs[i].gpn);
+		for (k = 0; k < runs[i].npages; k++) {
+			EXPECT_EQ(iovas[covered + k], runs[i].iova + k * SZ_4K);
+			if (!self->translated) {
+				ASSERT_EQ(0, virt_to_phys(self->buf + (runs[i].gpn + k) * SZ_4K,
+							  &pa));
+				EXPECT_EQ(pa, runs[i].iova + k * SZ_4K);
+			}
+		}
+		covered += runs[i].npages;
+	}
+	EXPECT_EQ(6, covered);
+	if (self->translated) {
+		ASSERT_EQ(1, nr);
+		/* From the run's start into its fifth page, by the run's IOVA. */
+		fill_distinct(src, sizeof(src), 9);
+		memcpy(self->buf + 6 * SZ_4K, src, sizeof(src));
+		ASSERT_EQ(0, edu_dma_to_device(self->edu, runs[0].iova, 0, sizeof(src)));
+		ASSERT_EQ(0, edu_dma_from_device(self->edu, runs[0].iova + 4 * SZ_4K + 8, 0,
+						 sizeof(src)));
+		EXPECT_EQ(0, memcmp(self->buf + 10 * SZ_4K + 8, src, sizeof(src)));
+	}
+	/* Pages 13 and 14 locked apart: two IOVA ranges, so two runs. */
+	test_gm_ok(gm_lock_gpns(self->gm, false, &gpn13, 1, &lp13));
+	test_gm_ok(gm_lock_gpns(self->gm, false, &gpn14, 1, &lp14));
+	nr = 8;
+	test_gm_ok(gm_iova_runs(self->gm, 13, 2, runs, &nr));
+	if (nr == 2) {
+		size_t one = 1;
+
+		EXPECT_EQ(-ENOSPC, gm_iova_runs(self->gm, 13, 2, runs + 4, &one));
+		EXPECT_EQ(1, one);
+		EXPECT_EQ(13, runs[4].gpn);
+		EXPECT_EQ(1, runs[4].npages);
+		EXPECT_EQ(runs[0].iova, runs[4].iova);
+	} else {
+		TH_LOG("pages 13 and 14 got consecutive IOVAs: one run");
+		EXPECT_EQ(1, nr);
+	}
+	gm_locked_pages_release(lp13);
+	gm_locked_pages_release(lp14);
+	nr = 8;
+	test_gm_fails(ENOENT, GM_ERROR_OTHER, gm_iova_runs(self->gm, 10, 3, runs, &nr));
+	EXPECT_STREQ("guest memory 'dma': iova error: no IOVA for gpn 0xc "
+		     "(not locked, or no device attached)", gm_last_error()->message);
+	EXPECT_LE(1, nr);
+	EXPECT_EQ(10, runs[0].gpn);
+	gm_locked_pages_release(lp);
+	nr = 8;
+	test_gm_fails(ENOENT, GM_ERROR_OTHER, gm_iova_runs(self->gm, 6, 1, runs, &nr));
+	EXPECT_EQ(0, nr);
+}
+
 TEST_F(dma, only_locked_pages_have_an_iova)
 {
 	const uint64_t gpn = 4;
