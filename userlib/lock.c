@@ -14,7 +14,9 @@
  * hold: the page addresses in the caller's address space, computed from
  * the region layout GUESTMEM_INFO reported (the owner's mapping of
  * user-backed regions, the library's mmap() of allocated memory; NULL
- * where this process has no mapping), and for lock_range the segments:
+ * where this process has no mapping) - for LockedPages on demand, from a
+ * copy of the gpn list, so that a lock costs the library a memcpy rather
+ * than an address lookup per page - and for lock_range the segments:
  * runs of pages whose gpns are consecutive, merged exactly as the seed's
  * PagedRange::ranges() merges them, and split further where the IOVAs of
  * neighbouring pages are not consecutive, so that every segment is one
@@ -32,8 +34,9 @@
 struct gm_locked_pages {
 	struct gm *gm;          /* holds a reference, as the seed's LockedPages does */
 	uint32_t lock_id;
+	bool owner_va;          /* gm_sees_owner_va() when the lock was made */
 	size_t count;
-	void **pages;
+	uint64_t *gpns;         /* the locked gpns, in order */
 };
 
 struct gm_locked_range {
@@ -156,8 +159,6 @@ int gm_lock_gpns(struct gm *gm, bool with_kernel_access, const uint64_t *gpns, s
 {
 	struct guestmem_fault kf;
 	struct gm_locked_pages *lp;
-	bool owner_va;
-	size_t i;
 	int ret;
 
 	*out = NULL;
@@ -166,7 +167,7 @@ int gm_lock_gpns(struct gm *gm, bool with_kernel_access, const uint64_t *gpns, s
 		return gm_fail_not_lockable(gm, count ? gpns[0] : 0);
 
 	lp = calloc(1, sizeof(*lp));
-	if (!lp || !(lp->pages = calloc(count ? count : 1, sizeof(*lp->pages)))) {
+	if (!lp || !(lp->gpns = malloc((count ? count : 1) * sizeof(*lp->gpns)))) {
 		struct gm_fault f = { .errnum = ENOMEM, .kind = GM_ERROR_OTHER, .op = GM_OP_LOCK };
 
 		free(lp);
@@ -175,14 +176,13 @@ int gm_lock_gpns(struct gm *gm, bool with_kernel_access, const uint64_t *gpns, s
 	/* The seed calls the backing's lock_gpns even for an empty list. */
 	ret = gm_kernel_lock(gm, with_kernel_access, gpns, count, &lp->lock_id, NULL, NULL, &kf);
 	if (ret) {
-		free(lp->pages);
+		free(lp->gpns);
 		free(lp);
 		return gm_fail_ioctl(gm, ret, GM_OP_LOCK, false, 0, 0, &kf);
 	}
-	/* The kernel checked every gpn, so each one is a valid, mapped page. */
-	owner_va = gm_sees_owner_va(gm);
-	for (i = 0; i < count; i++)
-		lp->pages[i] = gm_gpa_to_va(gm, gpns[i] * GM_PAGE_SIZE, owner_va);
+	/* The kernel checked every gpn: each one is a valid, mapped page. */
+	memcpy(lp->gpns, gpns, count * sizeof(*gpns));
+	lp->owner_va = gm_sees_owner_va(gm);
 	lp->count = count;
 	lp->gm = gm_clone(gm);
 	*out = lp;
@@ -196,7 +196,9 @@ size_t gm_locked_pages_count(const struct gm_locked_pages *lp)
 
 void *gm_locked_pages_page(const struct gm_locked_pages *lp, size_t i)
 {
-	return lp && i < lp->count ? lp->pages[i] : NULL;
+	if (!lp || i >= lp->count)
+		return NULL;
+	return gm_gpa_to_va(lp->gm, lp->gpns[i] * GM_PAGE_SIZE, lp->owner_va);
 }
 
 void gm_locked_pages_release(struct gm_locked_pages *lp)
@@ -205,7 +207,7 @@ void gm_locked_pages_release(struct gm_locked_pages *lp)
 		return;
 	gm_kernel_unlock(lp->gm, lp->lock_id);
 	gm_release(lp->gm);
-	free(lp->pages);
+	free(lp->gpns);
 	free(lp);
 }
 
