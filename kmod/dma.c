@@ -360,7 +360,7 @@ int gm_ioctl_iova(struct gm_ucmd *ucmd)
 /* Runs collected under the mutex, then copied out without it. */
 #define GM_RUNS_BATCH	16
 /* Pages looked at per hold of the mutex. */
-#define GM_RUNS_SCAN	(1ULL << 16)
+#define GM_RUNS_SCAN	BIT_ULL(16)
 
 /**
  * gm_ioctl_iova_runs() - GUESTMEM_IOVA_RUNS: the IOVAs of a range, as runs

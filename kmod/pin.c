@@ -186,10 +186,10 @@ static int gm_lock_make_runs(struct gm_lock *lock, const u64 *gpns,
 	if (!lock->runs)
 		return -ENOMEM;
 	lock->nr_runs = n;
-	run = lock->runs - 1;
+	run = NULL;
 	for (i = 0; i < count; i++) {
 		if (gm_run_starts(gpns, i)) {
-			run++;
+			run = run ? run + 1 : lock->runs;
 			run->lock = lock;
 			run->start = gpns[i];
 			run->index = i;
