@@ -22,42 +22,52 @@
  *
  * The owner's fast path.  When the caller is the owner (current->mm is the
  * object's mm: the usual VMM), read_at/write_at of at most GM_FAST_MAX
- * bytes and plain accesses skip mmget, GUP, kmap and unpin: under the
- * owner's mmap_read_trylock() they check the one VMA that holds the guest
- * bytes and copy with uaccess on the guest's user address, page faults
- * disabled, through a small bounce buffer on the stack (a plain 1/2/4/8
- * byte access at an address aligned to its size is one get_user() or
- * put_user() of that width: one untorn load or store, as before).  Anything
- * else - not the owner, longer, a range that is out of range, in a hole or
- * not user-backed, the owner's thread group gone, mmap_lock contended, a
- * VMA refused below, a page that is not present or not writable in the
- * page table, a fault on the caller's buffer - leaves the access to the GUP
- * walker, which starts again from the first byte and so produces exactly
- * today's result: errno, fault kind, cause and first failing GPA.  The
- * fast path never reports an error itself.
+ * bytes, plain accesses and compare-exchange skip mmget, GUP, kmap and
+ * unpin: under the owner's mmap_read_trylock() they check the one VMA that
+ * holds the guest bytes and act with uaccess on the guest's user address,
+ * page faults disabled (gm_fast_owner()).  Copies go through a small
+ * bounce buffer on the stack (a plain 1/2/4/8 byte access at an address
+ * aligned to its size is one get_user() or put_user() of that width: one
+ * untorn load or store, as before); a compare-exchange is one locked
+ * cmpxchg of its width on the user address (gm_cmpxchg_user(), x86 only;
+ * elsewhere it always takes the walker), fully ordered like cmpxchg().
+ * Anything else - not the owner, longer, a range that is out of range, in
+ * a hole or not user-backed, the owner's thread group gone, mmap_lock
+ * contended, a VMA refused below, a host address that is not aligned for
+ * a compare-exchange, a page that is not present or not writable in the
+ * page table, a fault on the caller's buffer - leaves the access to the
+ * GUP walker, which starts again from the first byte and so produces
+ * exactly today's result: errno, fault kind, cause and first failing GPA.
+ * The fast path never reports an error itself; a compare-exchange that
+ * finds another value is a success (not exchanged), not a failure.
  *
  * Why its successes are GUP's successes: the VMA test mirrors GUP's
  * check_vma_flags() for FOLL_PIN (plus FOLL_WRITE for writes) without
  * FOLL_FORCE - no VM_IO/VM_PFNMAP (and no VM_MIXEDMAP, whose special PTEs
  * GUP refuses too), not secretmem, VM_READ for reads, VM_WRITE (and no
- * shadow stack) for writes, protection keys through
- * arch_vma_access_permitted() - and with faults disabled the copy succeeds
+ * shadow stack) for writes and compare-exchanges, protection keys through
+ * arch_vma_access_permitted() - and with faults disabled the access succeeds
  * only on PTEs that are present with the access's permission, which
  * GUP-fast or its slow path would pin as they are (short of GUP running out
- * of memory itself, to unshare a page or on a pin-count overflow, where
- * the fast path now succeeds instead of -ENOMEM).  So read-only mappings
- * (private or shared, anonymous or file), PROT_NONE, munmapped ranges and
- * write-only mappings behave as before; COW, never-touched memory,
- * userfaultfd, NUMA hinting and write-notify mappings fault and are handed
- * to GUP, which populates them as before.  The owner-exit rule holds: the
- * caller's own mm is alive while it runs, and gm_owner_exited() still
- * catches a CLONE_VM process that outlives the owner's thread group.
- * Differences that the ABI does not show: a read no longer unshares a COW
- * or KSM page as a FOLL_PIN read does, and a write dirties the page through
- * the PTE, as the owner's own store would, instead of set_page_dirty_lock().
- * A torn or partial copy is the same as before: read_at/write_at are byte
- * copies that may be partial on failure, and a failed fast write is
- * redone in full by the walker.
+ * of memory itself, to unshare a page or on a pin-count overflow, where the
+ * fast path now succeeds instead of -ENOMEM).  A compare-exchange is a
+ * write whatever it finds: the locked cmpxchg writes through the user PTE
+ * even when the values differ (it stores back the value found), so it needs
+ * a present writable PTE, like put_user(), just as the walker pins with
+ * FOLL_WRITE for it.  So read-only mappings (private or shared, anonymous
+ * or file), PROT_NONE, munmapped ranges and write-only mappings behave as
+ * before; COW, never-touched memory, userfaultfd, NUMA hinting and
+ * write-notify mappings fault and are handed to GUP, which populates them
+ * as before.  The owner-exit rule holds: the caller's own mm is alive while
+ * it runs, and gm_owner_exited() still catches a CLONE_VM process that
+ * outlives the owner's thread group.  Differences that the ABI does not
+ * show: a read no longer unshares a COW or KSM page as a FOLL_PIN read
+ * does, and a write dirties the page through the PTE, as the owner's own
+ * store would, instead of set_page_dirty_lock().  A torn or partial copy is
+ * the same as before: read_at/write_at are byte copies that may be partial
+ * on failure, and a failed fast write is redone in full by the walker; a
+ * failed fast compare-exchange has stored nothing (the instruction faults
+ * before it writes), so the walker's is the only one.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -388,11 +398,37 @@ static bool gm_fast_vma_ok(struct mm_struct *mm, unsigned long uaddr,
 	return arch_vma_access_permitted(vma, write, false, false);
 }
 
+/* What the owner's fast path does at the guest's user address. */
+enum gm_fast_op {
+	GM_FAST_READ,
+	GM_FAST_WRITE,
+	GM_FAST_CMPXCHG,
+};
+
+/**
+ * struct gm_fast - one access of the owner's fast path
+ * @op: copy out of guest memory, into it, or compare-exchange
+ * @len: bytes: 1..GM_FAST_MAX for a copy, 1, 2, 4 or 8 for a cmpxchg
+ * @kbuf: a copy: the caller's bounce buffer
+ * @w: a plain access: @kbuf as a word (else NULL); a cmpxchg: the value
+ *	expected, replaced by the value found when they differ
+ * @new: a cmpxchg: the value to store
+ */
+struct gm_fast {
+	enum gm_fast_op op;
+	size_t len;
+	void *kbuf;
+	union gm_word *w;
+	const union gm_word *new;
+};
+
 /* One load or store of the guest's user address, faults disabled. */
-static bool gm_fast_copy(unsigned long uaddr, union gm_word *w, void *kbuf,
-			 size_t len, bool write)
+static bool gm_fast_copy(unsigned long uaddr, const struct gm_fast *f)
 {
 	void __user *p = (void __user *)uaddr;
+	bool write = f->op == GM_FAST_WRITE;
+	union gm_word *w = f->w;
+	size_t len = f->len;
 
 	if (w && (len == 1 || len == 2 || len == 4 || len == 8) &&
 	    IS_ALIGNED(uaddr, len)) {
@@ -412,35 +448,52 @@ static bool gm_fast_copy(unsigned long uaddr, union gm_word *w, void *kbuf,
 		}
 	}
 	if (write)
-		return !copy_to_user(p, kbuf, len);
-	return !copy_from_user(kbuf, p, len);
+		return !copy_to_user(p, f->kbuf, len);
+	return !copy_from_user(f->kbuf, p, len);
 }
 
 /*
- * The owner's fast path: copy @len (1..GM_FAST_MAX) guest bytes at @gpa to
- * or from @kbuf; @w (a plain access) is @kbuf as a word.  True when the
- * whole access is done; false when gm_access() must do it (nothing has
- * been reported; a write may have stored a prefix, which it stores again).
+ * One locked cmpxchg on the guest's user address, faults disabled.  An
+ * unaligned host address is left to the walker, whose answer is -EINVAL.
  */
-static bool gm_fast_owner(struct gm_object *obj, u64 gpa, void *kbuf,
-			  union gm_word *w, size_t len, bool write)
+static bool gm_fast_cmpxchg(unsigned long uaddr, const struct gm_fast *f)
+{
+	void __user *p = (void __user *)uaddr;
+
+	return IS_ALIGNED(uaddr, f->len) && access_ok(p, f->len) &&
+	       gm_cmpxchg_user(p, f->w->b, f->new->b, f->len);
+}
+
+/*
+ * The owner's fast path: do @f on the guest bytes at @gpa.  True when the
+ * whole access is done (a cmpxchg that found another value is done too);
+ * false when gm_access() must do it (nothing has been reported; a write
+ * may have stored a prefix, which it stores again; a cmpxchg has stored
+ * nothing).
+ */
+static bool gm_fast_owner(struct gm_object *obj, u64 gpa,
+			  const struct gm_fast *f)
 {
 	struct mm_struct *mm = current->mm;
 	unsigned long uaddr;
 	struct gm_loc loc;
 	bool ok;
 
-	if (!len || len > GM_FAST_MAX || gm_resolve(obj, gpa, len, &loc) ||
+	if (!f->len || f->len > GM_FAST_MAX ||
+	    gm_resolve(obj, gpa, f->len, &loc) ||
 	    loc.region->type != GM_REGION_USER || loc.base->mm != mm ||
 	    gm_owner_exited(loc.base))
 		return false;
 	uaddr = loc.region->uaddr + loc.off;
 	if (!mmap_read_trylock(mm))
 		return false;
-	ok = gm_fast_vma_ok(mm, uaddr, len, write);
+	ok = gm_fast_vma_ok(mm, uaddr, f->len, f->op != GM_FAST_READ);
 	if (ok) {
 		pagefault_disable();
-		ok = gm_fast_copy(uaddr, w, kbuf, len, write);
+		if (f->op == GM_FAST_CMPXCHG)
+			ok = gm_fast_cmpxchg(uaddr, f);
+		else
+			ok = gm_fast_copy(uaddr, f);
 		pagefault_enable();
 	}
 	mmap_read_unlock(mm);
@@ -457,12 +510,16 @@ static noinline bool gm_rw_fast(struct gm_object *obj, u64 gpa,
 				u8 __user *ubuf, size_t len, bool write)
 {
 	u8 bounce[GM_FAST_MAX];
+	struct gm_fast f = {
+		.op = write ? GM_FAST_WRITE : GM_FAST_READ,
+		.len = len,
+		.kbuf = bounce,
+	};
 
 	if (write)
 		return !copy_from_user(bounce, ubuf, len) &&
-		       gm_fast_owner(obj, gpa, bounce, NULL, len, true);
-	return gm_fast_owner(obj, gpa, bounce, NULL, len, false) &&
-	       !copy_to_user(ubuf, bounce, len);
+		       gm_fast_owner(obj, gpa, &f);
+	return gm_fast_owner(obj, gpa, &f) && !copy_to_user(ubuf, bounce, len);
 }
 
 static int gm_rw(struct gm_ucmd *ucmd, bool write)
@@ -599,6 +656,12 @@ static int gm_plain(struct gm_ucmd *ucmd, bool write)
 	struct guestmem_rw *cmd = ucmd->cmd;
 	void __user *ubuf = u64_to_user_ptr(cmd->buf_uptr);
 	struct gm_plain p = { .len = cmd->len };
+	struct gm_fast f = {
+		.op = write ? GM_FAST_WRITE : GM_FAST_READ,
+		.len = p.len,
+		.kbuf = p.w.b,
+		.w = &p.w,
+	};
 	int rc;
 
 	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
@@ -610,7 +673,7 @@ static int gm_plain(struct gm_ucmd *ucmd, bool write)
 
 	if (write && copy_from_user(p.w.b, ubuf, p.len))
 		return -EFAULT;
-	if (gm_fast_owner(ucmd->obj, cmd->gpa, p.w.b, &p.w, p.len, write))
+	if (gm_fast_owner(ucmd->obj, cmd->gpa, &f))
 		rc = 0;
 	else
 		rc = gm_access(ucmd->obj, cmd->gpa, p.len, write,
@@ -680,7 +743,8 @@ static int gm_chunk_cmpxchg(void *ctx, void *kaddr, u64 done, size_t n)
  * gm_ioctl_cmpxchg() - GUESTMEM_COMPARE_EXCHANGE
  * @ucmd: the call (&struct guestmem_cmpxchg)
  *
- * cmpxchg() is fully ordered: the seed's sequentially consistent exchange.
+ * cmpxchg() is fully ordered: the seed's sequentially consistent exchange;
+ * so is the owner's fast path, a locked cmpxchg on the user address.
  *
  * Return: 0 or a negative errno (see the uapi header).
  */
@@ -688,6 +752,12 @@ int gm_ioctl_cmpxchg(struct gm_ucmd *ucmd)
 {
 	struct guestmem_cmpxchg *cmd = ucmd->cmd;
 	struct gm_cmpxchg c = { .len = cmd->len };
+	struct gm_fast f = {
+		.op = GM_FAST_CMPXCHG,
+		.len = c.len,
+		.w = &c.old,
+		.new = &c.new,
+	};
 	int rc;
 
 	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
@@ -705,8 +775,13 @@ int gm_ioctl_cmpxchg(struct gm_ucmd *ucmd)
 	    memchr_inv(c.new.b + c.len, 0, 8 - c.len))
 		return -EINVAL;
 
-	rc = gm_access(ucmd->obj, cmd->gpa, c.len, true, gm_chunk_cmpxchg, &c,
-		       &cmd->out_fault);
+	/* What the fast path finds, if it differs from c.cur; else c.cur. */
+	c.old = c.cur;
+	if (gm_fast_owner(ucmd->obj, cmd->gpa, &f))
+		rc = 0;
+	else
+		rc = gm_access(ucmd->obj, cmd->gpa, c.len, true,
+			       gm_chunk_cmpxchg, &c, &cmd->out_fault);
 	if (rc)
 		return rc;
 	cmd->out_current = c.old.v64;

@@ -2,12 +2,15 @@
 /*
  * Kernel version differences, and nothing else: one wrapper per kernel API
  * whose signature changed between the oldest (6.1) and newest (6.12) kernel
- * guestmem supports.  No other file tests LINUX_VERSION_CODE.
+ * guestmem supports.  No other file tests LINUX_VERSION_CODE.  The one
+ * architecture-only helper the data path uses lives here too, with the
+ * answer that the other architectures get.
  */
 #ifndef GUESTMEM_COMPAT_H
 #define GUESTMEM_COMPAT_H
 
 #include <linux/mm.h>
+#include <linux/uaccess.h>
 #include <linux/version.h>
 
 /* The one place that reads the kernel version. */
@@ -56,6 +59,51 @@ static inline void gm_vm_flags_set(struct vm_area_struct *vma,
 #define GM_VM_SHADOW_STACK	VM_SHADOW_STACK
 #else
 #define GM_VM_SHADOW_STACK	VM_NONE
+#endif
+
+/**
+ * gm_cmpxchg_user() - one locked compare-exchange on a user address
+ * @p: the address, aligned to @len and checked with access_ok()
+ * @old: @len bytes, the value expected; replaced by the value found when
+ *	that differs
+ * @new: @len bytes, the value to store
+ * @len: 1, 2, 4 or 8
+ *
+ * x86's __try_cmpxchg_user() (since 5.19), which answers 0 when it
+ * exchanged, 1 when it found another value (stored in @old) and -EFAULT
+ * when the access faulted.  Elsewhere there is no such helper: the caller
+ * takes its GUP path.
+ *
+ * Return: true when the compare-exchange ran, whether or not it exchanged;
+ * false on a fault (nothing stored, @old untouched).
+ */
+#ifdef CONFIG_X86
+static __always_inline bool gm_cmpxchg_user(void __user *p, void *old,
+					    const void *new, size_t len)
+{
+	switch (len) {
+	case 1:
+		return __try_cmpxchg_user((u8 __user *)p, (u8 *)old,
+					  *(const u8 *)new, gm_fault1) >= 0;
+	case 2:
+		return __try_cmpxchg_user((u16 __user *)p, (u16 *)old,
+					  *(const u16 *)new, gm_fault2) >= 0;
+	case 4:
+		return __try_cmpxchg_user((u32 __user *)p, (u32 *)old,
+					  *(const u32 *)new, gm_fault4) >= 0;
+	case 8:
+		return __try_cmpxchg_user((u64 __user *)p, (u64 *)old,
+					  *(const u64 *)new, gm_fault8) >= 0;
+	default:
+		return false;
+	}
+}
+#else
+static inline bool gm_cmpxchg_user(void __user *p, void *old,
+				   const void *new, size_t len)
+{
+	return false;
+}
 #endif
 
 #endif /* GUESTMEM_COMPAT_H */

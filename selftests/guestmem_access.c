@@ -164,6 +164,43 @@ TEST_F(mem, compare_exchange_swaps_only_on_a_match)
 }
 
 /*
+ * Every size exchanges when memory holds the expected value and otherwise
+ * reports the value found, leaving memory and its neighbours alone.  The
+ * pages are present and writable, so for user memory this is the owner's
+ * fast path (one locked cmpxchg on the user address), not GUP.
+ */
+TEST_F(mem, compare_exchange_of_every_size_exchanges_or_reports_the_value_found)
+{
+	static const size_t sizes[] = { 1, 2, 4, 8 };
+	const uint64_t was = 0x8877665544332211ULL, want = 0x0123456789abcdefULL;
+	size_t i;
+
+	memset(self->bytes + 0x600, 0xee, 0x100);
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		size_t len = sizes[i];
+		uint64_t gpa = 0x600 + 0x20 * i + 8, cur = 0, newv = 0, other = 0;
+
+		memcpy(self->bytes + gpa, &was, len);
+		memcpy(&cur, &was, len);
+		memcpy(&newv, &want, len);
+		EXPECT_EQ(1, gm_compare_exchange(self->gm, gpa, &cur, &newv, len))
+			TH_LOG("size %zu", len);
+		EXPECT_EQ(0, memcmp(&cur, &was, len)) TH_LOG("size %zu", len);
+		EXPECT_EQ(0, memcmp(self->bytes + gpa, &want, len)) TH_LOG("size %zu", len);
+
+		/* Expecting the old value again: no swap, cur is what is there. */
+		memcpy(&cur, &was, len);
+		memset(&other, 0x5a, len);
+		EXPECT_EQ(0, gm_compare_exchange(self->gm, gpa, &cur, &other, len))
+			TH_LOG("size %zu", len);
+		EXPECT_EQ(0, memcmp(&cur, &want, len)) TH_LOG("size %zu", len);
+		EXPECT_EQ(0, memcmp(self->bytes + gpa, &want, len)) TH_LOG("size %zu", len);
+		EXPECT_EQ(0xee, self->bytes[gpa - 1]) TH_LOG("size %zu", len);
+		EXPECT_EQ(0xee, self->bytes[gpa + len]) TH_LOG("size %zu", len);
+	}
+}
+
+/*
  * compare_exchange_bytes: the seed's byte-slice form; its implementation
  * handles 1, 2, 4 and 8 bytes, so those are the sizes it takes here too.
  */
@@ -230,13 +267,70 @@ TEST(read_only_backing_refuses_every_write)
 }
 
 /*
+ * A compare-exchange is a write even when it would not swap, so a present
+ * read-only page refuses it as GUP does: a private page made read-only by
+ * mprotect() and a shared file page mapped read-only.
+ */
+TEST(compare_exchange_on_a_present_read_only_page_fails_as_through_gup)
+{
+	uint64_t pattern = 0x1122334455667788ULL, cur, newv = 0x99;
+	struct gm *anon_gm, *file_gm;
+	uint8_t *anon, *file;
+	int fd;
+
+	gm_require_module();
+	anon = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, anon);
+	memcpy(anon + 8, &pattern, 8);
+	ASSERT_EQ(0, mprotect(anon, SZ_4K, PROT_READ));
+	fd = memfd_create("ro", MFD_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, SZ_4K));
+	ASSERT_EQ(8, pwrite(fd, &pattern, 8, 8));
+	file = mmap(NULL, SZ_4K, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	ASSERT_NE(MAP_FAILED, file);
+	/* Both pages are present in the page table, read-only. */
+	EXPECT_EQ(pattern, *(volatile uint64_t *)(anon + 8));
+	EXPECT_EQ(pattern, *(volatile uint64_t *)(file + 8));
+	test_gm_ok(gm_new("anon", anon, SZ_4K, &anon_gm));
+	test_gm_ok(gm_new("file", file, SZ_4K, &file_gm));
+
+	cur = pattern;
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'anon': compare exchange error: failed to access 0x8-0x10",
+		    gm_compare_exchange(anon_gm, 8, &cur, &newv, 8));
+	EXPECT_STREQ("the specified page is not mapped", gm_last_error()->cause);
+	EXPECT_EQ(8, gm_last_error()->gpa);
+	cur = 0;
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'anon': compare exchange error: failed to access 0x8-0x10",
+		    gm_compare_exchange(anon_gm, 8, &cur, &newv, 8));
+	cur = pattern;
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'file': compare exchange error: failed to access 0x8-0x10",
+		    gm_compare_exchange(file_gm, 8, &cur, &newv, 8));
+	EXPECT_STREQ("the specified page is not mapped", gm_last_error()->cause);
+	cur = 0x88;
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'file': compare exchange error: failed to access 0x8-0x9",
+		    gm_compare_exchange(file_gm, 8, &cur, &newv, 1));
+	EXPECT_EQ(0, memcmp(anon + 8, &pattern, 8));
+	EXPECT_EQ(0, memcmp(file + 8, &pattern, 8));
+	gm_release(anon_gm);
+	gm_release(file_gm);
+	munmap(anon, SZ_4K);
+	munmap(file, SZ_4K);
+}
+
+/*
  * The owner's small accesses take a uaccess fast path (kmod/access.c) that
  * must fail exactly where GUP fails.  A write-only mapping: GUP refuses to
  * read a page that is not present (no VM_READ), and writes work.
  */
 TEST(write_only_backing_refuses_a_read_of_an_untouched_page)
 {
-	uint64_t v = 0x1122334455667788;
+	uint64_t v = 0x1122334455667788, cur, newv = 1;
 	uint8_t buf[16];
 	struct gm *gm;
 	void *base;
@@ -254,6 +348,16 @@ TEST(write_only_backing_refuses_a_read_of_an_untouched_page)
 		    gm_read_plain(gm, 0x1008, &v, 8));
 	test_gm_ok(gm_write_at(gm, 0x10, &v, 8));
 	test_gm_ok(gm_write_plain(gm, 0x18, &v, 8));
+
+	/* A compare-exchange needs only VM_WRITE: GUP populates the page... */
+	cur = 0;
+	EXPECT_EQ(1, gm_compare_exchange(gm, 0x1010, &cur, &v, 8));
+	/* ...and the owner's fast path finds it present and writable. */
+	cur = 0;
+	EXPECT_EQ(0, gm_compare_exchange(gm, 0x1010, &cur, &newv, 8));
+	EXPECT_EQ(v, cur);
+	ASSERT_EQ(0, mprotect(base, 2 * SZ_4K, PROT_READ));
+	EXPECT_EQ(v, *(uint64_t *)((uint8_t *)base + 0x1010));
 	gm_release(gm);
 	munmap(base, 2 * SZ_4K);
 }
@@ -261,7 +365,7 @@ TEST(write_only_backing_refuses_a_read_of_an_untouched_page)
 /* GUP refuses secret memory (memfd_secret) even to its owner. */
 TEST(secret_memory_is_not_accessible)
 {
-	uint64_t v = 1;
+	uint64_t v = 1, cur;
 	struct gm *gm;
 	uint8_t *mem;
 	int fd;
@@ -283,6 +387,11 @@ TEST(secret_memory_is_not_accessible)
 	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
 		    "guest memory 'secret': write error: failed to access 0x0-0x8",
 		    gm_write_plain(gm, 0, &v, 8));
+	cur = 0x5a;
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'secret': compare exchange error: failed to access 0x0-0x8",
+		    gm_compare_exchange(gm, 0, &cur, &v, 8));
+	EXPECT_STREQ("the specified page is not mapped", gm_last_error()->cause);
 	EXPECT_EQ(0x5a, mem[0]);
 	gm_release(gm);
 	munmap(mem, SZ_4K);
@@ -311,6 +420,42 @@ TEST(io_mappings_are_not_accessible)
 	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
 		    "guest memory 'io': read error: failed to access 0x0-0x8",
 		    gm_read_plain(gm, 0, &v, 8));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'io': compare exchange error: failed to access 0x0-0x8",
+		    gm_compare_exchange(gm, 0, &v, &v, 8));
+	gm_release(gm);
+	munmap(mem, SZ_4K);
+}
+
+/*
+ * Writable, the same mapping still refuses a compare-exchange (VM_IO |
+ * VM_PFNMAP), though its PTEs are present and writable.  The expected value
+ * is one the memory does not hold, so that a compare-exchange that went
+ * through would store back what it found.
+ */
+TEST(io_mappings_refuse_a_compare_exchange_even_when_writable)
+{
+	uint64_t cur, newv;
+	struct gm *gm;
+	void *mem;
+	int fd;
+
+	gm_require_module();
+	fd = open("/dev/mem", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "no /dev/mem: %s", strerror(errno));
+	mem = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0xf0000);
+	close(fd);
+	if (mem == MAP_FAILED)
+		SKIP(return, "cannot map /dev/mem writable: %s", strerror(errno));
+	cur = ~*(volatile uint64_t *)mem;
+	newv = cur;
+	test_gm_ok(gm_new("io", mem, SZ_4K, &gm));
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
+		    "guest memory 'io': compare exchange error: failed to access 0x0-0x8",
+		    gm_compare_exchange(gm, 0, &cur, &newv, 8));
+	EXPECT_STREQ("the specified page is not mapped", gm_last_error()->cause);
+	EXPECT_EQ(newv, cur);
 	gm_release(gm);
 	munmap(mem, SZ_4K);
 }

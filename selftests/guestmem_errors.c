@@ -385,7 +385,9 @@ TEST(accesses_stop_short_of_a_region_end)
 
 /*
  * A backing that starts off alignment makes an aligned gpa unaligned in
- * memory, where no atomic instruction can be used either.
+ * memory, where no atomic instruction can be used either.  The page is
+ * present and writable, so the owner's fast path sees these calls first
+ * and must leave the unaligned one to the walker's EINVAL.
  */
 TEST(compare_exchange_on_a_misaligned_backing)
 {
@@ -396,13 +398,21 @@ TEST(compare_exchange_on_a_misaligned_backing)
 	gm_require_module();
 	page = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, page);
+	memset(page, 0, SZ_4K);
 	test_gm_ok(gm_new("test", page + 4, SZ_4K - 4, &gm));
 	test_gm_ok(gm_compare_exchange(gm, 0x10, &cur, &newv, 4));
 	test_gm_err(EINVAL, GM_ERROR_OTHER,
 		    "guest memory 'test': compare exchange error: "
 		    "the memory backing 0x10 is not aligned to the 8-byte size",
 		    gm_compare_exchange(gm, 0x10, &cur, &newv, 8));
+	/* Also when the compare would fail. */
+	cur = 0x55;
+	test_gm_err(EINVAL, GM_ERROR_OTHER,
+		    "guest memory 'test': compare exchange error: "
+		    "the memory backing 0x10 is not aligned to the 8-byte size",
+		    gm_compare_exchange(gm, 0x10, &cur, &newv, 8));
 	EXPECT_EQ(1, *(uint32_t *)(page + 0x14));
+	EXPECT_EQ(0, *(uint32_t *)(page + 0x18));
 	gm_release(gm);
 	munmap(page, SZ_4K);
 }
