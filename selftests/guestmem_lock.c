@@ -691,6 +691,93 @@ static long free_pages_with_pcp(void)
  * memory: the free page count must come back by (nearly) that much at the
  * close, not before, so a leak and an early unpin both fail.
  */
+/*
+ * A counter of /proc/vmstat, or -1.  The per-CPU deltas are folded in
+ * first (vm.stat_refresh, root): otherwise the counters lag behind.
+ */
+static long long vmstat(const char *name)
+{
+	char key[64];
+	long long val, found = -1;
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+	FILE *f;
+
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	f = fopen("/proc/vmstat", "re");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &val) == 2)
+		if (!strcmp(key, name)) {
+			found = val;
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
+/*
+ * Every FOLL_PIN reference a lock takes is given back at unlock, whatever
+ * the pages are: huge pages (unpinned a folio at a time), scattered small
+ * pages, a page listed twice, and a mix of them in one lock.  The kernel's
+ * own counters say so (nr_foll_pin_acquired/_released in /proc/vmstat);
+ * nothing else pins while this runs.
+ */
+TEST(unlock_gives_back_every_pin_of_huge_and_small_pages)
+{
+	const size_t len = 8 * SZ_1M, pages = len / SZ_4K;
+	long long acq0, rel0, acq, rel;
+	struct gm_locked_pages *lp;
+	uint8_t *raw, *mem;
+	uint64_t *gpns;
+	struct gm *gm;
+	size_t i, n;
+
+	gm_require_module();
+	acq0 = vmstat("nr_foll_pin_acquired");
+	rel0 = vmstat("nr_foll_pin_released");
+	if (acq0 < 0 || rel0 < 0)
+		SKIP(return, "no nr_foll_pin_* in /proc/vmstat, or no vm.stat_refresh (root)");
+	raw = mmap(NULL, len + SZ_2M, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, raw);
+	mem = (uint8_t *)(((uintptr_t)raw + SZ_2M - 1) & ~(uintptr_t)(SZ_2M - 1));
+	/* The first half may become huge pages, the second half may not. */
+	madvise(mem, len / 2, MADV_HUGEPAGE);
+	madvise(mem + len / 2, len / 2, MADV_NOHUGEPAGE);
+	memset(mem, 1, len);
+	gpns = calloc(pages + 2, sizeof(*gpns));
+	ASSERT_NE(NULL, gpns);
+	test_gm_ok(gm_new("pins", mem, len, &gm));
+
+	/* All pages in order, then every other one backwards, and one twice. */
+	for (i = 0; i < pages; i++)
+		gpns[i] = i;
+	acq0 = vmstat("nr_foll_pin_acquired");
+	rel0 = vmstat("nr_foll_pin_released");
+	test_gm_ok(gm_lock_gpns(gm, false, gpns, pages, &lp));
+	gm_locked_pages_release(lp);
+	for (n = 0, i = pages; i >= 2; i -= 2)
+		gpns[n++] = i - 1;
+	gpns[n++] = 3;
+	gpns[n++] = 3;
+	test_gm_ok(gm_lock_gpns(gm, false, gpns, n, &lp));
+	gm_locked_pages_release(lp);
+	acq = vmstat("nr_foll_pin_acquired") - acq0;
+	rel = vmstat("nr_foll_pin_released") - rel0;
+	TH_LOG("%lld pins acquired, %lld released", acq, rel);
+	EXPECT_LE((long long)(pages + n), acq);
+	EXPECT_EQ(acq, rel);
+
+	gm_release(gm);
+	free(gpns);
+	munmap(raw, len + SZ_2M);
+}
+
 TEST(locks_outlive_the_owner_until_the_object_is_closed)
 {
 	const long npages = 8192;

@@ -38,6 +38,7 @@
 
 #define SZ_4K  0x1000UL
 #define SZ_1M  0x100000UL
+#define SZ_2M  0x200000UL
 #define SZ_4M  0x400000UL
 #define PAGE   ((uint64_t)GM_PAGE_SIZE)
 
