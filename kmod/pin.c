@@ -384,6 +384,42 @@ static void gm_lock_unlink_locked(struct gm_lock *lock)
 		base->nr_base_locks--;
 }
 
+/* Pages from @i on that follow one another in the memory map. */
+static unsigned long gm_contig_pages(struct page **pages, unsigned long n,
+				     unsigned long i)
+{
+	unsigned long k = 1;
+
+	while (i + k < n && pages[i + k] == nth_page(pages[i], k))
+		k++;
+	return k;
+}
+
+/*
+ * Unpin @n pinned pages, dirtied: the device may have written them.
+ * Stretches of consecutive pages (a huge page: 512 of them) go to
+ * unpin_user_page_range_dirty_lock(), which handles a folio in one step
+ * without reading each page; the pages between go in batches to
+ * unpin_user_pages_dirty_lock().
+ */
+static void gm_unpin_dirty(struct page **pages, unsigned long n)
+{
+	unsigned long i = 0, j, k;
+
+	while (i < n) {
+		k = gm_contig_pages(pages, n, i);
+		if (k > 1) {
+			unpin_user_page_range_dirty_lock(pages[i], k, true);
+			i += k;
+			continue;
+		}
+		for (j = i + 1; j < n && gm_contig_pages(pages, n, j) == 1; j++)
+			;
+		unpin_user_pages_dirty_lock(pages + i, j - i, true);
+		i = j;
+	}
+}
+
 /* Release what gm_lock_create() took; the lock is unmapped and unlinked. */
 static void gm_lock_free(struct gm_lock *lock)
 {
@@ -392,7 +428,7 @@ static void gm_lock_free(struct gm_lock *lock)
 	if (lock->vaddr)
 		vunmap(lock->vaddr);
 	if (lock->npinned) {
-		unpin_user_pages_dirty_lock(lock->pages, lock->npinned, true);
+		gm_unpin_dirty(lock->pages, lock->npinned);
 		gm_uncharge(base, lock->npinned);
 	}
 	kvfree(lock->runs);
