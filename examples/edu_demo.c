@@ -234,6 +234,21 @@ int main(void)
 		say(" 0x%" PRIx64, phys_of(mem + range_gpns[i] * PAGE));
 	say("\n    (under an IOMMU: one segment, one IOVA run, whatever the physical pages;\n"
 	    "     without one: a segment per physically contiguous run, IOVA = physical)\n");
+	{
+		struct gm_iova_run runs[4];
+		size_t nr = 4;
+
+		ret = gm_iova_runs(gm, 0xa, 4, runs, &nr);
+		if (ret) {
+			rc = fail("gm_iova_runs", ret);
+			gm_locked_range_release(lr);
+			goto out_unlock;
+		}
+		say("    gm_iova_runs over GPNs 0xa-0xd: %zu run(s)\n", nr);
+		for (i = 0; i < nr; i++)
+			say("      GPN 0x%" PRIx64 " + %" PRIu64 " pages at IOVA 0x%" PRIx64 "\n",
+			    runs[i].gpn, runs[i].npages, runs[i].iova);
+	}
 	gm_locked_range_release(lr);
 
 	STEP("unlock and close");
