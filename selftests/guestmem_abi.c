@@ -1675,6 +1675,7 @@ TEST_F(abi, lock_pins_charges_and_unlock_releases)
 TEST_F(abi, lock_failures_name_the_entry_and_pin_nothing)
 {
 	long before = vmpin_pages(getpid());
+	const uint64_t wrap[3] = { 3, UINT64_MAX, 0 };
 	struct guestmem_fault f;
 	uint64_t gpns[2] = { 0 };
 	uint8_t *odd;
@@ -1703,6 +1704,11 @@ TEST_F(abi, lock_failures_name_the_entry_and_pin_nothing)
 	EXPECT_EQ(-ERANGE, lock_gpns(self->obj, gpns, 2, NULL, NULL, &f));
 	EXPECT_EQ(GUESTMEM_CAUSE_INVALID_GPN, f.cause);
 	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_INDEX, f.flags);
+	/* The last gpn, then 0: not a run that wraps around. */
+	EXPECT_EQ(-ERANGE, lock_gpns(self->obj, wrap, 3, NULL, NULL, &f));
+	EXPECT_EQ(GUESTMEM_CAUSE_INVALID_GPN, f.cause);
+	EXPECT_EQ(1, f.index);
+	EXPECT_EQ(UINT64_MAX, f.gpn);
 	EXPECT_EQ(before, vmpin_pages(getpid()));
 
 	/* A guest page that straddles two host pages cannot be pinned. */
