@@ -2113,6 +2113,8 @@ TEST(attached_iova_runs_are_the_page_iovas_merged)
 		gpns[i] = 2 + i;
 	ASSERT_EQ(0, lock_gpns(obj, gpns, 6, iovas, &id[0], NULL));
 	check_runs(_metadata, obj, 2, 6);
+	/* A runs buffer the caller cannot write. */
+	EXPECT_EQ(-EFAULT, iova_runs_of(obj, 2, 6, (void *)8, 4, NULL));
 	if (!(info.out_flags & GUESTMEM_INFO_IOVA_PHYS)) {
 		ASSERT_EQ(0, iova_runs_of(obj, 2, 6, runs, 4, &out));
 		EXPECT_EQ(1, out.out_nr_runs);
