@@ -165,6 +165,24 @@ void gm_dma_unmap_lock(struct gm_object *base, struct gm_lock *lock)
 }
 
 /**
+ * gm_iova_run_len() - how many entries of @iovas continue the first one
+ * @iovas: page IOVAs
+ * @n: entries, at least 1
+ *
+ * Return: the length (1..@n) of the prefix whose IOVAs are @iovas[0] +
+ * k * PAGE_SIZE: one IOVA range (IOMMU), or a physically contiguous
+ * stretch (dma-direct).
+ */
+u64 gm_iova_run_len(const dma_addr_t *iovas, u64 n)
+{
+	u64 k = 1;
+
+	while (k < n && iovas[k] == iovas[0] + k * PAGE_SIZE)
+		k++;
+	return k;
+}
+
+/**
  * gm_alloc_iova_extent() - the IOVA of a page of an attached allocated
  *	object, and how far it runs
  * @obj: the object (or a view of it)
@@ -181,7 +199,7 @@ u64 gm_alloc_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
 	struct gm_object *base = gm_obj_base(obj);
 	const dma_addr_t *iovas;
 	struct gm_loc loc;
-	u64 n, k;
+	u64 n;
 
 	if (!base->dma || !base->dma->alloc_iovas)
 		return 0;
@@ -194,10 +212,7 @@ u64 gm_alloc_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
 	 */
 	iovas = base->dma->alloc_iovas + (loc.off >> PAGE_SHIFT);
 	*iova = iovas[0] + offset_in_page(loc.off);
-	for (k = 1; k < n; k++)
-		if (iovas[k] != iovas[0] + k * PAGE_SIZE)
-			return k;
-	return n;
+	return gm_iova_run_len(iovas, n);
 }
 
 /**
@@ -217,17 +232,6 @@ void gm_dma_detach(struct gm_object *base)
 	kfree(dma);
 	base->dma = NULL;
 	base->mapped_pages = 0;
-}
-
-/* One IOVA range (IOMMU), or scattered pages (dma-direct)? */
-static bool gm_iovas_contig(const dma_addr_t *iovas, unsigned long n)
-{
-	unsigned long i;
-
-	for (i = 1; i < n; i++)
-		if (iovas[i] != iovas[0] + i * PAGE_SIZE)
-			return false;
-	return true;
 }
 
 /**
@@ -281,8 +285,9 @@ int gm_ioctl_attach_device(struct gm_ucmd *ucmd)
 				      base->nr_pages, &dma->alloc_iovas);
 		if (rc)
 			goto out_unlock;
-		dma->alloc_contig = gm_iovas_contig(dma->alloc_iovas,
-						    base->nr_pages);
+		dma->alloc_contig = gm_iova_run_len(dma->alloc_iovas,
+						    base->nr_pages) ==
+				    base->nr_pages;
 		base->mapped_pages = base->nr_pages;
 	}
 	base->dma = dma;

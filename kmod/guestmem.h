@@ -322,6 +322,7 @@ int gm_page_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova);
 /* dma.c */
 int gm_dma_map_lock(struct gm_object *base, struct gm_lock *lock);
 void gm_dma_unmap_lock(struct gm_object *base, struct gm_lock *lock);
+u64 gm_iova_run_len(const dma_addr_t *iovas, u64 n);
 u64 gm_alloc_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
 			 dma_addr_t *iova);
 bool gm_may_read_iovas(struct gm_object *base);

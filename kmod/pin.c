@@ -646,16 +646,12 @@ u64 gm_iova_extent(struct gm_object *obj, u64 gpn, u64 max, dma_addr_t *iova)
 	for (run = gm_run_tree_iter_first(&obj->gpn_index, gpn, gpn); run;
 	     run = gm_run_tree_iter_next(run, gpn, gpn)) {
 		const dma_addr_t *iovas = run->lock->iovas;
-		u64 n = 1, end;
 
 		if (!iovas)
 			continue;
 		iovas += run->index + (gpn - run->start);
-		end = min(max, run->last - gpn + 1);
-		while (n < end && iovas[n] == iovas[0] + n * GM_PAGE_SIZE)
-			n++;
 		*iova = iovas[0];
-		return n;
+		return gm_iova_run_len(iovas, min(max, run->last - gpn + 1));
 	}
 	return 0;
 }
