@@ -27,6 +27,17 @@
 #define GM_PAGE_SHIFT	12
 #define GM_PAGE_SIZE	BIT_ULL(GM_PAGE_SHIFT)
 
+/*
+ * Until the code is sub-page aware, a gpn is indexed into arrays of host
+ * pages as one page: other page sizes would read past those arrays and pin
+ * memory outside the object.  User addresses and lengths are u64 in the
+ * uapi and unsigned long here: a 32-bit kernel would truncate them.
+ */
+static_assert(PAGE_SIZE == GM_PAGE_SIZE, "guestmem needs 4 KiB pages");
+#ifndef CONFIG_64BIT
+#error "guestmem needs a 64-bit kernel"
+#endif
+
 /* Limits, module parameters of main.c; read with READ_ONCE(). */
 extern unsigned int gm_max_regions;
 extern unsigned long gm_max_alloc_bytes;

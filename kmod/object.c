@@ -468,8 +468,8 @@ out_put_obj:
 int gm_ioctl_create_alloc(struct gm_ucmd *ucmd)
 {
 	struct guestmem_create_alloc *cmd = ucmd->cmd;
+	unsigned long i, nr_pages;
 	struct gm_object *obj;
-	unsigned long i;
 	int rc;
 
 	if (cmd->flags || cmd->__reserved)
@@ -485,15 +485,17 @@ int gm_ioctl_create_alloc(struct gm_ucmd *ucmd)
 	rc = gm_obj_set_name_kernel(obj, "heap");
 	if (rc)
 		goto out_put_obj;
-	obj->nr_pages = DIV_ROUND_UP(cmd->len, PAGE_SIZE);
-	if (obj->nr_pages) {
-		obj->pages = kvcalloc(obj->nr_pages, sizeof(*obj->pages),
+	nr_pages = DIV_ROUND_UP(cmd->len, PAGE_SIZE);
+	if (nr_pages) {
+		obj->pages = kvcalloc(nr_pages, sizeof(*obj->pages),
 				      GFP_KERNEL_ACCOUNT);
 		if (!obj->pages) {
 			rc = -ENOMEM;
 			goto out_put_obj;
 		}
 	}
+	/* Only now: release walks nr_pages entries of the array. */
+	obj->nr_pages = nr_pages;
 	for (i = 0; i < obj->nr_pages; i++) {
 		obj->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 		if (!obj->pages[i]) {
