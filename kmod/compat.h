@@ -10,7 +10,9 @@
 #define GUESTMEM_COMPAT_H
 
 #include <linux/backing-dev.h>
+#include <linux/eventfd.h>
 #include <linux/mm.h>
+#include <linux/pci.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
 
@@ -108,6 +110,21 @@ static inline unsigned long gm_longterm_pinnable(struct mm_struct *mm,
 	}
 	return nr;
 }
+#endif
+
+/* 6.8 dropped the count argument of eventfd_signal() (always 1). */
+static inline void gm_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#if !GM_KERNEL_AT_LEAST(6, 8)
+	eventfd_signal(ctx, 1);
+#else
+	eventfd_signal(ctx);
+#endif
+}
+
+/* 6.8 renamed PCI_IRQ_LEGACY to PCI_IRQ_INTX. */
+#ifndef PCI_IRQ_INTX
+#define PCI_IRQ_INTX	PCI_IRQ_LEGACY
 #endif
 
 /* 6.3 made vma->vm_flags read-only; writers use vm_flags_set(). */

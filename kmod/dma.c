@@ -2,8 +2,9 @@
 /*
  * guestmem DMA: the attached device, DMA mappings of locks, and IOVAs.
  *
- * A base object may be attached once to a PCI device (GUESTMEM_ATTACH_DEVICE,
- * CAP_SYS_RAWIO), before any lock exists.  From then on:
+ * A base object may be attached once to a PCI device bound to guestmem's
+ * PCI driver (pci.c; GUESTMEM_ATTACH_DEVICE, CAP_SYS_RAWIO), before any
+ * lock exists.  From then on:
  *
  *  - every new lock of user memory (through the base or a view) is mapped
  *    with one dma_map_sgtable() over its pages, in list order; with an
@@ -11,29 +12,48 @@
  *    however scattered the pages are.  The scatterlist segments respect
  *    the device's max segment size (the DMA-API debug checks it);
  *  - an allocated object is mapped as a whole at attach time, so every one
- *    of its pages has an IOVA (the seed's base_iova);
+ *    of its pages has an IOVA (the seed's base_iova): one IOVA run, from
+ *    the IOMMU, or, without IOMMU translation, because the object is one
+ *    physically contiguous block (object.c allocates objects of up to
+ *    GM_CONTIG_MAX_BYTES that way; larger ones cannot be attached then);
  *  - mappings use DMA_ATTR_SKIP_CPU_SYNC: the memory is shared with the CPU
  *    for the lock's lifetime, as with VFIO, and the same page may be mapped
  *    by several locks (the DMA-API debug rejects overlapping mappings that
- *    expect CPU syncs).  guestmem targets cache-coherent DMA (x86).
+ *    expect CPU syncs).  That needs DMA that neither bounces nor needs
+ *    cache maintenance: a device whose DMA would be bounced through swiotlb
+ *    (swiotlb=force, a confidential guest, a DMA mask below the memory
+ *    without an IOMMU) or is not cache-coherent is refused at attach, and
+ *    a mapping that needs syncs anyway is refused (-EOPNOTSUPP): a device
+ *    write must never land in a bounce buffer no one copies back.
  *
- * Unmapping always comes before unpinning (pin.c).  The object holds a
- * reference on the device until it is destroyed, then unmaps and drops it.
+ * Unmapping always comes before unpinning (pin.c).  The mapped locks of a
+ * base (and of its views) are listed in &struct gm_dma, so that the
+ * device's removal can unmap them all (gm_dma_revoke(), called by pci.c
+ * while the device is still there); the object then keeps its locks, its
+ * pins and its data, and never calls the DMA API on that device again.
  * Without IOMMU translation (dma-direct, identity domain) an IOVA is a
  * physical address: only CAP_SYS_RAWIO callers may read one.
+ *
+ * Lock order: gm_pci.lock -> base->lock_mutex.  Attach, detach and revoke
+ * take both; mapping and unmapping a lock, and IOVA lookups, take only the
+ * base's mutex and check gm_dma.gone under it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/swiotlb.h>
 #include <linux/uaccess.h>
 
 #include <linux/guestmem_netlink.h>
+
+#include "compat.h"
 
 #include "guestmem.h"
 
@@ -42,7 +62,7 @@
 
 static struct device *gm_dma_dev(struct gm_object *base)
 {
-	return &base->dma->pdev->dev;
+	return &base->dma->gpci->pdev->dev;
 }
 
 /**
@@ -58,11 +78,62 @@ bool gm_may_read_iovas(struct gm_object *base)
 	       ns_capable_noaudit(&init_user_ns, CAP_SYS_RAWIO);
 }
 
-static bool gm_iova_is_phys(struct device *dev)
+/**
+ * gm_dma_iova_is_phys() - is a DMA address for @dev a physical address?
+ * @dev: a device bound to guestmem
+ *
+ * Return: true without IOMMU translation (dma-direct, identity domain).
+ */
+bool gm_dma_iova_is_phys(struct device *dev)
 {
 	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
 
 	return !domain || domain->type == IOMMU_DOMAIN_IDENTITY;
+}
+
+/**
+ * gm_dma_may_query() - may the caller ask for IOVAs of @base now?
+ * @base: a base object
+ *
+ * Context: the base's lock_mutex is held.
+ * Return: 0 (an unattached object simply has none), -ENODEV (the device
+ * is gone) or -EPERM (physical IOVAs, without CAP_SYS_RAWIO).
+ */
+int gm_dma_may_query(struct gm_object *base)
+{
+	lockdep_assert_held(&base->lock_mutex);
+	if (!base->dma)
+		return 0;
+	if (base->dma->gone)
+		return -ENODEV;
+	return gm_may_read_iovas(base) ? 0 : -EPERM;
+}
+
+/* Would mappings for @dev be bounced, or need CPU syncs? */
+static bool gm_dma_would_bounce(struct device *dev, bool iova_phys)
+{
+	if (!dev_is_dma_coherent(dev))
+		return true;
+	return iova_phys && (dma_addressing_limited(dev) ||
+			     is_swiotlb_force_bounce(dev));
+}
+
+/*
+ * Does any segment of a fresh dma-direct mapping need CPU syncs (it was
+ * bounced)?  Through an IOMMU whole pages are never bounced, and
+ * dma_need_sync() answers for the ops, not for the mapping.
+ */
+static bool gm_dma_needs_sync(struct device *dev, struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (!gm_dma_iova_is_phys(dev))
+		return false;
+	for_each_sgtable_dma_sg(sgt, sg, i)
+		if (dma_need_sync(dev, sg_dma_address(sg)))
+			return true;
+	return false;
 }
 
 /* Map @n whole pages for @dev; *@iovasp gets each page's IOVA. */
@@ -93,6 +164,11 @@ static int gm_dma_map_pages(struct device *dev, struct sg_table *sgt,
 			     DMA_ATTR_SKIP_CPU_SYNC);
 	if (rc)
 		goto out_free_table;
+	/* Bounced or non-coherent after all: device writes would be lost. */
+	if (gm_dma_needs_sync(dev, sgt)) {
+		rc = -EOPNOTSUPP;
+		goto out_unmap;
+	}
 	/* Whole pages in, whole pages out: walk the DMA segments in order. */
 	for_each_sgtable_dma_sg(sgt, sg, i) {
 		dma_addr_t addr = sg_dma_address(sg);
@@ -145,6 +221,7 @@ int gm_dma_map_lock(struct gm_object *base, struct gm_lock *lock)
 	if (rc)
 		return rc;
 	lock->mapped = true;
+	list_add(&lock->dma_node, &base->dma->locks);
 	base->mapped_pages += lock->npages;
 	return 0;
 }
@@ -162,6 +239,7 @@ void gm_dma_unmap_lock(struct gm_object *base, struct gm_lock *lock)
 	if (!lock->mapped)
 		return;
 	gm_dma_unmap_pages(gm_dma_dev(base), &lock->sgt, lock->iovas);
+	list_del(&lock->dma_node);
 	lock->iovas = NULL;
 	lock->mapped = false;
 	base->mapped_pages -= lock->npages;
@@ -218,6 +296,42 @@ u64 gm_alloc_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
 	return gm_iova_run_len(iovas, n);
 }
 
+/* Unmap an allocated object's pages (attach mapped them all). */
+static void gm_dma_unmap_alloc(struct gm_object *base)
+{
+	struct gm_dma *dma = base->dma;
+
+	if (!dma->alloc_iovas)
+		return;
+	gm_dma_unmap_pages(gm_dma_dev(base), &dma->alloc_sgt, dma->alloc_iovas);
+	dma->alloc_iovas = NULL;
+	base->mapped_pages = 0;
+}
+
+/**
+ * gm_dma_revoke() - the device is going: unmap everything of one object
+ * @dma: an object's attachment
+ *
+ * Every mapped lock of the base and its views, and an allocated object's
+ * own mapping, are unmapped while the device is still there; the locks
+ * stay (pinned, unlockable) without IOVAs, and the object never uses the
+ * device again.
+ *
+ * Context: pci.c's remove(), gm_pci.lock held.
+ */
+void gm_dma_revoke(struct gm_dma *dma)
+{
+	struct gm_object *base = dma->base;
+	struct gm_lock *lock, *next;
+
+	mutex_lock(&base->lock_mutex);
+	list_for_each_entry_safe(lock, next, &dma->locks, dma_node)
+		gm_dma_unmap_lock(base, lock);
+	gm_dma_unmap_alloc(base);
+	dma->gone = true;
+	mutex_unlock(&base->lock_mutex);
+}
+
 /**
  * gm_dma_detach() - unmap an allocated object and drop the device
  * @base: a base object being destroyed (all locks already released)
@@ -225,24 +339,49 @@ u64 gm_alloc_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
 void gm_dma_detach(struct gm_object *base)
 {
 	struct gm_dma *dma = base->dma;
+	struct gm_pci *gpci;
 
 	if (!dma)
 		return;
-	if (dma->alloc_iovas)
-		gm_dma_unmap_pages(&dma->pdev->dev, &dma->alloc_sgt,
-				   dma->alloc_iovas);
-	pci_dev_put(dma->pdev);
+	gpci = dma->gpci;
+	mutex_lock(&gpci->lock);
+	list_del(&dma->node);
+	/* After a revoke the device may be gone: nothing is mapped then. */
+	if (!dma->gone)
+		gm_dma_unmap_alloc(base);
+	mutex_unlock(&gpci->lock);
+	gm_pci_put(gpci);
 	kfree(dma);
 	base->dma = NULL;
-	base->mapped_pages = 0;
+}
+
+/*
+ * Map a whole allocated object for the device: one IOVA run.  Without
+ * IOMMU translation the pages must be one physically contiguous block.
+ */
+static int gm_dma_map_alloc(struct gm_object *base, struct gm_dma *dma,
+			    struct device *dev)
+{
+	unsigned long n = base->nr_pages;
+	int rc;
+
+	if (!n)
+		return 0;
+	if (dma->iova_phys && !gm_pages_contiguous(base->pages, n))
+		return (u64)n << PAGE_SHIFT > GM_CONTIG_MAX_BYTES ? -E2BIG :
+								    -ENOMEM;
+	rc = gm_dma_map_pages(dev, &dma->alloc_sgt, base->pages, n,
+			      &dma->alloc_iovas);
+	if (rc)
+		return rc;
+	dma->alloc_contig = gm_iova_run_len(dma->alloc_iovas, n) == n;
+	base->mapped_pages = n;
+	return 0;
 }
 
 /**
  * gm_ioctl_attach_device() - GUESTMEM_ATTACH_DEVICE
  * @ucmd: the call (&struct guestmem_attach_device)
- *
- * A device that has a driver keeps the DMA mask its driver chose; an
- * unbound device (the user-mode driver's case) gets a 64-bit mask.
  *
  * Return: 0 or a negative errno (see the uapi header).
  */
@@ -250,7 +389,8 @@ int gm_ioctl_attach_device(struct gm_ucmd *ucmd)
 {
 	struct guestmem_attach_device *cmd = ucmd->cmd;
 	struct gm_object *base = gm_obj_base(ucmd->obj);
-	struct pci_dev *pdev;
+	struct gm_pci *gpci;
+	struct device *dev;
 	struct gm_dma *dma;
 	int rc;
 
@@ -261,48 +401,52 @@ int gm_ioctl_attach_device(struct gm_ucmd *ucmd)
 	if (cmd->pci_domain > INT_MAX || cmd->pci_bus > 0xff ||
 	    cmd->pci_devfn > 0xff)
 		return -EINVAL;
-	pdev = pci_get_domain_bus_and_slot(cmd->pci_domain, cmd->pci_bus,
-					   cmd->pci_devfn);
-	if (!pdev)
-		return -ENODEV;
+	gpci = gm_pci_get(cmd->pci_domain, cmd->pci_bus, cmd->pci_devfn);
+	if (IS_ERR(gpci))
+		return PTR_ERR(gpci);
+	dev = &gpci->pdev->dev;
 	dma = kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT);
 	if (!dma) {
 		rc = -ENOMEM;
-		goto out_put_dev;
+		goto out_put_pci;
 	}
-	dma->pdev = pdev;
+	dma->gpci = gpci;
+	dma->base = base;
+	INIT_LIST_HEAD(&dma->locks);
 
+	mutex_lock(&gpci->lock);
 	mutex_lock(&base->lock_mutex);
+	if (gpci->gone) {
+		rc = -ENODEV;
+		goto out_unlock;
+	}
 	if (base->dma || base->nr_base_locks) {
 		rc = -EBUSY;
 		goto out_unlock;
 	}
-	if (!pdev->dev.driver) {
-		rc = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	dma->iova_phys = gm_dma_iova_is_phys(dev);
+	if (gm_dma_would_bounce(dev, dma->iova_phys)) {
+		rc = -EOPNOTSUPP;
+		goto out_unlock;
+	}
+	if (base->type == GUESTMEM_OBJ_ALLOC) {
+		rc = gm_dma_map_alloc(base, dma, dev);
 		if (rc)
 			goto out_unlock;
 	}
-	dma->iova_phys = gm_iova_is_phys(&pdev->dev);
-	if (base->type == GUESTMEM_OBJ_ALLOC && base->nr_pages) {
-		rc = gm_dma_map_pages(&pdev->dev, &dma->alloc_sgt, base->pages,
-				      base->nr_pages, &dma->alloc_iovas);
-		if (rc)
-			goto out_unlock;
-		dma->alloc_contig = gm_iova_run_len(dma->alloc_iovas,
-						    base->nr_pages) ==
-				    base->nr_pages;
-		base->mapped_pages = base->nr_pages;
-	}
+	list_add(&dma->node, &gpci->objects);
 	base->dma = dma;
 	mutex_unlock(&base->lock_mutex);
+	mutex_unlock(&gpci->lock);
 	gm_nl_notify(base, GUESTMEM_CMD_DEV_ATTACH);
 	return 0;
 
 out_unlock:
 	mutex_unlock(&base->lock_mutex);
+	mutex_unlock(&gpci->lock);
 	kfree(dma);
-out_put_dev:
-	pci_dev_put(pdev);
+out_put_pci:
+	gm_pci_put(gpci);
 	return rc;
 }
 
@@ -336,8 +480,7 @@ int gm_ioctl_iova(struct gm_ucmd *ucmd)
 		if (copy_from_user(gpns, ugpns + done, n * sizeof(u64)))
 			return -EFAULT;
 		mutex_lock(&base->lock_mutex);
-		if (base->dma && !gm_may_read_iovas(base))
-			rc = -EPERM;
+		rc = gm_dma_may_query(base);
 		for (i = 0; i < n && !rc; i++) {
 			dma_addr_t iova = 0;
 
@@ -411,9 +554,10 @@ int gm_ioctl_iova_runs(struct gm_ucmd *ucmd)
 	while (!stop) {
 		keep = 0;
 		mutex_lock(&base->lock_mutex);
-		if (base->dma && !gm_may_read_iovas(base)) {
+		rc = gm_dma_may_query(base);
+		if (rc) {
 			mutex_unlock(&base->lock_mutex);
-			return -EPERM;
+			return rc;
 		}
 		for (scanned = 0; ; scanned += n, done += n) {
 			if (done == cmd->gpn_count) {

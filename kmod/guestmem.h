@@ -17,6 +17,8 @@
 #include <linux/ratelimit_types.h>
 #include <linux/rbtree.h>
 #include <linux/scatterlist.h>
+#include <linux/sizes.h>
+#include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/atomic.h>
 #include <linux/uidgid.h>
@@ -130,6 +132,7 @@ struct gm_lock_run {
  *	not keep a device from being attached
  * @vaddr: with kernel access, a vmap() of @pages; else NULL
  * @mapped: @sgt is DMA-mapped for the attached device
+ * @dma_node: while @mapped, in &gm_dma.locks
  * @sgt: @pages as a scatterlist, for the DMA mapping
  * @iovas: with a device attached, the IOVA of each entry; else NULL
  */
@@ -147,20 +150,56 @@ struct gm_lock {
 	bool preempt;
 	void *vaddr;
 	bool mapped;
+	struct list_head dma_node;
 	struct sg_table sgt;
 	dma_addr_t *iovas;
 };
 
 /**
- * struct gm_dma - the device attached to a base object (see dma.c)
- * @pdev: the PCI device (reference held)
+ * struct gm_pci - a PCI device bound to guestmem's driver (see pci.c)
+ * @ref: the binding, each attached object, the PCI fd
+ * @pdev: the device (reference held)
+ * @lock: guards @objects, @gone, the interrupts and @fd_open
+ * @objects: the attachments (&gm_dma.node) of the objects attached to it
+ * @gone: removed or unbound: the DMA API is never called on it again
+ * @fd_open: a PCI fd exists (one at a time)
+ * @dma_mask_bits: the DMA mask set on the device
+ * @irq_type: GUESTMEM_IRQ_* routed through the PCI fd
+ * @nr_irqs: vectors routed
+ * @irqs: those vectors
+ */
+struct gm_pci {
+	struct kref ref;
+	struct pci_dev *pdev;
+	struct mutex lock;	/* see above: not the data path */
+	struct list_head objects;
+	bool gone;
+	bool fd_open;
+	u32 dma_mask_bits;
+	u32 irq_type;
+	u32 nr_irqs;
+	struct gm_pci_irq *irqs;
+};
+
+/**
+ * struct gm_dma - a base object's attachment to a device (see dma.c)
+ * @gpci: the device's binding (reference held)
+ * @node: in &gm_pci.objects (under &gm_pci.lock)
+ * @base: the attached base object
+ * @locks: the mapped locks of the base and its views (under its mutex)
+ * @gone: the device was removed: everything is unmapped (set under both
+ *	&gm_pci.lock and the base's mutex)
  * @iova_phys: IOVAs are physical addresses (no IOMMU translation)
  * @alloc_sgt: allocated objects: all pages, DMA-mapped at attach
  * @alloc_iovas: allocated objects: the IOVA of each page
  * @alloc_contig: ... and they form one range starting at alloc_iovas[0]
  */
 struct gm_dma {
-	struct pci_dev *pdev;
+	struct gm_pci *gpci;
+	struct list_head node;
+	struct gm_object *base;
+	struct list_head locks;
+	bool gone;
 	bool iova_phys;
 	struct sg_table alloc_sgt;
 	dma_addr_t *alloc_iovas;
@@ -303,7 +342,8 @@ struct gm_loc {
 
 /**
  * struct gm_ucmd - one ioctl call, as handed to a handler by main.c
- * @obj: the object of an object fd, NULL for device ioctls
+ * @obj: the object of an object fd, else NULL
+ * @gpci: the device of a PCI fd, else NULL
  * @ubuffer: the caller's struct
  * @user_size: its size field
  * @ksize: the kernel's struct size
@@ -311,15 +351,35 @@ struct gm_loc {
  */
 struct gm_ucmd {
 	struct gm_object *obj;
+	struct gm_pci *gpci;
 	void __user *ubuffer;
 	u32 user_size;
 	u32 ksize;
 	void *cmd;
 };
 
+/*
+ * Allocated objects up to this size are one physically contiguous block
+ * (the page allocator's largest, order 10 with 4 KiB pages), so that they
+ * are one DMA range without an IOMMU too.
+ */
+#define GM_CONTIG_MAX_BYTES	SZ_4M
+
+/* Are @n pages one physically contiguous block, in order? */
+static inline bool gm_pages_contiguous(struct page **pages, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 1; i < n; i++)
+		if (page_to_pfn(pages[i]) != page_to_pfn(pages[0]) + i)
+			return false;
+	return true;
+}
+
 /* main.c */
 int gm_ucmd_respond(struct gm_ucmd *ucmd);
 int gm_obj_publish(struct gm_ucmd *ucmd, struct gm_object *obj, u32 *out_fd);
+int gm_pci_publish(struct gm_ucmd *ucmd, struct gm_pci *gpci, u32 *out_fd);
 struct gm_object *gm_obj_from_file(struct file *file);
 
 /* object.c */
@@ -369,6 +429,9 @@ u64 gm_iova_run_len(const dma_addr_t *iovas, u64 n);
 u64 gm_alloc_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
 			 dma_addr_t *iova);
 bool gm_may_read_iovas(struct gm_object *base);
+int gm_dma_may_query(struct gm_object *base);
+bool gm_dma_iova_is_phys(struct device *dev);
+void gm_dma_revoke(struct gm_dma *dma);
 void gm_dma_detach(struct gm_object *base);
 int gm_ioctl_attach_device(struct gm_ucmd *ucmd);
 int gm_ioctl_iova(struct gm_ucmd *ucmd);
@@ -389,6 +452,17 @@ int gm_ioctl_probe_gpns(struct gm_ucmd *ucmd);
 int gm_ioctl_range_read(struct gm_ucmd *ucmd);
 int gm_ioctl_range_write(struct gm_ucmd *ucmd);
 int gm_ioctl_range_fill(struct gm_ucmd *ucmd);
+
+/* pci.c */
+struct gm_pci *gm_pci_get(u32 domain, u32 bus, u32 devfn);
+void gm_pci_put(struct gm_pci *gpci);
+void gm_pci_release_fd(struct gm_pci *gpci);
+int gm_pci_register(void);
+void gm_pci_unregister(void);
+int gm_ioctl_open_pci(struct gm_ucmd *ucmd);
+int gm_ioctl_pci_info(struct gm_ucmd *ucmd);
+int gm_ioctl_pci_set_irqs(struct gm_ucmd *ucmd);
+int gm_ioctl_pci_set_dma_mask(struct gm_ucmd *ucmd);
 
 /* netlink.c */
 int gm_registry_add(struct gm_object *obj);

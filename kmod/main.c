@@ -3,10 +3,10 @@
  * guestmem: guest memory objects for user-mode VMMs and DMA drivers.
  *
  * This file is the front door: the /dev/guestmem misc device, the object
- * file descriptors, the ioctl dispatch table shared by both, the module
- * parameters, and init/exit.  Objects live in object.c, the data path in
- * access.c, locks in pin.c, device attach and IOVAs in dma.c, the in-kernel
- * API in kapi.c.
+ * and PCI file descriptors, the ioctl dispatch table shared by all three,
+ * the module parameters, and init/exit.  Objects live in object.c, the
+ * data path in access.c, locks in pin.c, device attach and IOVAs in dma.c,
+ * the PCI driver and PCI fds in pci.c, the in-kernel API in kapi.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -104,6 +104,10 @@ union gm_ucmd_buffer {
 	struct guestmem_iova iova;
 	struct guestmem_attach_device attach_device;
 	struct guestmem_iova_runs iova_runs;
+	struct guestmem_open_pci open_pci;
+	struct guestmem_pci_info pci_info;
+	struct guestmem_pci_set_irqs pci_set_irqs;
+	struct guestmem_pci_set_dma_mask pci_set_dma_mask;
 };
 
 /* The uapi sizes are ABI: a change here is a change of the ABI. */
@@ -127,6 +131,10 @@ static_assert(sizeof(struct guestmem_iova) == 64);
 static_assert(sizeof(struct guestmem_attach_device) == 24);
 static_assert(sizeof(struct guestmem_iova_run) == 24);
 static_assert(sizeof(struct guestmem_iova_runs) == 88);
+static_assert(sizeof(struct guestmem_open_pci) == 32);
+static_assert(sizeof(struct guestmem_pci_info) == 32);
+static_assert(sizeof(struct guestmem_pci_set_irqs) == 24);
+static_assert(sizeof(struct guestmem_pci_set_dma_mask) == 16);
 
 /**
  * enum gm_respond - when main.c copies the struct back to the caller
@@ -141,11 +149,23 @@ enum gm_respond {
 };
 
 /**
+ * enum gm_fd_kind - the three kinds of guestmem fd
+ * @GM_FD_DEV: /dev/guestmem
+ * @GM_FD_OBJECT: an object fd
+ * @GM_FD_PCI: a PCI fd
+ */
+enum gm_fd_kind {
+	GM_FD_DEV,
+	GM_FD_OBJECT,
+	GM_FD_PCI,
+};
+
+/**
  * struct gm_ioctl_op - one row of the dispatch table
  * @size: the kernel's struct size
  * @min_size: the size of the struct's first version
  * @ioctl_num: the full ioctl number (0 for an unused nr)
- * @on_object: issued on an object fd (else on /dev/guestmem)
+ * @fd: the kind of fd the ioctl is issued on
  * @reserved: number reserved for a later version: -EOPNOTSUPP
  * @respond: when to copy the struct back
  * @execute: the handler
@@ -154,20 +174,20 @@ struct gm_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
 	unsigned int ioctl_num;
-	bool on_object;
+	enum gm_fd_kind fd;
 	bool reserved;
 	enum gm_respond respond;
 	int (*execute)(struct gm_ucmd *ucmd);
 };
 
-#define GM_OP(_name, _fn, _struct, _last, _obj, _respond)		\
+#define GM_OP(_name, _fn, _struct, _last, _fd, _respond)		\
 	[_IOC_NR(GUESTMEM_##_name) - GUESTMEM_CMD_BASE] = {		\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union gm_ucmd_buffer) < \
 					  sizeof(_struct)),		\
 		.min_size = offsetofend(_struct, _last),		\
 		.ioctl_num = GUESTMEM_##_name,				\
-		.on_object = _obj,					\
+		.fd = _fd,						\
 		.respond = _respond,					\
 		.execute = _fn,						\
 	}
@@ -175,60 +195,70 @@ struct gm_ioctl_op {
 #define GM_RESERVED(_name)						\
 	[_IOC_NR(GUESTMEM_##_name) - GUESTMEM_CMD_BASE] = {		\
 		.ioctl_num = GUESTMEM_##_name,				\
-		.on_object = true,					\
+		.fd = GM_FD_OBJECT,					\
 		.reserved = true,					\
 	}
 
 static const struct gm_ioctl_op gm_ioctl_ops[] = {
 	GM_OP(CREATE_USER, gm_ioctl_create_user,
-	      struct guestmem_create_user, __reserved2, false,
+	      struct guestmem_create_user, __reserved2, GM_FD_DEV,
 	      GM_RESPOND_NEVER),
 	GM_OP(CREATE_MULTI, gm_ioctl_create_multi,
-	      struct guestmem_create_multi, __reserved, false,
+	      struct guestmem_create_multi, __reserved, GM_FD_DEV,
 	      GM_RESPOND_ON_ERROR),
 	GM_OP(CREATE_ALLOC, gm_ioctl_create_alloc,
-	      struct guestmem_create_alloc, __reserved, false,
+	      struct guestmem_create_alloc, __reserved, GM_FD_DEV,
 	      GM_RESPOND_NEVER),
 	GM_OP(CREATE_EMPTY, gm_ioctl_create_empty,
-	      struct guestmem_create_empty, __reserved, false,
+	      struct guestmem_create_empty, __reserved, GM_FD_DEV,
 	      GM_RESPOND_NEVER),
 	GM_OP(READ, gm_ioctl_read, struct guestmem_rw, out_fault,
-	      true, GM_RESPOND_ALWAYS),
+	      GM_FD_OBJECT, GM_RESPOND_ALWAYS),
 	GM_OP(WRITE, gm_ioctl_write, struct guestmem_rw, out_fault,
-	      true, GM_RESPOND_ALWAYS),
+	      GM_FD_OBJECT, GM_RESPOND_ALWAYS),
 	GM_OP(FILL, gm_ioctl_fill, struct guestmem_fill, out_fault,
-	      true, GM_RESPOND_ALWAYS),
+	      GM_FD_OBJECT, GM_RESPOND_ALWAYS),
 	GM_OP(READ_PLAIN, gm_ioctl_read_plain, struct guestmem_rw,
-	      out_fault, true, GM_RESPOND_ALWAYS),
+	      out_fault, GM_FD_OBJECT, GM_RESPOND_ALWAYS),
 	GM_OP(WRITE_PLAIN, gm_ioctl_write_plain, struct guestmem_rw,
-	      out_fault, true, GM_RESPOND_ALWAYS),
+	      out_fault, GM_FD_OBJECT, GM_RESPOND_ALWAYS),
 	GM_OP(COMPARE_EXCHANGE, gm_ioctl_cmpxchg,
-	      struct guestmem_cmpxchg, out_fault, true, GM_RESPOND_ALWAYS),
+	      struct guestmem_cmpxchg, out_fault, GM_FD_OBJECT, GM_RESPOND_ALWAYS),
 	GM_OP(PROBE_GPNS, gm_ioctl_probe_gpns,
-	      struct guestmem_probe_gpns, out_fault, true, GM_RESPOND_ALWAYS),
+	      struct guestmem_probe_gpns, out_fault, GM_FD_OBJECT, GM_RESPOND_ALWAYS),
 	GM_OP(RANGE_READ, gm_ioctl_range_read, struct guestmem_range,
-	      out_fault, true, GM_RESPOND_ALWAYS),
+	      out_fault, GM_FD_OBJECT, GM_RESPOND_ALWAYS),
 	GM_OP(RANGE_WRITE, gm_ioctl_range_write,
-	      struct guestmem_range, out_fault, true, GM_RESPOND_ALWAYS),
+	      struct guestmem_range, out_fault, GM_FD_OBJECT, GM_RESPOND_ALWAYS),
 	GM_OP(RANGE_FILL, gm_ioctl_range_fill, struct guestmem_range,
-	      out_fault, true, GM_RESPOND_ALWAYS),
+	      out_fault, GM_FD_OBJECT, GM_RESPOND_ALWAYS),
 	GM_OP(SUBRANGE, gm_ioctl_subrange, struct guestmem_subrange,
-	      out_fault, true, GM_RESPOND_ON_ERROR),
+	      out_fault, GM_FD_OBJECT, GM_RESPOND_ON_ERROR),
 	GM_OP(INFO, gm_ioctl_info, struct guestmem_info,
-	      out_mmap_offset, true, GM_RESPOND_ALWAYS),
+	      out_mmap_offset, GM_FD_OBJECT, GM_RESPOND_ALWAYS),
 	GM_OP(LOCK_GPNS, gm_ioctl_lock_gpns, struct guestmem_lock_gpns,
-	      out_fault, true, GM_RESPOND_ON_ERROR),
+	      out_fault, GM_FD_OBJECT, GM_RESPOND_ON_ERROR),
 	GM_OP(UNLOCK_GPNS, gm_ioctl_unlock_gpns,
-	      struct guestmem_unlock_gpns, __reserved, true,
+	      struct guestmem_unlock_gpns, __reserved, GM_FD_OBJECT,
 	      GM_RESPOND_NEVER),
 	GM_RESERVED(LOCK_RANGE),
-	GM_OP(IOVA, gm_ioctl_iova, struct guestmem_iova, out_fault, true,
+	GM_OP(IOVA, gm_ioctl_iova, struct guestmem_iova, out_fault, GM_FD_OBJECT,
 	      GM_RESPOND_ALWAYS),
 	GM_OP(ATTACH_DEVICE, gm_ioctl_attach_device,
-	      struct guestmem_attach_device, __reserved, true,
+	      struct guestmem_attach_device, __reserved, GM_FD_OBJECT,
 	      GM_RESPOND_NEVER),
 	GM_OP(IOVA_RUNS, gm_ioctl_iova_runs, struct guestmem_iova_runs,
-	      out_fault, true, GM_RESPOND_ALWAYS),
+	      out_fault, GM_FD_OBJECT, GM_RESPOND_ALWAYS),
+	GM_OP(OPEN_PCI, gm_ioctl_open_pci, struct guestmem_open_pci,
+	      __reserved2, GM_FD_DEV, GM_RESPOND_NEVER),
+	GM_OP(PCI_INFO, gm_ioctl_pci_info, struct guestmem_pci_info,
+	      out_dma_mask_bits, GM_FD_PCI, GM_RESPOND_ALWAYS),
+	GM_OP(PCI_SET_IRQS, gm_ioctl_pci_set_irqs,
+	      struct guestmem_pci_set_irqs, eventfds_uptr, GM_FD_PCI,
+	      GM_RESPOND_NEVER),
+	GM_OP(PCI_SET_DMA_MASK, gm_ioctl_pci_set_dma_mask,
+	      struct guestmem_pci_set_dma_mask, __reserved, GM_FD_PCI,
+	      GM_RESPOND_NEVER),
 };
 
 /**
@@ -304,13 +334,16 @@ static void gm_account(struct gm_object *obj, unsigned int cmd,
 		this_cpu_add(st->bytes, len);
 }
 
-static long gm_dispatch(struct gm_object *obj, unsigned int cmd,
+/* @obj for an object fd, @gpci for a PCI fd, neither for the device. */
+static long gm_dispatch(enum gm_fd_kind fd, struct gm_object *obj,
+			struct gm_pci *gpci, unsigned int cmd,
 			unsigned long arg)
 {
 	union gm_ucmd_buffer buf;
 	const struct gm_ioctl_op *op;
 	struct gm_ucmd ucmd = {
 		.obj = obj,
+		.gpci = gpci,
 		.ubuffer = (void __user *)arg,
 		.cmd = &buf,
 	};
@@ -321,7 +354,7 @@ static long gm_dispatch(struct gm_object *obj, unsigned int cmd,
 	    nr - GUESTMEM_CMD_BASE >= ARRAY_SIZE(gm_ioctl_ops))
 		return -ENOTTY;
 	op = &gm_ioctl_ops[nr - GUESTMEM_CMD_BASE];
-	if (op->ioctl_num != cmd || op->on_object != !!obj)
+	if (op->ioctl_num != cmd || op->fd != fd)
 		return -ENOTTY;
 	if (op->reserved)
 		return -EOPNOTSUPP;
@@ -355,7 +388,7 @@ static long gm_dispatch(struct gm_object *obj, unsigned int cmd,
 static long gm_obj_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
-	return gm_dispatch(file->private_data, cmd, arg);
+	return gm_dispatch(GM_FD_OBJECT, file->private_data, NULL, cmd, arg);
 }
 
 static int gm_obj_release(struct inode *inode, struct file *file)
@@ -446,10 +479,72 @@ out_put_obj:
 	return rc;
 }
 
+static long gm_pci_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	return gm_dispatch(GM_FD_PCI, NULL, file->private_data, cmd, arg);
+}
+
+static int gm_pci_fop_release(struct inode *inode, struct file *file)
+{
+	gm_pci_release_fd(file->private_data);
+	return 0;
+}
+
+static const struct file_operations gm_pci_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = gm_pci_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.release = gm_pci_fop_release,
+	.llseek = noop_llseek,
+};
+
+/**
+ * gm_pci_publish() - give a device's binding a PCI fd and tell the caller
+ * @ucmd: the opening call; its struct is copied back with @out_fd set
+ * @gpci: the binding, referenced and marked open; both pass to the fd (or
+ *	are undone by gm_pci_release_fd() on error)
+ * @out_fd: the fd field inside @ucmd's struct
+ *
+ * Return: 0 or a negative errno.
+ */
+int gm_pci_publish(struct gm_ucmd *ucmd, struct gm_pci *gpci, u32 *out_fd)
+{
+	struct file *file;
+	int fd, rc;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		rc = fd;
+		goto out_release;
+	}
+	file = anon_inode_getfile("[guestmem-pci]", &gm_pci_fops, gpci, O_RDWR);
+	if (IS_ERR(file)) {
+		rc = PTR_ERR(file);
+		goto out_put_fd;
+	}
+	*out_fd = fd;
+	rc = gm_ucmd_respond(ucmd);
+	if (rc) {
+		/* The file's release undoes the open. */
+		fput(file);
+		put_unused_fd(fd);
+		return rc;
+	}
+	fd_install(fd, file);
+	return 0;
+
+out_put_fd:
+	put_unused_fd(fd);
+out_release:
+	gm_pci_release_fd(gpci);
+	return rc;
+}
+
 static long gm_dev_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
-	return gm_dispatch(NULL, cmd, arg);
+	return gm_dispatch(GM_FD_DEV, NULL, NULL, cmd, arg);
 }
 
 static const struct file_operations gm_dev_fops = {
@@ -479,12 +574,17 @@ static int __init gm_init(void)
 	rc = gm_nl_init();
 	if (rc)
 		return rc;
+	rc = gm_pci_register();
+	if (rc)
+		goto out_nl_exit;
 	/* Last: from here on user space can create objects. */
 	rc = misc_register(&gm_miscdev);
 	if (rc)
-		goto out_nl_exit;
+		goto out_pci_unregister;
 	return 0;
 
+out_pci_unregister:
+	gm_pci_unregister();
 out_nl_exit:
 	gm_nl_exit();
 	return rc;
@@ -493,6 +593,7 @@ out_nl_exit:
 static void __exit gm_exit(void)
 {
 	misc_deregister(&gm_miscdev);
+	gm_pci_unregister();
 	gm_nl_exit();
 }
 

@@ -149,7 +149,7 @@ static int gm_nl_fill_locks(struct sk_buff *msg, struct gm_object *obj)
 		rc = -EMSGSIZE;
 	else if (base->dma &&
 		 nla_put_string(msg, GUESTMEM_A_DEVICE,
-				pci_name(base->dma->pdev)))
+				pci_name(base->dma->gpci->pdev)))
 		rc = -EMSGSIZE;
 	mutex_unlock(&base->lock_mutex);
 	return rc;

@@ -467,6 +467,49 @@ out_put_obj:
 	return rc;
 }
 
+/*
+ * Up to GM_CONTIG_MAX_BYTES: one physically contiguous block, split into
+ * pages, so that the object is one DMA range without an IOMMU too (dma.c);
+ * the pages past @n go back at once.  NULL when no such block is free.
+ */
+static struct page *gm_alloc_contig(struct page **pages, unsigned long n)
+{
+	unsigned int order = get_order(n << PAGE_SHIFT);
+	struct page *block;
+	unsigned long i;
+
+	if ((u64)n << PAGE_SHIFT > GM_CONTIG_MAX_BYTES)
+		return NULL;
+	block = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
+			    __GFP_NORETRY, order);
+	if (!block)
+		return NULL;
+	split_page(block, order);
+	for (i = 0; i < n; i++)
+		pages[i] = block + i;
+	for (; i < 1UL << order; i++)
+		__free_page(block + i);
+	return block;
+}
+
+/* Fill @pages with @n zeroed pages; the caller frees what was set. */
+static int gm_alloc_pages(struct page **pages, unsigned long n)
+{
+	unsigned long i;
+
+	if (n && gm_alloc_contig(pages, n))
+		return 0;
+	for (i = 0; i < n; i++) {
+		pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!pages[i])
+			return -ENOMEM;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	return 0;
+}
+
 /**
  * gm_ioctl_create_alloc() - GUESTMEM_CREATE_ALLOC
  * @ucmd: the call (&struct guestmem_create_alloc)
@@ -476,7 +519,7 @@ out_put_obj:
 int gm_ioctl_create_alloc(struct gm_ucmd *ucmd)
 {
 	struct guestmem_create_alloc *cmd = ucmd->cmd;
-	unsigned long i, nr_pages;
+	unsigned long nr_pages;
 	struct gm_object *obj;
 	int rc;
 
@@ -510,18 +553,9 @@ int gm_ioctl_create_alloc(struct gm_ucmd *ucmd)
 	}
 	/* Only now: release walks nr_pages entries of the array. */
 	obj->nr_pages = nr_pages;
-	for (i = 0; i < obj->nr_pages; i++) {
-		obj->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-		if (!obj->pages[i]) {
-			rc = -ENOMEM;
-			goto out_put_obj;
-		}
-		if (fatal_signal_pending(current)) {
-			rc = -EINTR;
-			goto out_put_obj;
-		}
-		cond_resched();
-	}
+	rc = gm_alloc_pages(obj->pages, nr_pages);
+	if (rc)
+		goto out_put_obj;
 	obj->type = GUESTMEM_OBJ_ALLOC;
 	gm_obj_set_single_region(obj);
 	obj->regions[0].type = GM_REGION_ALLOC;
@@ -769,6 +803,8 @@ static void gm_info_locks(struct gm_object *obj, struct guestmem_info *cmd)
 	dma = base->dma;
 	if (dma) {
 		cmd->out_flags |= GUESTMEM_INFO_ATTACHED;
+		if (dma->gone)
+			cmd->out_flags |= GUESTMEM_INFO_DEVICE_GONE;
 		if (dma->iova_phys)
 			cmd->out_flags |= GUESTMEM_INFO_IOVA_PHYS;
 		if (dma->alloc_iovas && dma->alloc_contig &&

@@ -554,6 +554,11 @@ static int gm_lock_insert(struct gm_lock *lock)
 		rc = -ENOSPC;
 		goto out_unlock;
 	}
+	/* The device was removed: no new lock can be what it is for. */
+	if (base->dma && base->dma->gone) {
+		rc = -ENODEV;
+		goto out_unlock;
+	}
 	if (base->dma && base->type != GUESTMEM_OBJ_ALLOC && !lock->preempt) {
 		rc = gm_dma_map_lock(base, lock);
 		if (rc)
@@ -811,7 +816,7 @@ u64 gm_iova_extent(struct gm_object *obj, u64 gpn, u64 max, dma_addr_t *iova)
 	struct gm_lock_run *run;
 
 	lockdep_assert_held(&base->lock_mutex);
-	if (!base->dma)
+	if (!base->dma || base->dma->gone)
 		return 0;
 	if (base->type == GUESTMEM_OBJ_ALLOC)
 		return gm_alloc_iova_extent(obj, gpn, max, iova);
@@ -860,17 +865,16 @@ static int gm_lock_copy_iovas(struct gm_lock *lock,
 	unsigned long r = 0, i = 0, n;
 	u64 gpn = lock->nr_runs ? lock->runs[0].start : 0;
 	dma_addr_t iova;
-	bool visible;
 	int rc = 0;
 
-	mutex_lock(&base->lock_mutex);
-	visible = base->dma && gm_may_read_iovas(base);
-	mutex_unlock(&base->lock_mutex);
-	if (!visible)
+	/* Attached before this lock existed, or never: it cannot change. */
+	if (!READ_ONCE(base->dma))
 		return 0;
 	while (r < lock->nr_runs) {
 		mutex_lock(&base->lock_mutex);
-		for (n = 0; n < GM_LOCK_IOVA_BATCH && r < lock->nr_runs; n++) {
+		rc = gm_dma_may_query(base);
+		for (n = 0; !rc && n < GM_LOCK_IOVA_BATCH && r < lock->nr_runs;
+		     n++) {
 			if (lock->iovas) {
 				iova = lock->iovas[i + n];
 			} else {

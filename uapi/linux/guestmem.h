@@ -16,7 +16,8 @@
 /*
  * 0xBA is listed nowhere in Documentation/userspace-api/ioctl/ioctl-number.rst
  * (6.1 and later) and has no "conflict!" neighbour; 0xB8 went to mshv.
- * Device ioctls use nr 0x00-0x0f, object ioctls 0x10-0x3f.
+ * Device ioctls use nr 0x00-0x0f, object ioctls 0x10-0x3f, PCI ioctls
+ * 0x40-0x4f.
  */
 #define GUESTMEM_TYPE 0xBA
 #define GUESTMEM_CMD_BASE 0x00
@@ -34,9 +35,10 @@
  *  - output fields (``out_*``) are written back, never past @size bytes.
  *
  * Device ioctls (nr 0x00-0x0f) are issued on an open /dev/guestmem and
- * return, in ``out_fd``, a new object file descriptor (O_CLOEXEC).  Object
- * ioctls (nr 0x10-0x3f) are issued on such an object fd.  An ioctl issued on
- * the wrong kind of fd fails with -ENOTTY.
+ * return, in ``out_fd``, a new file descriptor (O_CLOEXEC): an object fd,
+ * or a PCI fd (GUESTMEM_OPEN_PCI).  Object ioctls (nr 0x10-0x3f) are issued
+ * on an object fd, PCI ioctls (nr 0x40-0x4f) on a PCI fd.  An ioctl issued
+ * on the wrong kind of fd fails with -ENOTTY.
  *
  * Errno contract (every ioctl):
  *
@@ -46,9 +48,12 @@
  *                  ioctl does not use is nonzero, multi-region rules: see
  *                  ``out_reason``).
  *  E2BIG           nonzero bytes beyond the end of the kernel's struct, or
- *                  @size above 4096.
+ *                  @size above 4096; GUESTMEM_ATTACH_DEVICE: an allocated
+ *                  object too large to be one DMA range without an IOMMU.
  *  EOPNOTSUPP      unknown bit in @flags, nonzero ``__reserved``, or an
- *                  ioctl reserved for a later version (GUESTMEM_LOCK_RANGE).
+ *                  ioctl reserved for a later version (GUESTMEM_LOCK_RANGE);
+ *                  GUESTMEM_ATTACH_DEVICE, a lock: DMA to the device would
+ *                  be bounced or need cache syncs.
  *  ENOTTY          unknown nr, or a device ioctl on an object fd (or the
  *                  reverse).
  *  EFAULT          without GUESTMEM_FAULT_VALID in ``out_fault.flags``: the
@@ -76,12 +81,18 @@
  *                  GUESTMEM_IOVA_RUNS: a page that is not locked through
  *                  this fd, or no device is attached (``out_fault`` has
  *                  GUESTMEM_FAULT_HAS_INDEX).
- *  EPERM           GUESTMEM_ATTACH_DEVICE without CAP_SYS_RAWIO; reading
+ *  EPERM           GUESTMEM_ATTACH_DEVICE, GUESTMEM_OPEN_PCI without
+ *                  CAP_SYS_RAWIO; reading
  *                  IOVAs that are physical addresses (no IOMMU) without
  *                  CAP_SYS_RAWIO.
  *  EBUSY           GUESTMEM_ATTACH_DEVICE: a device is already attached, or
- *                  a lock exists (through this object or any view of it).
- *  ENODEV          GUESTMEM_ATTACH_DEVICE: no such PCI device.
+ *                  a lock exists (through this object or any view of it),
+ *                  or the device is not bound to guestmem;
+ *                  GUESTMEM_OPEN_PCI: not bound to guestmem, or a PCI fd
+ *                  is open.
+ *  ENODEV          GUESTMEM_ATTACH_DEVICE, GUESTMEM_OPEN_PCI: no such PCI
+ *                  device; a lock, an IOVA query or a PCI fd call after
+ *                  the attached device was removed or unbound.
  *  ENOMEM          (locking, allocating) the pages would exceed the
  *                  calling process's RLIMIT_MEMLOCK, counted over all the
  *                  pages its user has pinned or allocated; nothing stays
@@ -599,6 +610,9 @@ enum guestmem_obj_type {
  * @GUESTMEM_INFO_PREEMPTIVE: a view made with
  *	GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING whose pages are pinned
  *	since its creation (counted in out_lock_count and out_pinned_pages)
+ * @GUESTMEM_INFO_DEVICE_GONE: the attached device was removed or unbound:
+ *	nothing is DMA-mapped any more, new locks and IOVA queries fail with
+ *	-ENODEV (with GUESTMEM_INFO_ATTACHED)
  */
 enum guestmem_info_flags {
 	GUESTMEM_INFO_VIEW = 1 << 0,
@@ -612,6 +626,7 @@ enum guestmem_info_flags {
 	GUESTMEM_INFO_IOVA_PHYS = 1 << 8,
 	GUESTMEM_INFO_BASE_IOVA = 1 << 9,
 	GUESTMEM_INFO_PREEMPTIVE = 1 << 10,
+	GUESTMEM_INFO_DEVICE_GONE = 1 << 11,
 };
 
 /**
@@ -930,12 +945,23 @@ struct guestmem_iova_runs {
  * @pci_devfn: (device << 3) | function, 0-255
  * @__reserved: must be 0
  *
- * Needs CAP_SYS_RAWIO (-EPERM).  Once per object, and before any lock has
- * been made through the object or a view of it (-EBUSY); on a view it
- * attaches the view's base object.  The object holds a reference on the
- * device until it is destroyed, and sets the device's DMA mask to 64 bits
- * so that nothing is bounced.  An unknown device is -ENODEV; a value out
- * of range is -EINVAL.  An allocated object is DMA-mapped here, as a whole.
+ * Needs CAP_SYS_RAWIO (-EPERM) and a device bound to guestmem's PCI
+ * driver (DOC: PCI devices; bound to another driver or to none: -EBUSY,
+ * and the kernel log names the driver).  Once per object, and before any
+ * lock has been made through the object or a view of it (-EBUSY); on a
+ * view it attaches the view's base object.  An unknown device, or one
+ * removed meanwhile, is -ENODEV; a value out of range is -EINVAL.
+ *
+ * A device whose DMA would be bounced through swiotlb (swiotlb=force, a
+ * confidential guest, without IOMMU translation a DMA mask below the
+ * memory) or that is not cache-coherent is -EOPNOTSUPP: guestmem shares
+ * memory with the device for a lock's lifetime and makes no CPU syncs.
+ *
+ * An allocated object is DMA-mapped here, as a whole, as one IOVA range
+ * (GUESTMEM_INFO_BASE_IOVA).  Without IOMMU translation that needs
+ * physically contiguous memory: objects of up to 4 MiB are allocated that
+ * way; a larger one is -E2BIG, and one whose contiguous allocation failed
+ * (fragmented memory) -ENOMEM.
  */
 struct guestmem_attach_device {
 	__u32 size;
@@ -947,5 +973,176 @@ struct guestmem_attach_device {
 };
 
 #define GUESTMEM_ATTACH_DEVICE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x24)
+
+/**
+ * DOC: PCI devices
+ *
+ * guestmem is the driver of the PCI devices it maps memory for, as
+ * vfio-pci and uio_pci_generic are: a PCI driver named "guestmem" with no
+ * id table, which the administrator binds with driver_override::
+ *
+ *   echo guestmem > /sys/bus/pci/devices/DDDD:BB:DD.F/driver_override
+ *   echo DDDD:BB:DD.F > /sys/bus/pci/devices/DDDD:BB:DD.F/driver/unbind
+ *   echo DDDD:BB:DD.F > /sys/bus/pci/drivers_probe
+ *
+ * (the middle line only if another driver has it; ``gmem bind`` does all
+ * three).  Binding enables the device's memory decoding and bus mastering
+ * and sets a 64-bit DMA mask; the user-mode driver maps the BARs through
+ * sysfs (resourceN) and never touches the command register.
+ *
+ * When the device goes - unbind, hot-unplug, SR-IOV VF teardown - the
+ * driver first frees its interrupts and unmaps every DMA mapping of every
+ * attached object, while the device is still there.  The objects stay
+ * usable for reads, writes and unlocks; GUESTMEM_INFO reports
+ * GUESTMEM_INFO_DEVICE_GONE; new locks, IOVA queries and PCI fd calls
+ * fail with -ENODEV.
+ *
+ * A *PCI fd* (GUESTMEM_OPEN_PCI, one at a time per device, CAP_SYS_RAWIO)
+ * routes the device's interrupts to eventfds (GUESTMEM_PCI_SET_IRQS) and
+ * sets its DMA mask (GUESTMEM_PCI_SET_DMA_MASK).  PCI ioctls (nr
+ * 0x40-0x4f) are issued on a PCI fd; on another fd they are -ENOTTY.
+ * Closing the PCI fd frees the interrupts it routed.
+ */
+
+/**
+ * struct guestmem_open_pci - GUESTMEM_OPEN_PCI: a PCI fd
+ * @size: sizeof(struct guestmem_open_pci)
+ * @flags: must be 0
+ * @pci_domain: PCI segment
+ * @pci_bus: bus number
+ * @pci_devfn: (device << 3) | function
+ * @__reserved: must be 0
+ * @out_fd: the new PCI fd (O_CLOEXEC)
+ * @__reserved2: must be 0
+ *
+ * Needs CAP_SYS_RAWIO (-EPERM) and a device bound to guestmem (-EBUSY, or
+ * -ENODEV for no such device); a second PCI fd of the same device while
+ * the first is open is -EBUSY.
+ */
+struct guestmem_open_pci {
+	__u32 size;
+	__u32 flags;
+	__u32 pci_domain;
+	__u32 pci_bus;
+	__u32 pci_devfn;
+	__u32 __reserved;
+	__u32 out_fd;
+	__u32 __reserved2;
+};
+
+#define GUESTMEM_OPEN_PCI	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x04)
+
+/**
+ * enum guestmem_pci_flags - &struct guestmem_pci_info.out_flags bits
+ * @GUESTMEM_PCI_GONE: the device was removed or unbound (nothing else
+ *	is reported then)
+ * @GUESTMEM_PCI_IOVA_PHYS: its DMA addresses are physical addresses
+ * @GUESTMEM_PCI_HAS_INTX: it has an INTx line
+ */
+enum guestmem_pci_flags {
+	GUESTMEM_PCI_GONE = 1 << 0,
+	GUESTMEM_PCI_IOVA_PHYS = 1 << 1,
+	GUESTMEM_PCI_HAS_INTX = 1 << 2,
+};
+
+/**
+ * enum guestmem_irq_type - what GUESTMEM_PCI_SET_IRQS routes
+ * @GUESTMEM_IRQ_NONE: nothing (frees what was routed)
+ * @GUESTMEM_IRQ_INTX: the INTx line, one vector; masked at the device by
+ *	the handler, unmasked with GUESTMEM_PCI_UNMASK_INTX
+ * @GUESTMEM_IRQ_MSI: MSI vectors
+ * @GUESTMEM_IRQ_MSIX: MSI-X vectors
+ */
+enum guestmem_irq_type {
+	GUESTMEM_IRQ_NONE = 0,
+	GUESTMEM_IRQ_INTX = 1,
+	GUESTMEM_IRQ_MSI = 2,
+	GUESTMEM_IRQ_MSIX = 3,
+};
+
+/**
+ * struct guestmem_pci_info - GUESTMEM_PCI_INFO: what the device offers
+ * @size: sizeof(struct guestmem_pci_info)
+ * @flags: must be 0
+ * @out_flags: GUESTMEM_PCI_* bits
+ * @out_msix_count: MSI-X vectors the device has (0: no MSI-X)
+ * @out_msi_count: MSI vectors it has (0: no MSI)
+ * @out_irq_type: what is routed now (enum guestmem_irq_type)
+ * @out_irq_count: vectors routed now
+ * @out_dma_mask_bits: its DMA mask, in bits
+ */
+struct guestmem_pci_info {
+	__u32 size;
+	__u32 flags;
+	__u32 out_flags;
+	__u32 out_msix_count;
+	__u32 out_msi_count;
+	__u32 out_irq_type;
+	__u32 out_irq_count;
+	__u32 out_dma_mask_bits;
+};
+
+#define GUESTMEM_PCI_INFO	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x40)
+
+/* Most vectors one GUESTMEM_PCI_SET_IRQS routes. */
+#define GUESTMEM_PCI_MAX_IRQS	2048
+
+/**
+ * enum guestmem_pci_set_irqs_flags - &struct guestmem_pci_set_irqs.flags
+ * @GUESTMEM_PCI_UNMASK_INTX: unmask a routed INTx line (the other fields
+ *	must be 0; -EINVAL when INTx is not routed)
+ */
+enum guestmem_pci_set_irqs_flags {
+	GUESTMEM_PCI_UNMASK_INTX = 1 << 0,
+};
+
+/**
+ * struct guestmem_pci_set_irqs - GUESTMEM_PCI_SET_IRQS: interrupts to
+ *	eventfds
+ * @size: sizeof(struct guestmem_pci_set_irqs)
+ * @flags: 0 or GUESTMEM_PCI_UNMASK_INTX
+ * @irq_type: enum guestmem_irq_type
+ * @count: vectors: 0 with GUESTMEM_IRQ_NONE, 1 with GUESTMEM_IRQ_INTX, at
+ *	most GUESTMEM_PCI_MAX_IRQS otherwise
+ * @eventfds_uptr: array of @count __s32 eventfds; vector i signals the
+ *	i-th
+ *
+ * Frees whatever was routed, then allocates @count vectors of @irq_type
+ * and routes each to its eventfd: every interrupt adds 1 to the eventfd.
+ * All or nothing: on failure nothing is routed.  A type or count the
+ * device cannot give is -EINVAL (or -ENOSPC, from the PCI core), a bad
+ * eventfd -EBADF (or -EINVAL), a device gone -ENODEV.
+ */
+struct guestmem_pci_set_irqs {
+	__u32 size;
+	__u32 flags;
+	__u32 irq_type;
+	__u32 count;
+	__aligned_u64 eventfds_uptr;
+};
+
+#define GUESTMEM_PCI_SET_IRQS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x41)
+
+/**
+ * struct guestmem_pci_set_dma_mask - GUESTMEM_PCI_SET_DMA_MASK: what the
+ *	device can address
+ * @size: sizeof(struct guestmem_pci_set_dma_mask)
+ * @flags: must be 0
+ * @bits: 24 to 64 (else -EINVAL)
+ * @__reserved: must be 0
+ *
+ * Binding sets 64 bits; a device that addresses less says so here, before
+ * any object is attached to it (-EBUSY after).  Without IOMMU translation
+ * a mask below the memory then makes attach -EOPNOTSUPP (DMA would be
+ * bounced).  A mask the platform cannot give is -EIO.
+ */
+struct guestmem_pci_set_dma_mask {
+	__u32 size;
+	__u32 flags;
+	__u32 bits;
+	__u32 __reserved;
+};
+
+#define GUESTMEM_PCI_SET_DMA_MASK _IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x42)
 
 #endif /* _UAPI_LINUX_GUESTMEM_H */
