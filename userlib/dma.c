@@ -18,7 +18,7 @@
 #include "internal.h"
 
 /* "dddd:bb:dd.f", all hex, as sysfs names PCI devices. */
-static int gm_parse_bdf(const char *bdf, uint32_t *domain, uint32_t *bus, uint32_t *devfn)
+int gm_parse_bdf(const char *bdf, uint32_t *domain, uint32_t *bus, uint32_t *devfn)
 {
 	static const char pattern[] = "xxxx:xx:xx.x";
 	unsigned int d, b, s, f;
@@ -42,6 +42,7 @@ int gm_attach_device(struct gm *gm, const char *bdf)
 {
 	struct gm_fault f = { .kind = GM_ERROR_OTHER, .op = GM_OP_ATTACH };
 	struct guestmem_attach_device a = { .size = sizeof(a) };
+	char driver[64] = "";
 	int ret;
 
 	ret = gm_parse_bdf(bdf, &a.pci_domain, &a.pci_bus, &a.pci_devfn);
@@ -51,10 +52,16 @@ int gm_attach_device(struct gm *gm, const char *bdf)
 				     bdf ? bdf : "(null)");
 	}
 	ret = gm_ioctl(gm->fd, GUESTMEM_ATTACH_DEVICE, &a);
-	if (ret) {
-		f.errnum = -ret;
+	f.errnum = -ret;
+	if (ret == -EBUSY && !gm_pci_driver(bdf, driver, sizeof(driver)) &&
+	    strcmp(driver, "guestmem"))
+		return gm_fail_usage(&f, gm->name, "cannot attach %s: bound to %s, not guestmem",
+				     bdf, driver[0] ? driver : "no driver");
+	if (ret == -EOPNOTSUPP)
+		return gm_fail_usage(&f, gm->name, "cannot attach %s: its DMA would be bounced "
+				     "or need cache syncs", bdf);
+	if (ret)
 		return gm_fail_usage(&f, gm->name, "cannot attach %s: %s", bdf, strerror(-ret));
-	}
 	return 0;
 }
 

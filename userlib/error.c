@@ -55,6 +55,7 @@ static const char *const gm_op_names[] = {
 	[GM_OP_FULL_MAPPING] = "full mapping",
 	[GM_OP_IOVA] = "iova",
 	[GM_OP_ATTACH] = "attach device",
+	[GM_OP_PCI] = "pci device",
 };
 
 const char *gm_op_name(enum gm_op op)

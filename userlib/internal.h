@@ -20,6 +20,8 @@
 
 #include "guestmem.h"
 
+#define GM_DEVICE "/dev/guestmem"
+
 /* Room for a debug name in the error record (the module allows 256 by default). */
 #define GM_NAME_MAX 1024
 /* The seed's INVALID_ERROR_GPA: "no precise address". */
@@ -79,6 +81,9 @@ int gm_fail_create(int errnum, const char *name, const char *msg_fmt, ...)
  */
 int gm_fail_ioctl(const struct gm *gm, int ret, enum gm_op op, bool has_range,
 		  uint64_t gpa, uint64_t len, const struct guestmem_fault *kf);
+
+/* "dddd:bb:dd.f" into its parts; -EINVAL (not recorded) if it is not one. */
+int gm_parse_bdf(const char *bdf, uint32_t *domain, uint32_t *bus, uint32_t *devfn);
 
 /* Make a handle for an object fd we own (closed on failure). */
 int gm_adopt_fd(int fd, struct gm **out);

@@ -23,7 +23,6 @@
 
 #include "internal.h"
 
-#define GM_DEVICE "/dev/guestmem"
 
 int gm_ioctl(int fd, unsigned long cmd, void *arg)
 {

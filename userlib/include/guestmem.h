@@ -44,7 +44,7 @@ enum gm_error_kind { GM_ERROR_OTHER, GM_ERROR_OUT_OF_RANGE, GM_ERROR_VTL_PROTECT
  */
 enum gm_op { GM_OP_READ, GM_OP_WRITE, GM_OP_FILL, GM_OP_COMPARE_EXCHANGE, GM_OP_LOCK,
 	     GM_OP_SUBRANGE, GM_OP_PROBE, GM_OP_CREATE, GM_OP_FULL_MAPPING, GM_OP_IOVA,
-	     GM_OP_ATTACH };
+	     GM_OP_ATTACH, GM_OP_PCI };
 struct gm_error {
 	int errnum;                     /* positive errno */
 	enum gm_error_kind kind;
@@ -120,12 +120,55 @@ void gm_locked_range_release(struct gm_locked_range *lr);
 
 /*
  * Bind the object to the PCI device that will DMA into it, @bdf as sysfs
- * names it ("0000:00:03.0").  From then on locked pages are DMA-mapped for
- * the device (allocated memory: all of it) and gm_iova() answers.  Needs
- * CAP_SYS_RAWIO; one device per object; the device reference is held until
- * the object is closed.
+ * names it ("0000:00:03.0"), which must be bound to guestmem's PCI driver
+ * (gm_pci_bind(); -EBUSY otherwise, and the message names its driver).
+ * From then on locked pages are DMA-mapped for the device (allocated
+ * memory: all of it, as one IOVA range) and gm_iova() answers.  Needs
+ * CAP_SYS_RAWIO; one device per object.  When the device is removed or
+ * unbound its mappings go; locks and IOVAs then fail with -ENODEV.
  */
 int gm_attach_device(struct gm *gm, const char *bdf);
+
+/*
+ * PCI devices (no seed counterpart): what a user-mode driver needs besides
+ * memory.  All need root (CAP_SYS_RAWIO, and sysfs writes for binding).
+ *
+ * gm_pci_bind() binds @bdf to @driver (NULL: "guestmem") with
+ * driver_override, first unbinding whatever had it; @old (may be NULL)
+ * receives that driver's name, "" for none, to give it back later with
+ * gm_pci_bind(bdf, old, ...) ("" leaves the device unbound).  Binding to
+ * guestmem enables the device's memory decoding and bus mastering.
+ * gm_pci_driver() tells which driver has @bdf ("" for none).
+ */
+int gm_pci_bind(const char *bdf, const char *driver, char *old, size_t oldlen);
+int gm_pci_driver(const char *bdf, char *driver, size_t len);
+
+/*
+ * A PCI fd on a device bound to guestmem (one at a time per device):
+ * interrupts to eventfds and the DMA mask.  gm_pci_set_irqs() routes
+ * @count vectors of @type to @eventfds (every interrupt adds 1 to its
+ * eventfd); GM_IRQ_NONE with no vectors frees them.  An INTx interrupt
+ * stays masked until gm_pci_unmask_intx().  Closing frees the interrupts.
+ */
+enum gm_irq_type { GM_IRQ_NONE, GM_IRQ_INTX, GM_IRQ_MSI, GM_IRQ_MSIX };
+struct gm_pci_info {
+	bool gone;                      /* removed or unbound */
+	bool iova_phys;                 /* DMA addresses are physical */
+	bool has_intx;
+	unsigned int msix_count, msi_count;    /* vectors the device has */
+	enum gm_irq_type irq_type;      /* routed now */
+	unsigned int irq_count;
+	unsigned int dma_mask_bits;
+};
+struct gm_pci_dev;
+int gm_pci_open(const char *bdf, struct gm_pci_dev **out);
+void gm_pci_close(struct gm_pci_dev *pci);
+int gm_pci_fd(const struct gm_pci_dev *pci);
+int gm_pci_info(struct gm_pci_dev *pci, struct gm_pci_info *info);
+int gm_pci_set_irqs(struct gm_pci_dev *pci, enum gm_irq_type type, const int *eventfds,
+		    unsigned int count);
+int gm_pci_unmask_intx(struct gm_pci_dev *pci);
+int gm_pci_set_dma_mask(struct gm_pci_dev *pci, unsigned int bits);
 
 /*
  * gm_iova() for many pages in one call: @iovas[i] is the IOVA of page
