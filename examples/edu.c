@@ -3,7 +3,9 @@
  * A user-mode driver for QEMU's "edu" PCI device: see edu.h for the model
  * and QEMU's docs/specs/edu.txt for the device.
  *
- * Typical use, as root, with no kernel driver bound to the device:
+ * Typical use, as root, with the device bound to guestmem's PCI driver
+ * (gm_pci_bind(), or gmem bind), which enables its memory decoding and bus
+ * mastering and owns its DMA:
  *
  *	struct edu *edu = edu_open(NULL);	(the first 1234:11e8)
  *	edu_dma_to_device(edu, src_iova, 0, len);	(RAM -> device buffer)
@@ -30,16 +32,11 @@
 #include "edu.h"
 
 #define PCI_DEVICES		"/sys/bus/pci/devices"
-#define PCI_COMMAND		0x04	/* config space: 16-bit command register */
-#define PCI_COMMAND_MEMORY	0x2	/* decode memory BARs */
-#define PCI_COMMAND_MASTER	0x4	/* allow the device to DMA */
 #define EDU_POLL_NS		1000000	/* 1 ms between polls of a busy bit */
 
 struct edu {
 	char bdf[sizeof("0000:00:00.0")];
-	int config_fd;
 	uint8_t *regs;			/* BAR0, EDU_BAR0_SIZE bytes */
-	uint16_t saved_command;		/* restored by edu_close() */
 };
 
 /*
@@ -130,19 +127,20 @@ static int edu_find(char *bdf, size_t size)
 	return found ? 0 : -ENODEV;
 }
 
-static int edu_config_rw(struct edu *edu, bool write, uint16_t *val)
+/* Is @bdf bound to guestmem's PCI driver? */
+static bool edu_bound_to_guestmem(const char *bdf)
 {
-	uint8_t b[2] = { *val & 0xff, *val >> 8 };	/* config is little endian */
+	char path[128], link[256];
+	const char *name;
 	ssize_t n;
 
-	do {
-		n = write ? pwrite(edu->config_fd, b, 2, PCI_COMMAND) :
-			    pread(edu->config_fd, b, 2, PCI_COMMAND);
-	} while (n < 0 && errno == EINTR);
-	if (n != 2)
-		return n < 0 ? -errno : -EIO;
-	*val = b[0] | b[1] << 8;
-	return 0;
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	name = strrchr(link, '/');
+	return name && !strcmp(name + 1, "guestmem");
 }
 
 static uint64_t edu_now_ms(void)
@@ -172,21 +170,20 @@ static int edu_wait_clear(struct edu *edu, uint32_t reg, uint32_t bit)
  * edu_open() - take control of an edu device
  * @bdf: PCI address ("0000:00:03.0"), or NULL for the first edu device
  *
- * Checks that @bdf is an edu device with no kernel driver bound, switches on
- * memory decoding and bus mastering in its command register, maps BAR0, and
- * checks the identification and liveness registers.  Needs root (the config
- * space and resource0 files are root-only).
+ * Checks that @bdf is an edu device bound to guestmem's PCI driver (which
+ * has switched on its memory decoding and bus mastering), maps BAR0, and
+ * checks the identification and liveness registers.  Needs root (the
+ * resource0 file is root-only).
  *
  * Return: a handle for edu_close(), or NULL with errno set: EINVAL for a
  * malformed @bdf, ENODEV when there is no such edu device or it does not
- * identify itself as one, EBUSY when a kernel driver owns it, EIO when the
- * liveness check fails, or the errno of a failed open or mmap (EACCES when
- * not root).
+ * identify itself as one, EBUSY when it is not bound to guestmem, EIO when
+ * the liveness check fails, or the errno of a failed open or mmap (EACCES
+ * when not root).
  */
 struct edu *edu_open(const char *bdf)
 {
 	struct edu *edu;
-	uint16_t command;
 	struct stat st;
 	char path[128];
 	int ret, fd;
@@ -210,26 +207,10 @@ struct edu *edu_open(const char *bdf)
 		goto out_free;
 	}
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver", edu->bdf);
-	if (!access(path, F_OK)) {
+	/* guestmem owns its DMA; another driver (or none) would not. */
+	if (!edu_bound_to_guestmem(edu->bdf)) {
 		ret = -EBUSY;
 		goto out_free;
-	}
-
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/config", edu->bdf);
-	edu->config_fd = open(path, O_RDWR | O_CLOEXEC);
-	if (edu->config_fd < 0) {
-		ret = -errno;
-		goto out_free;
-	}
-	ret = edu_config_rw(edu, false, &edu->saved_command);
-	if (ret)
-		goto out_close_config;
-	command = edu->saved_command | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	if (command != edu->saved_command) {
-		ret = edu_config_rw(edu, true, &command);
-		if (ret)
-			goto out_close_config;
 	}
 
 	/* O_SYNC asks for an uncached mapping, as MMIO needs. */
@@ -237,19 +218,19 @@ struct edu *edu_open(const char *bdf)
 	fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		goto out_restore_command;
+		goto out_free;
 	}
 	if (fstat(fd, &st) || st.st_size < EDU_BAR0_SIZE) {
 		ret = -ENODEV;
 		close(fd);
-		goto out_restore_command;
+		goto out_free;
 	}
 	regs = mmap(NULL, EDU_BAR0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		    fd, 0);
 	ret = regs == MAP_FAILED ? -errno : 0;
 	close(fd);		/* the mapping keeps the BAR */
 	if (ret)
-		goto out_restore_command;
+		goto out_free;
 	edu->regs = regs;
 
 	if ((edu_id(edu) & EDU_ID_MAGIC_MASK) != EDU_ID_MAGIC) {
@@ -263,10 +244,6 @@ struct edu *edu_open(const char *bdf)
 
 out_unmap:
 	munmap(edu->regs, EDU_BAR0_SIZE);
-out_restore_command:
-	edu_config_rw(edu, true, &edu->saved_command);
-out_close_config:
-	close(edu->config_fd);
 out_free:
 	free(edu);
 	errno = -ret;
@@ -277,17 +254,14 @@ out_free:
  * edu_close() - give an edu device back
  * @edu: handle from edu_open(), or NULL
  *
- * Restores the command register as edu_open() found it, which normally
- * switches bus mastering off again, and unmaps BAR0.  A DMA still running
- * (after -ETIMEDOUT) is not waited for.
+ * Unmaps BAR0.  A DMA still running (after -ETIMEDOUT) is not waited for;
+ * bus mastering stays on while the device is bound to guestmem.
  */
 void edu_close(struct edu *edu)
 {
 	if (!edu)
 		return;
-	edu_config_rw(edu, true, &edu->saved_command);
 	munmap(edu->regs, EDU_BAR0_SIZE);
-	close(edu->config_fd);
 	free(edu);
 }
 
@@ -359,11 +333,22 @@ int edu_factorial(struct edu *edu, uint32_t n, uint32_t *result)
 	return 0;
 }
 
-static int edu_dma(struct edu *edu, uint64_t iova, uint32_t dev_off,
-		   uint32_t len, bool to_ram)
+/**
+ * edu_dma_start() - start one DMA and return at once
+ * @edu: handle from edu_open()
+ * @iova: bus address of the memory side, as the device sees it
+ * @dev_off: offset in the device's 4 KiB buffer
+ * @len: bytes to copy
+ * @to_ram: device buffer -> memory (else memory -> device buffer)
+ * @irq: raise the DMA-completion interrupt (EDU_IRQ_DMA) when done
+ *
+ * Return: 0; -EINVAL for a transfer edu_dma_to_device() refuses; -EBUSY
+ * when a DMA is already running.
+ */
+int edu_dma_start(struct edu *edu, uint64_t iova, uint32_t dev_off,
+		  uint32_t len, bool to_ram, bool irq)
 {
 	uint64_t dev = EDU_DMA_BUF_ADDR + dev_off;
-	int ret;
 
 	/* QEMU 7.2 aborts on a transfer ending at the buffer's end (edu.h). */
 	if (!len || len > EDU_DMA_BUF_USABLE ||
@@ -379,11 +364,53 @@ static int edu_dma(struct edu *edu, uint64_t iova, uint32_t dev_off,
 	/* The caller's stores to the source buffer before the device reads. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	edu_write64(edu, EDU_REG_DMA_CMD,
-		    EDU_DMA_START | (to_ram ? EDU_DMA_TO_RAM : 0));
-	ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_START);
+		    EDU_DMA_START | (to_ram ? EDU_DMA_TO_RAM : 0) |
+		    (irq ? EDU_DMA_IRQ : 0));
+	return 0;
+}
+
+/**
+ * edu_dma_wait() - wait for the running DMA to finish
+ * @edu: handle from edu_open()
+ *
+ * Return: 0, or -ETIMEDOUT after EDU_TIMEOUT_MS.
+ */
+int edu_dma_wait(struct edu *edu)
+{
+	int ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_START);
+
 	/* The device's stores before the caller's loads of the destination. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return ret;
+}
+
+/**
+ * edu_irq_status() - the device's pending interrupt bits
+ * @edu: handle from edu_open()
+ *
+ * Return: EDU_IRQ_* bits; the interrupt line stays raised while any is set.
+ */
+uint32_t edu_irq_status(struct edu *edu)
+{
+	return edu_read32(edu, EDU_REG_IRQ_STATUS);
+}
+
+/**
+ * edu_irq_ack() - clear interrupt bits (lowers the line when none is left)
+ * @edu: handle from edu_open()
+ * @bits: EDU_IRQ_* bits to clear
+ */
+void edu_irq_ack(struct edu *edu, uint32_t bits)
+{
+	edu_write32(edu, EDU_REG_IRQ_ACK, bits);
+}
+
+static int edu_dma(struct edu *edu, uint64_t iova, uint32_t dev_off,
+		   uint32_t len, bool to_ram)
+{
+	int ret = edu_dma_start(edu, iova, dev_off, len, to_ram, false);
+
+	return ret ? ret : edu_dma_wait(edu);
 }
 
 /**

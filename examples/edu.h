@@ -2,10 +2,12 @@
 /*
  * A user-mode driver for QEMU's "edu" teaching device (PCI 1234:11e8).
  *
- * The device is driven from user space the way VFIO-less user-mode drivers
- * do it: BAR0 is mmapped through sysfs (resource0), memory decoding and bus
- * mastering are switched on in the config space file, and DMA is started by
- * writing the DMA registers and polling the command register.
+ * The device is driven from user space the way user-mode drivers on
+ * guestmem do it: the device is bound to guestmem's PCI driver (which owns
+ * its DMA and switches on memory decoding and bus mastering), BAR0 is
+ * mmapped through sysfs (resource0), and DMA is started by writing the DMA
+ * registers and then polling the command register or waiting for the
+ * DMA-completion interrupt (routed to an eventfd by a guestmem PCI fd).
  *
  * The driver knows nothing about memory: the caller hands it an IOVA, the
  * address the device puts on the bus.  Where that comes from is the caller's
@@ -15,6 +17,7 @@
 #ifndef EDU_H
 #define EDU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* PCI identity and BAR0 register map, from QEMU's docs/specs/edu.txt. */
@@ -26,6 +29,9 @@
 #define EDU_REG_LIVENESS	0x04	/* RW: reads back ~value written */
 #define EDU_REG_FACTORIAL	0x08	/* RW: write n, read n! when not busy */
 #define EDU_REG_STATUS		0x20	/* RW: see EDU_STATUS_* */
+#define EDU_REG_IRQ_STATUS	0x24	/* RO: pending EDU_IRQ_* bits */
+#define EDU_REG_IRQ_RAISE	0x60	/* WO: set bits (raises the line) */
+#define EDU_REG_IRQ_ACK		0x64	/* WO: clear bits */
 #define EDU_REG_DMA_SRC		0x80	/* RW, 64-bit */
 #define EDU_REG_DMA_DST		0x88	/* RW, 64-bit */
 #define EDU_REG_DMA_COUNT	0x90	/* RW, 64-bit */
@@ -36,6 +42,8 @@
 #define EDU_STATUS_COMPUTING	0x01	/* factorial in progress */
 #define EDU_DMA_START		0x1	/* set to start; clears when done */
 #define EDU_DMA_TO_RAM		0x2	/* direction: device buffer -> RAM */
+#define EDU_DMA_IRQ		0x4	/* raise EDU_IRQ_DMA when done */
+#define EDU_IRQ_DMA		0x100	/* the DMA-completion interrupt bit */
 
 /*
  * The device's DMA buffer: 4096 bytes at this device-side address.  QEMU 7.2
@@ -63,5 +71,10 @@ int edu_dma_to_device(struct edu *edu, uint64_t iova, uint32_t dev_off,
 		      uint32_t len);
 int edu_dma_from_device(struct edu *edu, uint64_t iova, uint32_t dev_off,
 			uint32_t len);
+int edu_dma_start(struct edu *edu, uint64_t iova, uint32_t dev_off,
+		  uint32_t len, bool to_ram, bool irq);
+int edu_dma_wait(struct edu *edu);
+uint32_t edu_irq_status(struct edu *edu);
+void edu_irq_ack(struct edu *edu, uint32_t bits);
 
 #endif /* EDU_H */

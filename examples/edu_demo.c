@@ -2,9 +2,10 @@
 /*
  * edu_demo: a user-mode DMA driver on guestmem, end to end.
  *
- * It drives QEMU's edu device from user space (examples/edu.c: BAR0 mapped
- * through sysfs, bus mastering switched on) and keeps its DMA buffers in a
- * guest memory object over its own memory.  The object is attached to the
+ * It binds QEMU's edu device to guestmem's PCI driver (which owns its DMA
+ * and switches on bus mastering), drives it from user space (examples/edu.c:
+ * BAR0 mapped through sysfs) and keeps its DMA buffers in a guest memory
+ * object over its own memory.  The object is attached to the
  * device, the buffer pages are locked (pinned, DMA-mapped), and the device
  * is given their IOVAs: bytes go RAM -> device -> RAM and are checked.
  * Each step is printed.  Run as root, with guestmem loaded and edu at
@@ -116,20 +117,24 @@ int main(void)
 	struct gm *gm = NULL;
 	struct edu *edu;
 	uint8_t *mem, *src, *dst;
-	char desc[512];
+	char desc[512], driver[64];
 	size_t i, bad;
 	int ret, rc = 1;
 
 	say("edu_demo: a user-mode DMA driver whose buffers live in a guestmem object\n");
 
-	STEP("open the edu device at %s", BDF);
+	STEP("bind %s to guestmem and open it", BDF);
+	ret = gm_pci_bind(BDF, NULL, driver, sizeof(driver));
+	if (ret)
+		return fail("gm_pci_bind", ret);
+	say("    driver_override: guestmem (was: %s); the driver enabled bus mastering\n",
+	    driver[0] ? driver : "no driver");
 	edu = edu_open(BDF);
 	if (!edu) {
 		say("FAILED: edu_open: %s\n", strerror(errno));
 		return 1;
 	}
-	say("    BAR0 mapped through sysfs resource0, bus mastering on; id register 0x%08x\n",
-	    edu_id(edu));
+	say("    BAR0 mapped through sysfs resource0; id register 0x%08x\n", edu_id(edu));
 
 	STEP("guest memory: %u pages of this process's memory as one object", NPAGES);
 	mem = mmap(NULL, NPAGES * PAGE, PROT_READ | PROT_WRITE,
