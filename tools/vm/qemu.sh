@@ -22,9 +22,13 @@ iommu=${IOMMU:-on}
 case "$iommu" in on|off) ;; *) die "IOMMU must be on or off, not '$iommu'" ;; esac
 
 # edu: a fixed slot, since "-net none" would move it, and a 32-bit DMA mask:
-# the default 28-bit mask silently clamps addresses (see shared notes).
+# the default 28-bit mask silently clamps addresses (see shared notes).  A
+# second edu sits behind a PCIe root port (0000:01:00.0), where QEMU's
+# monitor can unplug it (device_del gm-edu-hotplug): q35's root bus cannot.
 args=(-accel tcg -machine q35 -device intel-iommu
       -device edu,addr=03.0,dma_mask=0xffffffff
+      -device pcie-root-port,id=gm-rp1,bus=pcie.0,chassis=1,addr=04.0
+      -device edu,id=gm-edu-hotplug,bus=gm-rp1,dma_mask=0xffffffff
       -device isa-debug-exit,iobase=0xf4,iosize=0x04
       -m "${VM_MEM:-2G}" -smp "${VM_SMP:-2}" -no-reboot -net none
       -kernel "$vmlinuz" -initrd "$initrd" ${VM_QEMU_ARGS:-})
@@ -36,9 +40,17 @@ if [ "$mode" = shell ]; then
 		-serial mon:stdio -serial "file:$work/report.txt" -append "$append"
 fi
 
-rm -f "$work/console.log" "$work/report.txt"
+rm -f "$work/console.log" "$work/report.txt" "$work/hmp.sock"
+# Tests ask for monitor commands ("@@ hmp ..." in the report): relay them.
+python3 "$(dirname "$0")/hmp-relay.py" "$work/report.txt" "$work/hmp.sock" \
+	2>"$work/hmp-relay.log" &
+relay=$!
 # timeout runs in its own process group; kill it (not our group) to stop QEMU.
 timeout --foreground -k 10 "${VM_TIMEOUT:-900}" qemu-system-x86_64 "${args[@]}" \
-	-display none -monitor none \
+	-display none -monitor "unix:$work/hmp.sock,server=on,wait=off" \
 	-serial "file:$work/console.log" -serial "file:$work/report.txt" \
 	-append "quiet $append" 2>"$work/qemu.stderr" </dev/null
+rc=$?
+kill "$relay" 2>/dev/null
+wait "$relay" 2>/dev/null
+exit "$rc"
