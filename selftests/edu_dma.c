@@ -26,7 +26,7 @@
 
 #include <sys/types.h>
 
-#include "kselftest_harness.h"
+#include "guestmem_utils.h"
 
 #define PAGEMAP_PRESENT		(1ULL << 63)
 #define PAGEMAP_PFN_MASK	((1ULL << 55) - 1)
@@ -229,7 +229,9 @@ FIXTURE_SETUP(edu)
 	size_t i;
 
 	if (geteuid())
-		SKIP(return, "needs root: config space, BAR0 and pagemap");
+		SKIP(return, "needs root: binding, BAR0 and pagemap");
+	if (gm_test_bind(GM_TEST_EDU) == -ENODEV)
+		SKIP(return, "no edu device at " GM_TEST_EDU);
 	self->edu = edu_open(NULL);
 	if (!self->edu && errno == ENODEV)
 		SKIP(return, "no edu device (QEMU's -device edu)");

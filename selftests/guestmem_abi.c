@@ -24,6 +24,7 @@
 
 #include <linux/capability.h>
 #include <linux/guestmem.h>
+#include <guestmem.h>
 
 #include "kselftest_harness.h"
 
@@ -310,9 +311,11 @@ static void valid_args_init(struct valid_args *v, uint8_t *mem)
 
 #define EDU_SYSFS "/sys/bus/pci/devices/0000:00:03.0"
 
+/* The edu device exists, and is bound to guestmem (attach needs that). */
 static bool have_edu(void)
 {
-	return access(EDU_SYSFS, F_OK) == 0;
+	return access(EDU_SYSFS, F_OK) == 0 &&
+	       gm_pci_bind("0000:00:03.0", NULL, NULL, 0) == 0;
 }
 
 /*

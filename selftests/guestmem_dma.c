@@ -146,6 +146,8 @@ FIXTURE_SETUP(dma)
 	if (geteuid())
 		SKIP(return, "needs root: edu's BAR0, device attach, pagemap");
 	self->before = gm_test_snapshot();
+	if (gm_test_bind(EDU_BDF) == -ENODEV)
+		SKIP(return, "no edu device at " EDU_BDF " (QEMU's -device edu,addr=03.0)");
 	self->edu = edu_open(EDU_BDF);
 	if (!self->edu && errno == ENODEV)
 		SKIP(return, "no edu device at " EDU_BDF " (QEMU's -device edu,addr=03.0)");

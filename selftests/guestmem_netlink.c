@@ -465,6 +465,7 @@ TEST_F(nl, attached_device_and_mapped_bytes)
 
 	if (geteuid())
 		SKIP(return, "needs root (CAP_SYS_RAWIO) to attach");
+	gm_test_bind(EDU_BDF);
 	rc = gm_attach_device(self->heap, EDU_BDF);
 	if (rc == -ENODEV)
 		SKIP(return, "no edu device at " EDU_BDF);
@@ -509,6 +510,7 @@ TEST(events_arrive_in_order)
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (mem == MAP_FAILED || gm_new("nl-events", mem, 8 * SZ_4K, &gm))
 			_exit(3);
+		gm_test_bind(EDU_BDF);
 		if (gm_attach_device(gm, EDU_BDF) == -ENODEV)
 			attach = false;
 		if (gm_lock_gpns(gm, false, gpns, 4, &lp) != -ENOMEM)

@@ -396,4 +396,26 @@ static inline long long gm_test_foll_pins(void)
 	return acq < 0 || rel < 0 ? -1 : acq - rel;
 }
 
+/* Is every one of @len bytes at @p equal to @val? */
+static inline bool gm_test_all_bytes(const uint8_t *p, size_t len, uint8_t val)
+{
+	while (len--)
+		if (*p++ != val)
+			return false;
+	return true;
+}
+
+/* The test VM's edu device, and the one behind a hot-plug port. */
+#define GM_TEST_EDU		"0000:00:03.0"
+#define GM_TEST_EDU_HOTPLUG	"0000:01:00.0"
+
+/*
+ * Bind @bdf to guestmem's PCI driver, as an administrator would (gmem
+ * bind): 0, -ENODEV when there is no such device, or another -errno.
+ */
+static inline int gm_test_bind(const char *bdf)
+{
+	return gm_pci_bind(bdf, NULL, NULL, 0);
+}
+
 #endif /* GUESTMEM_SELFTEST_UTILS_H */
