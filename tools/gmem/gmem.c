@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * gmem - show guestmem objects and follow their events, over the generic
- * netlink family "guestmem" (<linux/guestmem_netlink.h>), with libmnl.
+ * netlink family "guestmem" (<linux/guestmem_netlink.h>), with libmnl; and
+ * bind PCI devices to guestmem's driver (libguestmem's gm_pci_bind()).
  *
  *	gmem [-j [-p]] show [ID]
  *	gmem [-j] monitor
+ *	gmem bind BDF [DRIVER]
+ *	gmem unbind BDF
  *
  * The family and its "events" group are resolved by name; unknown
  * attributes are skipped, so an older gmem reads a newer module.  A dump
@@ -21,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <guestmem.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
 #include <linux/guestmem_netlink.h>
@@ -509,11 +513,30 @@ static int gmem_monitor(struct gmem_nl *g)
 	return 0;
 }
 
+/*
+ * gmem bind BDF [DRIVER]: bind a PCI device to guestmem (or DRIVER, "" for
+ * none) with driver_override; gmem unbind BDF: leave it without a driver.
+ */
+static int gmem_bind(const char *bdf, const char *driver)
+{
+	char old[64];
+
+	if (gm_pci_bind(bdf, driver, old, sizeof(old))) {
+		fprintf(stderr, "gmem: %s\n", gm_last_error()->message);
+		return 1;
+	}
+	printf("%s: %s (was: %s)\n", bdf, driver[0] ? driver : "no driver",
+	       old[0] ? old : "no driver");
+	return 0;
+}
+
 static void gmem_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gmem [-j [-p]] show [ID]\n"
 		"       gmem [-j] monitor\n"
+		"       gmem bind BDF [DRIVER]   (default DRIVER: guestmem)\n"
+		"       gmem unbind BDF\n"
 		"  -j, --json    JSON output\n"
 		"  -p, --pretty  indented JSON\n");
 }
@@ -547,6 +570,11 @@ int main(int argc, char **argv)
 		}
 	}
 	cmd = optind < argc ? argv[optind++] : "show";
+	if (!strcmp(cmd, "bind") && (argc - optind == 1 || argc - optind == 2))
+		return gmem_bind(argv[optind], optind + 1 < argc ? argv[optind + 1] :
+				 "guestmem");
+	if (!strcmp(cmd, "unbind") && argc - optind == 1)
+		return gmem_bind(argv[optind], "");
 	if (strcmp(cmd, "show") && strcmp(cmd, "monitor")) {
 		gmem_usage(stderr);
 		return 1;
