@@ -1154,6 +1154,10 @@ int main(int argc, char **argv)
 	cold_ops();
 	thread_ops();
 	lock_ops();
+	/* guestmem maps memory only for a device bound to its driver. */
+	if (opt_device && gm_pci_bind(opt_device, NULL, NULL, 0))
+		fprintf(stderr, "gmbench: cannot bind %s to guestmem: %s\n", opt_device,
+			gm_last_error()->message);
 	iova_ops();
 	lookup_ops();
 
