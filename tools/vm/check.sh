@@ -68,7 +68,7 @@ if [ "$mode" = bench ]; then
 	testdir=$TOP/build/bench
 	export TESTS=gmbench
 	# The VFIO peer: edu is bound to vfio-pci by gmbench itself (bench
-	# mode only; the test suite uses edu unbound).
+	# mode only; for its own rows it binds edu to guestmem, as the tests do).
 	export GUEST_KMODS="brd crc32c_generic ext4 vfio-pci vfio_iommu_type1"
 	export BENCH_ARGS="--device 0000:00:03.0 --vfio 0000:00:03.0 --bind-vfio ${BENCH_ARGS:-}"
 	# Room for the 1 GiB lock rows next to the kernel and the arena.
@@ -110,15 +110,22 @@ for lane in "${lanes[@]}"; do
 	k=${lane%/*}
 	export IOMMU=${lane#*/}
 	label=$k
-	[ "$IOMMU" = off ] && label=$k-noiommu
+	case "$IOMMU" in
+	off) label=$k-noiommu ;;
+	amd|virtio) label=$k-$IOMMU ;;
+	esac
 	msg "=== kernel $k ==="
 	kdesc=$("$TOP/tools/vm/kernels.sh" "$k") || die "kernel $k is not available"
 	eval "$kdesc"
 	kodir=$(build_module "$k") || die "building the module for $k ($KVER) failed"
 	work=$TOP/build/vm-$label
 	mkdir -p "$work"
-	TESTS=${TESTS:-} MODROOT=$MODROOT "$TOP/tools/vm/mkinitramfs.sh" "$work/initramfs.cpio.gz" "$kodir" \
-		"$mode" "$TEST_TIMEOUT" "$testdir" "$extra" || exit 1
+	kmods=${GUEST_KMODS-brd crc32c_generic ext4}
+	# virtio-iommu is a module where the kernel has it (Debian: 6.12 and later).
+	[ "$IOMMU" = virtio ] && kmods="$kmods virtio_iommu"
+	GUEST_KMODS=$kmods TESTS=${TESTS:-} MODROOT=$MODROOT "$TOP/tools/vm/mkinitramfs.sh" \
+		"$work/initramfs.cpio.gz" "$kodir" "$mode" "$TEST_TIMEOUT" "$testdir" "$extra" ||
+		exit 1
 	append=
 	[ "$k" = debug ] && append="panic_on_warn=1"
 	if [ "$mode" = vm ]; then
