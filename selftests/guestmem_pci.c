@@ -132,6 +132,23 @@ TEST_F(pci, the_driver_owns_bus_mastering)
 	EXPECT_FALSE(command_register(EDU) & 0x4);
 }
 
+/* gmem bind/unbind do what gm_pci_bind() does, from a shell. */
+TEST_F(pci, gmem_binds_and_unbinds)
+{
+	char driver[64];
+
+	NEED_READY();
+	if (access("/bin/gmem", X_OK))
+		SKIP(return, "no gmem in /bin");
+	EXPECT_EQ(0, system("gmem unbind " EDU " >/dev/null"));
+	ASSERT_EQ(0, gm_pci_driver(EDU, driver, sizeof(driver)));
+	EXPECT_STREQ("", driver);
+	EXPECT_EQ(0, system("gmem bind " EDU " >/dev/null"));
+	ASSERT_EQ(0, gm_pci_driver(EDU, driver, sizeof(driver)));
+	EXPECT_STREQ("guestmem", driver);
+	EXPECT_NE(0, system("gmem bind 0000:00:03 2>/dev/null"));
+}
+
 /*
  * A device with no driver, or another driver, is not guestmem's to map
  * memory for: attach and the PCI fd are refused, naming the driver.
