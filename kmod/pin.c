@@ -309,9 +309,9 @@ static int gm_lock_make_runs(struct gm_lock *lock, const u64 *gpns,
 }
 
 /*
- * Entries from @i on are about to hold @n new pins.  Until now the pins
- * sat in entries 0..npinned-1; if these do not continue them (a repeated
- * gpn came between), switch to a bitmap of the entries that hold pins.
+ * Entries from @i on are about to hold new pins.  Until now the pins sat
+ * in entries 0..npinned-1; if these do not continue them (a repeated gpn
+ * came between), switch to a bitmap of the entries that hold pins.
  */
 static int gm_lock_prepare_pins(struct gm_lock *lock, unsigned long i)
 {
