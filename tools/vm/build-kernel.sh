@@ -45,6 +45,16 @@ if [ -f "$out/.built" ]; then
 	exit 0
 fi
 
+# Build the configured tree in $out, print it and exit.
+make_kernel() {
+	"${kmake[@]}" -j"$(nproc)" "$target" modules >>"$log" 2>&1 ||
+		{ tail -n 30 "$log" >&2; die "building the $name kernel failed (see $log)"; }
+	touch "$out/.built"
+	msg "$name kernel built in $(( $(date +%s) - start )) s"
+	echo "$out"
+	exit 0
+}
+
 mkdir -p "$CACHE/kernels"
 exec 8>"$CACHE/kernels/.build-$name.lock"
 if ! flock -n 8; then
@@ -55,13 +65,20 @@ fi
 
 "$TOP/tools/vm/deps.sh" "kernel-$arch"
 tree=$(linux_source_tree "$ver")
-rm -rf "$out"
-mkdir -p "$out"
 log=$out/build.log
 kmake=(make -C "$tree" O="$out" ARCH="${arch/x86_64/x86}")
 [ -n "$cross" ] && kmake+=(CROSS_COMPILE="$cross")
-msg "building the $name kernel ($ver, $arch) in $out (log: $log)"
 start=$(date +%s)
+# A build that was stopped (Ctrl-C, a run killed with its session) goes on
+# where it stopped: its configuration was checked, and make redoes only
+# what is missing.
+if [ -f "$out/.configured" ]; then
+	msg "resuming the interrupted build of the $name kernel in $out (log: $log)"
+	make_kernel
+fi
+rm -rf "$out"
+mkdir -p "$out"
+msg "building the $name kernel ($ver, $arch) in $out (log: $log)"
 {
 	"${kmake[@]}" tinyconfig
 	"$tree/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${frags[@]}"
@@ -85,9 +102,5 @@ for line in "${want[@]}"; do
 	grep -qxF "$line" "$out/.config" || { msg "not applied: $line"; lost=1; }
 done
 [ $lost = 0 ] || die "options of ${frags[*]##*/} did not apply (dependencies missing?)"
-
-"${kmake[@]}" -j"$(nproc)" "$target" modules >>"$log" 2>&1 ||
-	{ tail -n 30 "$log" >&2; die "building the $name kernel failed (see $log)"; }
-touch "$out/.built"
-msg "$name kernel built in $(( $(date +%s) - start )) s"
-echo "$out"
+touch "$out/.configured"
+make_kernel
