@@ -71,6 +71,7 @@ static inline struct page *gm_nth_page(struct page *page, unsigned long n)
 {
 	return pfn_to_page(page_to_pfn(page) + n);
 }
+
 #ifndef nth_page
 #define nth_page(page, n)	gm_nth_page(page, n)
 #endif
