@@ -117,7 +117,7 @@ build_module() {
 		--exclude=Module.symvers Kbuild kmod $( [ -d uapi ] && echo uapi )) |
 		tar -x -C "$dir" || return 1
 	eval make -s -C "$KDIR" M="$dir" "$KMAKE" modules >"$dir/build.log" 2>&1 || {
-		refused "$dir" || cat "$dir/build.log" >&2
+		refused "$dir" >/dev/null || cat "$dir/build.log" >&2
 		return 1
 	}
 	echo "$dir"
@@ -157,7 +157,7 @@ for lane in "${lanes[@]}"; do
 		kodir=$TOP/build/kmod-$k
 		why=$(refused "$kodir" | head -n 1)
 		[ -n "$why" ] && [ "$mode" != demo ] && [ "$mode" != bench ] ||
-			die "building the module for $k ($KVER) failed"
+			die "building the module for $k ($KVER) failed${why:+: $why}"
 		# Boot the kernel all the same: the lane shows it works, and says
 		# why guestmem is not in it.
 		nomodule="guestmem refuses to build for $KVER: $why"
