@@ -134,6 +134,7 @@ refused() {
 # (edu, the IOMMU) with the edu driver alone.  A kernel the module refuses
 # to build for runs these.
 MODULE_FREE_TESTS="edu_dma"
+
 total_pass=0 total_fail=0 total_skip=0 summary=() failures=()
 # Lanes: kernel/iommu-mode pairs.
 lanes=()
