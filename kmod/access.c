@@ -122,50 +122,6 @@ static int gm_out_of_range(struct guestmem_fault *fault, u64 gpa)
 	return -ERANGE;
 }
 
-/**
- * gm_gup_errno() - GUP's answer for a guest page, as guestmem reports it
- * @rc: a negative return of pin_user_pages*()
- *
- * Return: -EINTR, -ENOMEM, or -EFAULT for everything that means "this page
- * cannot be had" (unmapped, PROT_NONE, read-only for a write, refused).
- */
-int gm_gup_errno(long rc)
-{
-	if (rc == -EINTR || rc == -ERESTARTSYS)
-		return -EINTR;
-	if (rc == -ENOMEM)
-		return -ENOMEM;
-	return -EFAULT;
-}
-
-/**
- * gm_pin_user() - pin pages of the owner's address space
- * @mm: the owner's mm, held with mmget by the caller
- * @start: page-aligned user address
- * @nr: number of pages
- * @gup_flags: FOLL_WRITE, FOLL_LONGTERM
- * @pages: receives the pages
- *
- * The fast path when the caller is the owner, else the remote path under
- * the owner's mmap_read_lock.
- *
- * Return: the number of pages pinned (maybe fewer than @nr), or a
- * negative errno.
- */
-long gm_pin_user(struct mm_struct *mm, unsigned long start, unsigned long nr,
-		 unsigned int gup_flags, struct page **pages)
-{
-	long pinned;
-
-	if (mm == current->mm)
-		return pin_user_pages_fast(start, nr, gup_flags, pages);
-	if (mmap_read_lock_killable(mm))
-		return -EINTR;
-	pinned = gm_pin_user_pages_remote(mm, start, nr, gup_flags, pages);
-	mmap_read_unlock(mm);
-	return pinned;
-}
-
 /* Walk [uaddr, uaddr + len) of the owner's mm; @gpa is its guest address. */
 static int gm_walk_user(struct gm_object *base, unsigned long uaddr, u64 gpa,
 			u64 len, bool write, gm_chunk_fn fn, void *ctx,
@@ -893,8 +849,12 @@ static int gm_range(struct gm_ucmd *ucmd, bool write, gm_chunk_fn fn)
 		done += n;
 		index++;
 		pgoff = 0;
-		if (done < cmd->len && fatal_signal_pending(current))
-			return -EINTR;
+		if (done < cmd->len) {
+			/* Up to 2^32 pages, each its own short walk. */
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
 	}
 	return 0;
 }

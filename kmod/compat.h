@@ -9,6 +9,7 @@
 #ifndef GUESTMEM_COMPAT_H
 #define GUESTMEM_COMPAT_H
 
+#include <linux/backing-dev.h>
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
@@ -39,6 +40,75 @@ static inline long gm_pin_user_pages_remote(struct mm_struct *mm,
 				     NULL);
 #endif
 }
+
+/*
+ * 6.5 made GUP refuse long-term write pins of shared file mappings that
+ * writeback cleans (writable_file_mapping_allowed(), -EFAULT): a device
+ * may still write into a page after writeback has write-protected and
+ * cleaned it.  Before 6.5 only fsdax was refused; guestmem applies the 6.5
+ * rule itself, on the VMAs under the pages, under mmap_read_lock.
+ */
+#if GM_KERNEL_AT_LEAST(6, 5)
+static inline bool gm_gup_needs_vma_check(unsigned int gup_flags)
+{
+	return false;
+}
+
+static inline unsigned long gm_longterm_pinnable(struct mm_struct *mm,
+						 unsigned long start,
+						 unsigned long nr,
+						 unsigned int gup_flags)
+{
+	return nr;
+}
+#else
+static inline bool gm_gup_needs_vma_check(unsigned int gup_flags)
+{
+	return (gup_flags & (FOLL_LONGTERM | FOLL_WRITE)) ==
+	       (FOLL_LONGTERM | FOLL_WRITE);
+}
+
+/* 6.5's vma_needs_dirty_tracking(). */
+static inline bool gm_vma_needs_dirty_tracking(struct vm_area_struct *vma)
+{
+	const struct vm_operations_struct *ops = vma->vm_ops;
+
+	if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) != (VM_SHARED | VM_WRITE))
+		return false;
+	if (ops && (ops->page_mkwrite || ops->pfn_mkwrite))
+		return true;
+	if (vma->vm_flags & VM_PFNMAP)
+		return false;
+	return vma->vm_file && vma->vm_file->f_mapping &&
+	       mapping_can_writeback(vma->vm_file->f_mapping);
+}
+
+/*
+ * How many of the @nr pages from @start GUP may pin with @gup_flags: up to
+ * the first VMA that 6.5 would refuse.  Missing VMAs are GUP's to report.
+ * The caller holds mmap_read_lock(mm).
+ */
+static inline unsigned long gm_longterm_pinnable(struct mm_struct *mm,
+						 unsigned long start,
+						 unsigned long nr,
+						 unsigned int gup_flags)
+{
+	unsigned long addr = start, end = start + (nr << PAGE_SHIFT);
+	struct vm_area_struct *vma;
+
+	if (!gm_gup_needs_vma_check(gup_flags))
+		return nr;
+	while (addr < end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma)
+			break;
+		if (gm_vma_needs_dirty_tracking(vma))
+			return (addr - start) >> PAGE_SHIFT;
+		addr = vma->vm_end;
+	}
+	return nr;
+}
+#endif
 
 /* 6.3 made vma->vm_flags read-only; writers use vm_flags_set(). */
 static inline void gm_vm_flags_set(struct vm_area_struct *vma,

@@ -29,6 +29,7 @@
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -52,7 +53,9 @@ static struct device *gm_dma_dev(struct gm_object *base)
  */
 bool gm_may_read_iovas(struct gm_object *base)
 {
-	return !base->dma->iova_phys || capable(CAP_SYS_RAWIO);
+	/* A refusal is an answer here, not an event worth an audit record. */
+	return !base->dma->iova_phys ||
+	       ns_capable_noaudit(&init_user_ns, CAP_SYS_RAWIO);
 }
 
 static bool gm_iova_is_phys(struct device *dev)
@@ -357,6 +360,8 @@ int gm_ioctl_iova(struct gm_ucmd *ucmd)
 		if (rc)
 			return rc;
 		done += n;
+		if (done < cmd->gpn_count && fatal_signal_pending(current))
+			return -EINTR;
 		cond_resched();
 	}
 	return 0;

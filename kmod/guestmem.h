@@ -14,6 +14,7 @@
 #include <linux/kref.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/ratelimit_types.h>
 #include <linux/rbtree.h>
 #include <linux/scatterlist.h>
 #include <linux/sched.h>
@@ -38,11 +39,25 @@ static_assert(PAGE_SIZE == GM_PAGE_SIZE, "guestmem needs 4 KiB pages");
 #error "guestmem needs a 64-bit kernel"
 #endif
 
-/* Limits, module parameters of main.c; read with READ_ONCE(). */
-extern unsigned int gm_max_regions;
-extern unsigned long gm_max_alloc_bytes;
-extern unsigned int gm_max_name_len;
-extern unsigned int gm_max_lock_pages;
+/**
+ * struct gm_limit - a limit, settable as a module parameter (main.c)
+ * @val: the limit; read it with gm_limit()
+ * @max: the largest value a writer may set: past it, the arrays the limit
+ *	sizes would outgrow what kvmalloc() allows
+ */
+struct gm_limit {
+	unsigned long val;
+	unsigned long max;
+};
+
+#define gm_limit(l)	READ_ONCE((l).val)
+
+extern struct gm_limit gm_max_regions;
+extern struct gm_limit gm_max_alloc_bytes;
+extern struct gm_limit gm_max_name_len;
+extern struct gm_limit gm_max_lock_pages;
+extern struct gm_limit gm_max_locks;
+extern struct gm_limit gm_max_object_lock_pages;
 
 /* A gpn above this overflows gpn * 4096: the seed's InvalidGpn. */
 #define GM_MAX_GPN	(U64_MAX >> GM_PAGE_SHIFT)
@@ -102,8 +117,13 @@ struct gm_lock_run {
  * @pages: the page of each entry
  * @runs: the entries as runs of consecutive gpns, in list order
  * @nr_runs: entries in @runs
- * @npinned: user pages pinned by this lock (@npages, or 0 for allocated
- *	memory, whose pages the object owns)
+ * @npinned: user pages pinned (and charged) by this lock: each distinct
+ *	page once, none for allocated or borrowed memory
+ * @pinned_map: NULL when entries 0..@npinned-1 hold the pins; else a
+ *	bitmap of @npages bits marking the entries that hold them (a lock
+ *	with repeated gpns)
+ * @user: the user whose locked_vm pays for @npinned (get_uid), or NULL
+ *	when the locking process had CAP_IPC_LOCK
  * @kernel: made through the in-kernel API, or a view's preemptive lock;
  *	user space cannot unlock it
  * @preempt: a view's preemptive lock (see pin.c): never DMA-mapped, does
@@ -121,6 +141,8 @@ struct gm_lock {
 	struct gm_lock_run *runs;
 	unsigned long nr_runs;
 	unsigned long npinned;
+	unsigned long *pinned_map;
+	struct user_struct *user;
 	bool kernel;
 	bool preempt;
 	void *vaddr;
@@ -187,14 +209,15 @@ struct gm_obj_stats {
  *	its whole range since creation (NULL if that failed); set before the
  *	fd exists, released last
  * @mm: owner's mm (mmgrab'ed) for user-backed objects, else NULL
- * @owner: owner's thread-group leader, for the lock accounting of the next
- *	version; NULL when @mm is NULL
+ * @owner: owner's thread-group leader (its signal_struct tells whether the
+ *	owner is alive); NULL when @mm is NULL
  * @pages: for GUESTMEM_OBJ_ALLOC, the zeroed pages
  * @nr_pages: entries in @pages
+ * @alloc_user: for GUESTMEM_OBJ_ALLOC, the user whose locked_vm pays for
+ *	@alloc_charged pages (get_uid), or NULL (CAP_IPC_LOCK)
+ * @alloc_charged: pages charged to @alloc_user
  * @name: debug name, NUL-terminated; a view points at its base's
  * @name_len: strlen(@name)
- * @lock_cap: the creator had CAP_IPC_LOCK: pins are not limited by
- *	RLIMIT_MEMLOCK (captured once, as VFIO does)
  * @lock_mutex: base objects only: guards the lock tables of the base and
  *	of all its views, @dma and @nr_base_locks (never the data path)
  * @locks: this object's locks by id (under the base's @lock_mutex)
@@ -208,13 +231,14 @@ struct gm_obj_stats {
  *	@lock_mutex)
  * @id: registry id for netlink.c (0 until registered)
  * @announced: the "created" event was sent
- * @creator_pid: tgid of the creating process
+ * @creator_pid: the creating process (its tgid), referenced
  * @creator_uid: its effective uid: who may see the object over netlink
  * @creator_comm: its comm
  * @created_ns: creation time, CLOCK_REALTIME
  * @nr_files: open files of this object
  * @nr_views: views of this (base) object alive
  * @stats: per-object call counters (netlink.c reports them)
+ * @lock_fail_rs: bounds the "lock failed" events of this object
  */
 struct gm_object {
 	struct kref ref;
@@ -234,9 +258,10 @@ struct gm_object {
 	struct task_struct *owner;
 	struct page **pages;
 	unsigned long nr_pages;
+	struct user_struct *alloc_user;
+	unsigned long alloc_charged;
 	const char *name;
 	size_t name_len;
-	bool lock_cap;
 	struct mutex lock_mutex;	/* lock tables, @dma: not the data path */
 	struct xarray locks;
 	struct rb_root_cached gpn_index;
@@ -248,13 +273,14 @@ struct gm_object {
 	unsigned long mapped_pages;
 	u32 id;
 	bool announced;
-	pid_t creator_pid;
+	struct pid *creator_pid;
 	kuid_t creator_uid;
 	char creator_comm[TASK_COMM_LEN];
 	u64 created_ns;
 	atomic_t nr_files;
 	atomic_t nr_views;
 	struct gm_obj_stats __percpu *stats;
+	struct ratelimit_state lock_fail_rs;
 };
 
 /* The base object of @obj: itself, or the base of a view. */
@@ -324,6 +350,12 @@ struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
 void gm_view_preempt(struct gm_object *view);
 int gm_lock_publish(struct gm_lock *lock);
 void gm_lock_destroy(struct gm_lock *lock);
+struct user_struct *gm_acct_payer(void);
+int gm_acct_charge(struct user_struct *user, unsigned long npages);
+void gm_acct_uncharge(struct user_struct *user, unsigned long npages);
+int gm_gup_errno(long rc);
+long gm_pin_user(struct mm_struct *mm, unsigned long start, unsigned long nr,
+		 unsigned int gup_flags, struct page **pages);
 int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd);
 int gm_ioctl_unlock_gpns(struct gm_ucmd *ucmd);
 u64 gm_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
@@ -347,9 +379,6 @@ int gm_kernel_rw(struct gm_object *obj, u64 gpa, void *buf, u64 len,
 		 bool write, struct guestmem_fault *fault);
 void gm_fault_set(struct guestmem_fault *fault, u32 kind, u32 cause,
 		  u64 gpa);
-int gm_gup_errno(long rc);
-long gm_pin_user(struct mm_struct *mm, unsigned long start, unsigned long nr,
-		 unsigned int gup_flags, struct page **pages);
 int gm_ioctl_read(struct gm_ucmd *ucmd);
 int gm_ioctl_write(struct gm_ucmd *ucmd);
 int gm_ioctl_fill(struct gm_ucmd *ucmd);

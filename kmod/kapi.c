@@ -4,11 +4,14 @@
  *
  * Thin wrappers over the same code the ioctls use: the address rules, the
  * owner's-mm access and the locks are exactly the user-space ones.  Locks
- * made here are marked "kernel": they sit in the object's lock table (so
- * destroying the object would still release them), but GUESTMEM_UNLOCK_GPNS
- * does not see them, so user space cannot pull pages from under a kernel
- * consumer.  The consumer's object reference keeps the object, hence its
- * locks, alive until guestmem_unlock() and guestmem_put_object().
+ * made here are marked "kernel": they sit in the object's lock table, but
+ * GUESTMEM_UNLOCK_GPNS does not see them, so user space cannot pull pages
+ * from under a kernel consumer.  The consumer's object reference keeps the
+ * object, hence its locks, alive until guestmem_unlock() and
+ * guestmem_put_object(); a consumer that drops its reference first leaves
+ * its locks to the object's destruction, which releases them.  Pins are
+ * charged to the user of the calling context, as for ioctls (a kernel
+ * thread's is root's, with CAP_IPC_LOCK: not limited).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -102,11 +105,20 @@ struct gm_lock *guestmem_lock_gpns(struct gm_object *obj, bool kernel_access,
 				   const u64 *gpns, unsigned long count)
 {
 	struct guestmem_fault fault;
+	struct gm_lock *lock;
 
-	return gm_lock_create(obj, gpns, count,
+	lock = gm_lock_create(obj, gpns, count,
 			      GM_LOCK_KERNEL |
 			      (kernel_access ? GM_LOCK_KERNEL_ACCESS : 0),
 			      &fault);
+	if (IS_ERR(lock))
+		return lock;
+	/* In the table, so that the object's destruction finds it. */
+	if (gm_lock_publish(lock)) {
+		gm_lock_destroy(lock);
+		return ERR_PTR(-ENOMEM);
+	}
+	return lock;
 }
 EXPORT_SYMBOL_GPL(guestmem_lock_gpns);
 

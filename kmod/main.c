@@ -14,32 +14,77 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
 #include <linux/guestmem_netlink.h>
 
 #include "guestmem.h"
 
-unsigned int gm_max_regions = 1024;
-module_param_named(max_regions, gm_max_regions, uint, 0644);
+static int gm_limit_set(const char *arg, const struct kernel_param *kp)
+{
+	struct gm_limit *limit = kp->arg;
+	unsigned long val;
+	int rc;
+
+	rc = kstrtoul(arg, 0, &val);
+	if (rc)
+		return rc;
+	if (val > limit->max)
+		return -EINVAL;
+	WRITE_ONCE(limit->val, val);
+	return 0;
+}
+
+static int gm_limit_get(char *buf, const struct kernel_param *kp)
+{
+	const struct gm_limit *limit = kp->arg;
+
+	return sysfs_emit(buf, "%lu\n", gm_limit(*limit));
+}
+
+static const struct kernel_param_ops gm_limit_ops = {
+	.set = gm_limit_set,
+	.get = gm_limit_get,
+};
+
+/*
+ * The ceilings keep every array a limit sizes below INT_MAX bytes, where
+ * kvmalloc() warns and fails: 24-byte regions, an 8-byte page pointer per
+ * 4 KiB allocated, 48-byte lock runs.
+ */
+struct gm_limit gm_max_regions = { .val = 1024, .max = 1UL << 20 };
+module_param_cb(max_regions, &gm_limit_ops, &gm_max_regions, 0644);
 MODULE_PARM_DESC(max_regions,
 		 "Most backings in one multi-region object (default 1024)");
 
-unsigned long gm_max_alloc_bytes = 1UL << 30;
-module_param_named(max_alloc_bytes, gm_max_alloc_bytes, ulong, 0644);
+struct gm_limit gm_max_alloc_bytes = { .val = 1UL << 30, .max = 1UL << 39 };
+module_param_cb(max_alloc_bytes, &gm_limit_ops, &gm_max_alloc_bytes, 0644);
 MODULE_PARM_DESC(max_alloc_bytes,
 		 "Largest GUESTMEM_CREATE_ALLOC object in bytes (default 1 GiB)");
 
-unsigned int gm_max_name_len = 256;
-module_param_named(max_name_len, gm_max_name_len, uint, 0644);
-MODULE_PARM_DESC(max_name_len,
-		 "Longest debug name in bytes (default 256)");
+struct gm_limit gm_max_name_len = { .val = 256, .max = 4096 };
+module_param_cb(max_name_len, &gm_limit_ops, &gm_max_name_len, 0644);
+MODULE_PARM_DESC(max_name_len, "Longest debug name in bytes (default 256)");
 
-unsigned int gm_max_lock_pages = 1U << 20;
-module_param_named(max_lock_pages, gm_max_lock_pages, uint, 0644);
+struct gm_limit gm_max_lock_pages = { .val = 1UL << 20, .max = 1UL << 24 };
+module_param_cb(max_lock_pages, &gm_limit_ops, &gm_max_lock_pages, 0644);
 MODULE_PARM_DESC(max_lock_pages,
 		 "Most pages in one lock (default 1048576, 4 GiB)");
+
+struct gm_limit gm_max_locks = { .val = 1UL << 16, .max = 1UL << 24 };
+module_param_cb(max_locks, &gm_limit_ops, &gm_max_locks, 0644);
+MODULE_PARM_DESC(max_locks, "Most locks of one object or view (default 65536)");
+
+struct gm_limit gm_max_object_lock_pages = {
+	.val = 1UL << 24, .max = 1UL << 32,
+};
+module_param_cb(max_object_lock_pages, &gm_limit_ops,
+		&gm_max_object_lock_pages, 0644);
+MODULE_PARM_DESC(max_object_lock_pages,
+		 "Most pages in all the locks of one object or view (default 16777216, 64 GiB)");
 
 /* Every ioctl struct, so that the kernel copy lives on the stack. */
 union gm_ucmd_buffer {
@@ -168,7 +213,7 @@ static const struct gm_ioctl_op gm_ioctl_ops[] = {
 	GM_OP(RANGE_FILL, gm_ioctl_range_fill, struct guestmem_range,
 	      out_fault, true, GM_RESPOND_ALWAYS),
 	GM_OP(SUBRANGE, gm_ioctl_subrange, struct guestmem_subrange,
-	      out_fault, true, GM_RESPOND_ALWAYS),
+	      out_fault, true, GM_RESPOND_ON_ERROR),
 	GM_OP(INFO, gm_ioctl_info, struct guestmem_info,
 	      out_mmap_offset, true, GM_RESPOND_ALWAYS),
 	GM_OP(LOCK_GPNS, gm_ioctl_lock_gpns, struct guestmem_lock_gpns,
@@ -285,6 +330,9 @@ static long gm_dispatch(struct gm_object *obj, unsigned int cmd,
 		return -EFAULT;
 	if (ucmd.user_size < op->min_size)
 		return -EINVAL;
+	/* Bounds the zero check of a tail this kernel does not know. */
+	if (ucmd.user_size > PAGE_SIZE)
+		return -E2BIG;
 	ucmd.ksize = op->size;
 	rc = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
 				   ucmd.user_size);
@@ -411,34 +459,41 @@ static const struct file_operations gm_dev_fops = {
 	.llseek = noop_llseek,
 };
 
+/*
+ * root:root 0660 until udev applies the shipped rule (group "guestmem", see
+ * Documentation/guestmem.rst), like /dev/kvm: who may pin memory is the
+ * administrator's choice, and whatever a user pins or allocates is charged
+ * to that user.
+ */
 static struct miscdevice gm_miscdev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "guestmem",
 	.fops = &gm_dev_fops,
-	.mode = 0666,
+	.mode = 0660,
 };
 
 static int __init gm_init(void)
 {
 	int rc;
 
-	rc = misc_register(&gm_miscdev);
-	if (rc)
-		return rc;
 	rc = gm_nl_init();
 	if (rc)
-		goto out_deregister_misc;
+		return rc;
+	/* Last: from here on user space can create objects. */
+	rc = misc_register(&gm_miscdev);
+	if (rc)
+		goto out_nl_exit;
 	return 0;
 
-out_deregister_misc:
-	misc_deregister(&gm_miscdev);
+out_nl_exit:
+	gm_nl_exit();
 	return rc;
 }
 
 static void __exit gm_exit(void)
 {
-	gm_nl_exit();
 	misc_deregister(&gm_miscdev);
+	gm_nl_exit();
 }
 
 module_init(gm_init);

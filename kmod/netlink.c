@@ -18,13 +18,21 @@
  *
  * Visibility: CAP_SYS_ADMIN (of the socket opener and the caller) sees
  * everything; anyone else sees the objects created with their effective
- * uid.  Joining "events" needs CAP_NET_ADMIN (GENL_MCAST_CAP_NET_ADMIN).
+ * uid.  The creator's uid is set before the object enters the registry and
+ * never changes, so it is checked before a reference is taken: a dump never
+ * ends up running the teardown of an object its reader may not see.  The
+ * creator's pid and uid are reported as the reader sees them (its pid and
+ * user namespaces); events, which have no reader, carry the initial
+ * namespaces' values.  Joining "events" needs CAP_NET_ADMIN
+ * (GENL_MCAST_CAP_NET_ADMIN).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/pci.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/sched.h>
 #include <linux/timekeeping.h>
 #include <net/genetlink.h>
@@ -61,7 +69,7 @@ int gm_registry_add(struct gm_object *obj)
 {
 	int rc;
 
-	obj->creator_pid = task_tgid_nr(current);
+	obj->creator_pid = get_pid(task_tgid(current));
 	obj->creator_uid = current_euid();
 	get_task_comm(obj->creator_comm, current);
 	obj->created_ns = ktime_get_real_ns();
@@ -79,13 +87,16 @@ int gm_registry_add(struct gm_object *obj)
  */
 void gm_registry_del(struct gm_object *obj)
 {
-	if (!obj->id)
-		return;
-	if (obj->announced)
-		gm_nl_notify(obj, GUESTMEM_CMD_OBJ_DEL);
-	xa_erase(&gm_registry, obj->id);
-	atomic_inc(&gm_registry_gen);
-	obj->id = 0;
+	if (obj->id) {
+		if (obj->announced)
+			gm_nl_notify(obj, GUESTMEM_CMD_OBJ_DEL);
+		xa_erase(&gm_registry, obj->id);
+		atomic_inc(&gm_registry_gen);
+		obj->id = 0;
+	}
+	/* After the event, which names the creator. */
+	put_pid(obj->creator_pid);
+	obj->creator_pid = NULL;
 }
 
 static u32 gm_nl_kind(struct gm_object *obj)
@@ -176,10 +187,18 @@ static int gm_nl_fill_stats(struct sk_buff *msg,
  * One object as one message: the dump, the doit reply and every event use
  * this.  @cb is the dump's callback (for the consistency flag), else NULL.
  */
+/*
+ * @to_current: the message is for the calling process (a reply or a dump:
+ * its namespaces translate the creator's pid and uid); else an event.
+ */
 static int gm_nl_fill(struct sk_buff *msg, struct gm_object *obj, u8 cmd,
 		      u32 portid, u32 seq, int flags,
-		      struct netlink_callback *cb)
+		      struct netlink_callback *cb, bool to_current)
 {
+	struct pid_namespace *pidns = to_current ?
+		task_active_pid_ns(current) : &init_pid_ns;
+	struct user_namespace *userns = to_current ?
+		current_user_ns() : &init_user_ns;
 	u64 region_size = obj->region_bits >= 63 ? 1ULL << 63 :
 			  1ULL << obj->region_bits;
 	void *hdr;
@@ -194,9 +213,10 @@ static int gm_nl_fill(struct sk_buff *msg, struct gm_object *obj, u8 cmd,
 	    nla_put_u32(msg, GUESTMEM_A_KIND, gm_nl_kind(obj)) ||
 	    (obj->base &&
 	     nla_put_u32(msg, GUESTMEM_A_BASE_ID, obj->base->id)) ||
-	    nla_put_u32(msg, GUESTMEM_A_OWNER_PID, obj->creator_pid) ||
+	    nla_put_u32(msg, GUESTMEM_A_OWNER_PID,
+			pid_nr_ns(obj->creator_pid, pidns)) ||
 	    nla_put_u32(msg, GUESTMEM_A_OWNER_UID,
-			from_kuid_munged(&init_user_ns, obj->creator_uid)) ||
+			from_kuid_munged(userns, obj->creator_uid)) ||
 	    nla_put_string(msg, GUESTMEM_A_OWNER_COMM, obj->creator_comm) ||
 	    gm_nl_put_u64(msg, GUESTMEM_A_CREATED_NS, obj->created_ns) ||
 	    gm_nl_put_u64(msg, GUESTMEM_A_SIZE, gm_nl_size(obj)) ||
@@ -233,7 +253,7 @@ void gm_nl_notify(struct gm_object *obj, u8 cmd)
 	msg = nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
 		return;
-	if (gm_nl_fill(msg, obj, cmd, 0, 0, 0, NULL)) {
+	if (gm_nl_fill(msg, obj, cmd, 0, 0, 0, NULL, false)) {
 		nlmsg_free(msg);
 		return;
 	}
@@ -280,7 +300,8 @@ static int gm_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 		id = nla_get_u32(info->attrs[GUESTMEM_A_ID]);
 		xa_lock(&gm_registry);
 		obj = xa_load(&gm_registry, id);
-		if (obj && !kref_get_unless_zero(&obj->ref))
+		if (obj && (!gm_nl_visible(obj, privileged, current_euid()) ||
+			    !kref_get_unless_zero(&obj->ref)))
 			obj = NULL;
 		xa_unlock(&gm_registry);
 		if (!obj)
@@ -299,7 +320,7 @@ static int gm_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out_put_obj;
 	}
 	rc = gm_nl_fill(msg, obj, GUESTMEM_CMD_GET, info->snd_portid,
-			info->snd_seq, 0, NULL);
+			info->snd_seq, 0, NULL, true);
 	if (rc)
 		goto out_free_msg;
 	gm_obj_put(obj);
@@ -334,18 +355,18 @@ static int gm_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 		xa_lock(&gm_registry);
 		for (;;) {
 			obj = xa_find(&gm_registry, &id, ULONG_MAX, XA_PRESENT);
-			if (!obj || kref_get_unless_zero(&obj->ref))
+			if (!obj || (gm_nl_visible(obj, privileged, uid) &&
+				     kref_get_unless_zero(&obj->ref)))
 				break;
 			id++;
 		}
 		xa_unlock(&gm_registry);
 		if (!obj)
 			break;
-		rc = 0;
-		if (gm_nl_visible(obj, privileged, uid))
-			rc = gm_nl_fill(skb, obj, GUESTMEM_CMD_GET,
-					NETLINK_CB(cb->skb).portid,
-					cb->nlh->nlmsg_seq, NLM_F_MULTI, cb);
+		/* A dump runs in the reader's recvmsg(). */
+		rc = gm_nl_fill(skb, obj, GUESTMEM_CMD_GET,
+				NETLINK_CB(cb->skb).portid,
+				cb->nlh->nlmsg_seq, NLM_F_MULTI, cb, true);
 		gm_obj_put(obj);
 		if (rc)
 			break;

@@ -55,10 +55,10 @@
  * the device, frees its pages, and drops the owner.
  *
  * Lock order: base->lock_mutex (lock tables, attach; never the data path)
- * -> mmap_lock of the owner's mm (GUP, accounting) or of the caller's mm
- * (uaccess).  The data path takes only the owner's mmap_lock (read, while
- * pinning pages of another process); copies to and from the caller's
- * buffer run with no lock held.
+ * -> mmap_lock of the owner's mm (GUP) or of the caller's mm (uaccess).
+ * The data path takes only the owner's mmap_lock (read, while pinning
+ * pages of another process); copies to and from the caller's buffer run
+ * with no lock held.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -93,6 +93,9 @@ static struct gm_object *gm_obj_alloc(u32 nr_regions)
 	}
 	kref_init(&obj->ref);
 	gm_obj_init_locks(obj);
+	/* "Lock failed" events: a burst of 10, then 2 a second. */
+	ratelimit_state_init(&obj->lock_fail_rs, HZ / 2, 10);
+	ratelimit_set_flags(&obj->lock_fail_rs, RATELIMIT_MSG_ON_RELEASE);
 	if (nr_regions) {
 		obj->regions = kvcalloc(nr_regions, sizeof(*obj->regions),
 					GFP_KERNEL_ACCOUNT);
@@ -138,6 +141,8 @@ static void gm_obj_release(struct kref *ref)
 		if (obj->pages[i])
 			__free_page(obj->pages[i]);
 	kvfree(obj->pages);
+	gm_acct_uncharge(obj->alloc_user, obj->alloc_charged);
+	free_uid(obj->alloc_user);
 	if (obj->owner)
 		put_task_struct(obj->owner);
 	if (obj->mm)
@@ -163,8 +168,6 @@ static void gm_obj_set_owner(struct gm_object *obj)
 	obj->mm = current->mm;
 	mmgrab(obj->mm);
 	obj->owner = get_task_struct(current->group_leader);
-	/* Evaluated once, as VFIO does: creds may change, the answer not. */
-	obj->lock_cap = capable(CAP_IPC_LOCK);
 }
 
 /**
@@ -197,7 +200,7 @@ static int gm_obj_set_name_user(struct gm_object *obj, u64 name_uptr,
 {
 	char *name;
 
-	if (name_len > READ_ONCE(gm_max_name_len))
+	if (name_len > gm_limit(gm_max_name_len))
 		return -ENAMETOOLONG;
 	name = kmalloc((size_t)name_len + 1, GFP_KERNEL_ACCOUNT);
 	if (!name)
@@ -216,11 +219,16 @@ static int gm_obj_set_name_user(struct gm_object *obj, u64 name_uptr,
 	return 0;
 }
 
-/* A user backing must be a range of user addresses that does not wrap. */
+/*
+ * A user backing must be a range of user addresses that does not wrap; a
+ * NULL base is a caller's mistake, not memory anyone maps.
+ */
 static int gm_check_user_range(u64 base, u64 len)
 {
 	u64 end;
 
+	if (!base)
+		return -EINVAL;
 	if (check_add_overflow(base, len, &end))
 		return -EOVERFLOW;
 	if (!access_ok(u64_to_user_ptr(base), len))
@@ -432,7 +440,7 @@ int gm_ioctl_create_multi(struct gm_ucmd *ucmd)
 		cmd->out_reason = GUESTMEM_MR_TOO_MANY_REGIONS;
 		return -EINVAL;
 	}
-	if (cmd->backing_count > READ_ONCE(gm_max_regions))
+	if (cmd->backing_count > gm_limit(gm_max_regions))
 		return -ENOSPC;
 
 	obj = gm_obj_alloc(cmd->backing_count);
@@ -475,7 +483,7 @@ int gm_ioctl_create_alloc(struct gm_ucmd *ucmd)
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
 	/* The second test keeps the rounding below from wrapping. */
-	if (cmd->len > READ_ONCE(gm_max_alloc_bytes) ||
+	if (cmd->len > gm_limit(gm_max_alloc_bytes) ||
 	    cmd->len > U64_MAX - GM_PAGE_SIZE)
 		return -ENOSPC;
 
@@ -486,6 +494,12 @@ int gm_ioctl_create_alloc(struct gm_ucmd *ucmd)
 	if (rc)
 		goto out_put_obj;
 	nr_pages = DIV_ROUND_UP(cmd->len, PAGE_SIZE);
+	/* Unevictable memory: charged like pins, before it exists. */
+	obj->alloc_user = gm_acct_payer();
+	rc = gm_acct_charge(obj->alloc_user, nr_pages);
+	if (rc)
+		goto out_put_obj;
+	obj->alloc_charged = nr_pages;
 	if (nr_pages) {
 		obj->pages = kvcalloc(nr_pages, sizeof(*obj->pages),
 				      GFP_KERNEL_ACCOUNT);

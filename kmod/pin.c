@@ -13,8 +13,8 @@
  * Lock ids are therefore per object fd: a view's locks die with the view.
  *
  * Pages.  User memory is pinned long-term with FOLL_WRITE | FOLL_LONGTERM
- * (the seed's lock write-probes every page) in the owner's mm, whoever
- * calls: pin_user_pages_fast() when the caller is the owner, else
+ * (a lock is for DMA, which may write) in the owner's mm, whoever calls:
+ * pin_user_pages_fast() when the caller is the owner, else
  * pin_user_pages_remote() under mmap_read_lock (locked == NULL: 6.1 refuses
  * FOLL_LONGTERM with a "locked" pointer).  Entries are handled in runs, the
  * way iommufd handles pfn batches rather than pages: the gpn list is cut
@@ -27,21 +27,26 @@
  * "not lockable".  Pages of an allocated object belong to the object and
  * are simply referenced: the object outlives its locks.
  *
- * Accounting (VFIO's model, per mm).  Pinned user pages are charged to the
- * owner's mm after pinning, in one step per lock: mm->locked_vm through
- * __account_locked_vm() under mmap_write_lock against the owner's
- * RLIMIT_MEMLOCK (bypassed when the creator had CAP_IPC_LOCK when the object
- * was made), and mm->pinned_vm, which /proc/PID/status shows as VmPin.
- * Over the limit everything is unpinned and the lock fails with -ENOMEM.
- * Per mm rather than per user (io_uring, iommufd's USER mode) because the
- * pinned pages are the owner's address space, the charge then shows up in
- * the owner's own status, and a VMM that also maps guest RAM through VFIO
- * type1 spends one budget for both.  The price is VFIO's: a user with many
- * processes has one limit per process.  Each entry counts one page (a gpn
- * listed twice is pinned, and charged, twice).  Unlock uncharges exactly
- * lock->npinned; when the owner has exited, its mm_struct is still there
- * (mmgrab) and only pinned_vm is adjusted - locked_vm of a dead mm is
- * never read again.
+ * A page is pinned once per lock, however often its gpn is listed: the
+ * runs already handled form a small interval tree while the lock is built,
+ * and a stretch of gpns that an earlier run covers takes that run's pages
+ * without a new pin.  Without repeats the pins sit in entries 0..npinned-1;
+ * the first pin after a repeat starts a bitmap of the entries that hold
+ * them (@pinned_map), which unpin walks.
+ *
+ * Accounting (io_uring's and iommufd's model, per user).  Every pinned page
+ * is charged to the *user* of the process that makes the lock:
+ * user_struct->locked_vm, held with get_uid() by the lock, against that
+ * process's RLIMIT_MEMLOCK, unless it has CAP_IPC_LOCK at that moment (then
+ * nothing is charged, as in iommufd's ACCOUNT_NONE).  The charge is taken
+ * before each GUP batch, so a lock never pins more than the budget left,
+ * and is returned exactly once, when the pins go, whatever has become of
+ * the owner's or the caller's mm: exec, exit, fork and fd passing neither
+ * free nor duplicate a budget.  Allocated objects charge their pages the
+ * same way (object.c).  Over the limit nothing stays pinned and the lock
+ * fails with -ENOMEM.  The owner's mm->pinned_vm (VmPin in
+ * /proc/PID/status) counts the pages pinned in that mm, as iommufd's
+ * source_mm does: it tells where pinned memory lies, not who pays for it.
  *
  * allow_preemptive_locking: a view made with it pins its whole range at
  * creation, as one hidden lock (best effort, see gm_view_preempt()); locks
@@ -54,8 +59,8 @@
  * different locks, or of one lock that lists a gpn twice, may overlap; any
  * run holding the page answers, the first one that is DMA-mapped.
  *
- * Lock order: base->lock_mutex -> owner's mmap_lock (GUP, accounting) ->
- * nothing of guestmem.  The mutex guards the lock tables of a base object
+ * Lock order: base->lock_mutex -> owner's mmap_lock (GUP) -> nothing of
+ * guestmem.  The mutex guards the lock tables of a base object
  * and of all its views, and the attached device; it is never taken on the
  * data path (read, write, ...).  Pinning runs without it; a new lock takes
  * it to be DMA-mapped and indexed, unlock and destroy take it to unmap
@@ -63,8 +68,11 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
 #include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/interval_tree_generic.h>
+#include <linux/sched/user.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -94,6 +102,107 @@ void gm_obj_init_locks(struct gm_object *obj)
 	mutex_init(&obj->lock_mutex);
 	xa_init_flags(&obj->locks, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	obj->gpn_index = RB_ROOT_CACHED;
+}
+
+/**
+ * gm_acct_payer() - who pays for pages the calling process pins or allocates
+ *
+ * Return: the caller's user, referenced (release with free_uid()), or NULL
+ * when the caller has CAP_IPC_LOCK: such pins and allocations are neither
+ * limited nor counted.
+ */
+struct user_struct *gm_acct_payer(void)
+{
+	/* Without it, locking is simply limited: no audit record. */
+	if (ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK))
+		return NULL;
+	return get_uid(current_user());
+}
+
+/**
+ * gm_acct_charge() - charge pages to a user, within the caller's limit
+ * @user: from gm_acct_payer(); NULL charges nothing
+ * @npages: pages to charge
+ *
+ * The limit is the calling process's RLIMIT_MEMLOCK; everything the user
+ * has charged counts, whichever process charged it (io_uring's and
+ * iommufd's check).
+ *
+ * Return: 0, or -ENOMEM when the charge would pass the limit.
+ */
+int gm_acct_charge(struct user_struct *user, unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	long cur;
+
+	if (!user || !npages)
+		return 0;
+	cur = atomic_long_read(&user->locked_vm);
+	do {
+		if (npages > limit || cur > limit - npages)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur,
+					  cur + npages));
+	return 0;
+}
+
+/**
+ * gm_acct_uncharge() - return pages charged with gm_acct_charge()
+ * @user: the user charged, or NULL
+ * @npages: pages to return
+ */
+void gm_acct_uncharge(struct user_struct *user, unsigned long npages)
+{
+	if (user && npages)
+		atomic_long_sub(npages, &user->locked_vm);
+}
+
+/**
+ * gm_gup_errno() - GUP's answer for a guest page, as guestmem reports it
+ * @rc: a negative return of pin_user_pages*()
+ *
+ * Return: -EINTR, -ENOMEM, or -EFAULT for everything that means "this page
+ * cannot be had" (unmapped, PROT_NONE, read-only for a write, refused).
+ */
+int gm_gup_errno(long rc)
+{
+	if (rc == -EINTR || rc == -ERESTARTSYS)
+		return -EINTR;
+	if (rc == -ENOMEM)
+		return -ENOMEM;
+	return -EFAULT;
+}
+
+/**
+ * gm_pin_user() - pin pages of the owner's address space
+ * @mm: the owner's mm, held with mmget by the caller
+ * @start: page-aligned user address
+ * @nr: number of pages
+ * @gup_flags: FOLL_WRITE, FOLL_LONGTERM
+ * @pages: receives the pages
+ *
+ * The fast path when the caller is the owner, else the remote path under
+ * the owner's mmap_read_lock.  Long-term write pins of shared file
+ * mappings that writeback cleans are refused on every kernel (see
+ * gm_longterm_pinnable() in compat.h).
+ *
+ * Return: the number of pages pinned (maybe fewer than @nr), or a
+ * negative errno.
+ */
+long gm_pin_user(struct mm_struct *mm, unsigned long start, unsigned long nr,
+		 unsigned int gup_flags, struct page **pages)
+{
+	long pinned;
+
+	if (mm == current->mm && !gm_gup_needs_vma_check(gup_flags))
+		return pin_user_pages_fast(start, nr, gup_flags, pages);
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	nr = gm_longterm_pinnable(mm, start, nr, gup_flags);
+	pinned = nr ? gm_pin_user_pages_remote(mm, start, nr, gup_flags,
+					       pages) : -EFAULT;
+	mmap_read_unlock(mm);
+	return pinned;
 }
 
 /* What a run of entries is: user addresses to pin, or pages to take. */
@@ -200,12 +309,61 @@ static int gm_lock_make_runs(struct gm_lock *lock, const u64 *gpns,
 }
 
 /*
+ * Entries from @i on are about to hold @n new pins.  Until now the pins
+ * sat in entries 0..npinned-1; if these do not continue them (a repeated
+ * gpn came between), switch to a bitmap of the entries that hold pins.
+ */
+static int gm_lock_prepare_pins(struct gm_lock *lock, unsigned long i)
+{
+	if (lock->pinned_map || i == lock->npinned)
+		return 0;
+	lock->pinned_map = kvcalloc(BITS_TO_LONGS(lock->npages),
+				    sizeof(unsigned long), GFP_KERNEL_ACCOUNT);
+	if (!lock->pinned_map)
+		return -ENOMEM;
+	bitmap_set(lock->pinned_map, 0, lock->npinned);
+	return 0;
+}
+
+/*
+ * Pin up to @n pages at @uaddr into entries @i.. of the lock, charged
+ * before GUP runs (never more than the budget left).  Return: pages
+ * pinned (at least 1), or a negative errno.
+ */
+static long gm_lock_pin_batch(struct gm_lock *lock, struct mm_struct *mm,
+			      unsigned long uaddr, unsigned long i, long n)
+{
+	long pinned;
+	int rc;
+
+	n = min_t(long, n, GM_PIN_BATCH);
+	rc = gm_lock_prepare_pins(lock, i);
+	if (rc)
+		return rc;
+	/* -EDQUOT: over the limit (gm_lock_create() reports -ENOMEM). */
+	if (gm_acct_charge(lock->user, n))
+		return -EDQUOT;
+	pinned = gm_pin_user(mm, uaddr, n, FOLL_WRITE | FOLL_LONGTERM,
+			     lock->pages + i);
+	gm_acct_uncharge(lock->user, n - max(pinned, 0L));
+	if (pinned <= 0)
+		return pinned ? gm_gup_errno(pinned) : -EFAULT;
+	if (lock->pinned_map)
+		bitmap_set(lock->pinned_map, i, pinned);
+	lock->npinned += pinned;
+	atomic64_add(pinned, &mm->pinned_vm);
+	return pinned;
+}
+
+/*
  * Fill lock->pages for one run.  User pages are pinned (lock->npinned
- * counts them); the caller unpins on failure.  *@mmp is the owner's mm,
- * mmget'ed on first use (the caller mmputs it).
+ * counts them); the caller unpins on failure.  @seen holds the runs of
+ * this lock handled before: gpns they cover take their pages.  *@mmp is
+ * the owner's mm, mmget'ed on first use (the caller mmputs it).
  */
 static int gm_lock_pin_run(struct gm_lock *lock, const struct gm_lock_run *run,
-			   struct mm_struct **mmp, struct guestmem_fault *fault)
+			   struct rb_root_cached *seen, struct mm_struct **mmp,
+			   struct guestmem_fault *fault)
 {
 	struct gm_object *obj = lock->obj;
 	struct gm_object *base = gm_obj_base(obj);
@@ -214,10 +372,25 @@ static int gm_lock_pin_run(struct gm_lock *lock, const struct gm_lock_run *run,
 	u32 cause;
 
 	while (gpn <= run->last) {
+		struct gm_lock_run *prev;
 		struct gm_lock_target t;
-		long n, pinned;
+		u64 last = run->last;
+		long n;
 
-		n = gm_lock_locate(obj, gpn, run->last - gpn + 1, &t, &cause);
+		prev = gm_run_tree_iter_first(seen, gpn, last);
+		if (prev && prev->start <= gpn) {
+			/* Listed before: the same pages, no second pin. */
+			n = min(prev->last, last) - gpn + 1;
+			memcpy(lock->pages + i,
+			       lock->pages + prev->index + (gpn - prev->start),
+			       n * sizeof(*lock->pages));
+			i += n;
+			gpn += n;
+			continue;
+		}
+		if (prev)
+			last = prev->start - 1;
+		n = gm_lock_locate(obj, gpn, last - gpn + 1, &t, &cause);
 		if (n < 0) {
 			gm_lock_fault(fault, n, cause, i, gpn);
 			return n;
@@ -239,24 +412,16 @@ static int gm_lock_pin_run(struct gm_lock *lock, const struct gm_lock_run *run,
 			}
 			*mmp = base->mm;
 		}
-		pinned = gm_pin_user(*mmp, t.uaddr, min_t(long, n, GM_PIN_BATCH),
-				     FOLL_WRITE | FOLL_LONGTERM, lock->pages + i);
-		if (pinned <= 0) {
-			int rc = pinned ? gm_gup_errno(pinned) : -EFAULT;
-
-			if (rc == -EFAULT)
-				gm_lock_fault(fault, rc,
+		n = gm_lock_pin_batch(lock, *mmp, t.uaddr, i, n);
+		if (n < 0) {
+			if (n == -EFAULT)
+				gm_lock_fault(fault, n,
 					      GUESTMEM_CAUSE_NOT_MAPPED, i,
 					      gpn);
-			return rc;
+			return n;
 		}
-		/*
-		 * Pinned entries are a prefix: objects never mix page kinds,
-		 * and a preemptive lock covers every page its view has.
-		 */
-		lock->npinned += pinned;
-		i += pinned;
-		gpn += pinned;
+		i += n;
+		gpn += n;
 		if (i < lock->npages) {
 			if (fatal_signal_pending(current))
 				return -EINTR;
@@ -266,51 +431,87 @@ static int gm_lock_pin_run(struct gm_lock *lock, const struct gm_lock_run *run,
 	return 0;
 }
 
+/* Pages from @i on that follow one another in the memory map. */
+static unsigned long gm_contig_pages(struct page **pages, unsigned long n,
+				     unsigned long i)
+{
+	unsigned long k = 1;
+
+	while (i + k < n && pages[i + k] == nth_page(pages[i], k))
+		k++;
+	return k;
+}
+
+/*
+ * Unpin @n pinned pages, dirtied: the device may have written them.
+ * Stretches of consecutive pages (a huge page: 512 of them) go to
+ * unpin_user_page_range_dirty_lock(), which handles a folio in one step
+ * without reading each page; the pages between go in batches to
+ * unpin_user_pages_dirty_lock().
+ */
+static void gm_unpin_dirty(struct page **pages, unsigned long n)
+{
+	unsigned long i = 0, j, k;
+
+	while (i < n) {
+		k = gm_contig_pages(pages, n, i);
+		if (k > 1) {
+			unpin_user_page_range_dirty_lock(pages[i], k, true);
+			i += k;
+			continue;
+		}
+		for (j = i + 1; j < n && gm_contig_pages(pages, n, j) == 1; j++)
+			;
+		unpin_user_pages_dirty_lock(pages + i, j - i, true);
+		i = j;
+	}
+}
+
+/* Unpin @n pinned pages, dirtied or not. */
+static void gm_unpin_pages(struct page **pages, unsigned long n, bool dirty)
+{
+	if (dirty)
+		gm_unpin_dirty(pages, n);
+	else
+		unpin_user_pages(pages, n);
+}
+
+/* Unpin and uncharge everything the lock pinned. */
+static void gm_lock_unpin(struct gm_lock *lock, bool dirty)
+{
+	struct mm_struct *mm = gm_obj_base(lock->obj)->mm;
+	unsigned long start, end;
+
+	if (!lock->npinned)
+		return;
+	if (!lock->pinned_map) {
+		gm_unpin_pages(lock->pages, lock->npinned, dirty);
+	} else {
+		for_each_set_bitrange(start, end, lock->pinned_map,
+				      lock->npages)
+			gm_unpin_pages(lock->pages + start, end - start, dirty);
+	}
+	gm_acct_uncharge(lock->user, lock->npinned);
+	atomic64_sub(lock->npinned, &mm->pinned_vm);
+	lock->npinned = 0;
+}
+
 /* Fill lock->pages, run by run; on failure nothing stays pinned. */
 static int gm_lock_pin(struct gm_lock *lock, struct mm_struct **mmp,
 		       struct guestmem_fault *fault)
 {
+	struct rb_root_cached seen = RB_ROOT_CACHED;
 	unsigned long r;
 	int rc = 0;
 
-	for (r = 0; r < lock->nr_runs && !rc; r++)
-		rc = gm_lock_pin_run(lock, &lock->runs[r], mmp, fault);
-	if (rc && lock->npinned) {
-		unpin_user_pages(lock->pages, lock->npinned);
-		lock->npinned = 0;
+	for (r = 0; r < lock->nr_runs && !rc; r++) {
+		rc = gm_lock_pin_run(lock, &lock->runs[r], &seen, mmp, fault);
+		gm_run_tree_insert(&lock->runs[r], &seen);
 	}
-	return rc;
-}
-
-/* Charge @npages pinned pages to the owner's mm (see DOC: Locks). */
-static int gm_charge(struct gm_object *base, struct mm_struct *mm,
-		     unsigned long npages)
-{
-	int rc;
-
-	if (mmap_write_lock_killable(mm))
-		return -EINTR;
-	rc = __account_locked_vm(mm, npages, true, base->owner,
-				 base->lock_cap);
-	mmap_write_unlock(mm);
+	/* @seen is dropped as it is: indexing the lock relinks every node. */
 	if (rc)
-		return rc;
-	atomic64_add(npages, &mm->pinned_vm);
-	return 0;
-}
-
-static void gm_uncharge(struct gm_object *base, unsigned long npages)
-{
-	struct mm_struct *mm = base->mm;
-
-	if (mmget_not_zero(mm)) {
-		mmap_write_lock(mm);
-		__account_locked_vm(mm, npages, false, base->owner,
-				    base->lock_cap);
-		mmap_write_unlock(mm);
-		mmput(mm);
-	}
-	atomic64_sub(npages, &mm->pinned_vm);
+		gm_lock_unpin(lock, false);
+	return rc;
 }
 
 static void gm_index_insert(struct gm_lock *lock)
@@ -331,6 +532,15 @@ static void gm_index_remove(struct gm_lock *lock)
 		gm_run_tree_remove(&lock->runs[r], &obj->gpn_index);
 }
 
+/* Would one more lock of @count entries pass the object's limits? */
+static bool gm_lock_over_limits(struct gm_object *obj, unsigned long count)
+{
+	return obj->lock_count >= gm_limit(gm_max_locks) ||
+	       count > gm_limit(gm_max_object_lock_pages) -
+		       min(obj->locked_pages,
+			   gm_limit(gm_max_object_lock_pages));
+}
+
 /* Map, index and reserve an id for a new lock. */
 static int gm_lock_insert(struct gm_lock *lock)
 {
@@ -340,6 +550,10 @@ static int gm_lock_insert(struct gm_lock *lock)
 	int rc;
 
 	mutex_lock(&base->lock_mutex);
+	if (gm_lock_over_limits(obj, lock->npages)) {
+		rc = -ENOSPC;
+		goto out_unlock;
+	}
 	if (base->dma && base->type != GUESTMEM_OBJ_ALLOC && !lock->preempt) {
 		rc = gm_dma_map_lock(base, lock);
 		if (rc)
@@ -384,56 +598,24 @@ static void gm_lock_unlink_locked(struct gm_lock *lock)
 		base->nr_base_locks--;
 }
 
-/* Pages from @i on that follow one another in the memory map. */
-static unsigned long gm_contig_pages(struct page **pages, unsigned long n,
-				     unsigned long i)
+/* Free the lock's memory (nothing pinned any more). */
+static void gm_lock_free_mem(struct gm_lock *lock)
 {
-	unsigned long k = 1;
-
-	while (i + k < n && pages[i + k] == nth_page(pages[i], k))
-		k++;
-	return k;
-}
-
-/*
- * Unpin @n pinned pages, dirtied: the device may have written them.
- * Stretches of consecutive pages (a huge page: 512 of them) go to
- * unpin_user_page_range_dirty_lock(), which handles a folio in one step
- * without reading each page; the pages between go in batches to
- * unpin_user_pages_dirty_lock().
- */
-static void gm_unpin_dirty(struct page **pages, unsigned long n)
-{
-	unsigned long i = 0, j, k;
-
-	while (i < n) {
-		k = gm_contig_pages(pages, n, i);
-		if (k > 1) {
-			unpin_user_page_range_dirty_lock(pages[i], k, true);
-			i += k;
-			continue;
-		}
-		for (j = i + 1; j < n && gm_contig_pages(pages, n, j) == 1; j++)
-			;
-		unpin_user_pages_dirty_lock(pages + i, j - i, true);
-		i = j;
-	}
+	free_uid(lock->user);
+	kvfree(lock->pinned_map);
+	kvfree(lock->runs);
+	kvfree(lock->pages);
+	kfree(lock);
 }
 
 /* Release what gm_lock_create() took; the lock is unmapped and unlinked. */
 static void gm_lock_free(struct gm_lock *lock)
 {
-	struct gm_object *base = gm_obj_base(lock->obj);
-
 	if (lock->vaddr)
 		vunmap(lock->vaddr);
-	if (lock->npinned) {
-		gm_unpin_dirty(lock->pages, lock->npinned);
-		gm_uncharge(base, lock->npinned);
-	}
-	kvfree(lock->runs);
-	kvfree(lock->pages);
-	kfree(lock);
+	/* Dirtied: the device may have written the pages. */
+	gm_lock_unpin(lock, true);
+	gm_lock_free_mem(lock);
 }
 
 /**
@@ -455,12 +637,14 @@ struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
 			       unsigned long count, unsigned int flags,
 			       struct guestmem_fault *fault)
 {
-	struct gm_object *base = gm_obj_base(obj);
 	struct mm_struct *mm = NULL;
 	struct gm_lock *lock;
 	int rc = -ENOMEM;
 
 	memset(fault, 0, sizeof(*fault));
+	/* Checked again, under the mutex, before the lock is indexed. */
+	if (gm_lock_over_limits(obj, count))
+		return ERR_PTR(-ENOSPC);
 	lock = kzalloc(sizeof(*lock), GFP_KERNEL_ACCOUNT);
 	if (!lock)
 		return ERR_PTR(-ENOMEM);
@@ -468,6 +652,7 @@ struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
 	lock->npages = count;
 	lock->kernel = flags & (GM_LOCK_KERNEL | GM_LOCK_PREEMPT);
 	lock->preempt = flags & GM_LOCK_PREEMPT;
+	lock->user = gm_acct_payer();
 	if (count) {
 		/* Every entry is written before it is read: no zeroing. */
 		lock->pages = kvmalloc_array(count, sizeof(*lock->pages),
@@ -477,25 +662,22 @@ struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
 	}
 
 	rc = gm_lock_pin(lock, &mm, fault);
-	if (rc)
-		goto out_mmput;
-	if (lock->npinned) {
-		/* Charged after pinning, all at once, as iommufd does. */
-		rc = gm_charge(base, mm, lock->npinned);
-		if (rc == -ENOMEM)
-			gm_nl_notify(obj, GUESTMEM_CMD_LOCK_FAIL);
-		if (rc)
-			goto out_unpin;
-	}
-	if (mm) {
+	if (mm)
 		mmput(mm);
-		mm = NULL;
+	if (rc == -EDQUOT) {
+		/* Over RLIMIT_MEMLOCK: the contract's -ENOMEM, and an event. */
+		rc = -ENOMEM;
+		if (__ratelimit(&obj->lock_fail_rs))
+			gm_nl_notify(obj, GUESTMEM_CMD_LOCK_FAIL);
 	}
+	if (rc)
+		goto out_free;
+	/* In-kernel consumers only: user space has no use for a vmap. */
 	if ((flags & GM_LOCK_KERNEL_ACCESS) && count) {
 		lock->vaddr = vmap(lock->pages, count, VM_MAP, PAGE_KERNEL);
 		if (!lock->vaddr) {
 			rc = -ENOMEM;
-			goto out_uncharge;
+			goto out_unpin;
 		}
 	}
 	rc = gm_lock_insert(lock);
@@ -506,19 +688,10 @@ struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
 out_vunmap:
 	if (lock->vaddr)
 		vunmap(lock->vaddr);
-out_uncharge:
-	if (lock->npinned)
-		gm_uncharge(base, lock->npinned);
 out_unpin:
-	if (lock->npinned)
-		unpin_user_pages(lock->pages, lock->npinned);
-out_mmput:
-	if (mm)
-		mmput(mm);
+	gm_lock_unpin(lock, false);
 out_free:
-	kvfree(lock->runs);
-	kvfree(lock->pages);
-	kfree(lock);
+	gm_lock_free_mem(lock);
 	return ERR_PTR(rc);
 }
 
@@ -560,24 +733,23 @@ void gm_lock_destroy(struct gm_lock *lock)
  */
 void gm_obj_release_locks(struct gm_object *obj)
 {
-	struct gm_object *base = gm_obj_base(obj);
 	struct gm_lock *lock;
 	unsigned long id;
 
-	mutex_lock(&base->lock_mutex);
+	/*
+	 * One lock per hold of the mutex, which views of the same base share.
+	 * The preemptive lock's pages are borrowed by the others: it goes last.
+	 */
 	xa_for_each(&obj->locks, id, lock) {
-		/* The preemptive lock's pages are borrowed: it goes last. */
 		if (lock == obj->preempt)
 			continue;
-		gm_lock_unlink_locked(lock);
-		gm_lock_free(lock);
+		gm_lock_destroy(lock);
+		cond_resched();
 	}
 	if (obj->preempt) {
-		gm_lock_unlink_locked(obj->preempt);
-		gm_lock_free(obj->preempt);
+		gm_lock_destroy(obj->preempt);
 		obj->preempt = NULL;
 	}
-	mutex_unlock(&base->lock_mutex);
 	WARN_ON(!RB_EMPTY_ROOT(&obj->gpn_index.rb_root));
 	xa_destroy(&obj->locks);
 }
@@ -604,7 +776,7 @@ void gm_view_preempt(struct gm_object *view)
 	u64 *gpns;
 
 	n = DIV_ROUND_UP_ULL(view->view_len, GM_PAGE_SIZE);
-	if (!n || n > READ_ONCE(gm_max_lock_pages))
+	if (!n || n > gm_limit(gm_max_lock_pages))
 		return;
 	gpns = kvmalloc_array(n, sizeof(*gpns), GFP_KERNEL_ACCOUNT);
 	if (!gpns)
@@ -670,42 +842,56 @@ int gm_page_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova)
 	return gm_iova_extent(obj, gpn, 1, iova) ? 0 : -ENOENT;
 }
 
-/* The IOVA of every entry of a new lock, if the caller may see them. */
+/* IOVAs looked up per hold of the mutex, then copied out without it. */
+#define GM_LOCK_IOVA_BATCH	64
+
+/*
+ * The IOVA of every entry of a new lock, if the caller may see them.  The
+ * lock is not reachable by id yet, but the mutex still guards the lookup;
+ * the copy to the caller runs without it, so a fault on the caller's
+ * buffer (a FUSE or userfaultfd page) blocks no one else.
+ */
 static int gm_lock_copy_iovas(struct gm_lock *lock,
 			      struct guestmem_lock_gpns *cmd)
 {
 	struct gm_object *base = gm_obj_base(lock->obj);
 	u64 __user *uiovas = u64_to_user_ptr(cmd->iovas_uptr);
-	unsigned long r, i;
+	u64 iovas[GM_LOCK_IOVA_BATCH];
+	unsigned long r = 0, i = 0, n;
+	u64 gpn = lock->nr_runs ? lock->runs[0].start : 0;
 	dma_addr_t iova;
+	bool visible;
 	int rc = 0;
 
 	mutex_lock(&base->lock_mutex);
-	if (!base->dma || !gm_may_read_iovas(base))
-		goto out_unlock;
-	for (r = 0; r < lock->nr_runs; r++) {
-		const struct gm_lock_run *run = &lock->runs[r];
-		u64 gpn;
-
-		for (gpn = run->start, i = run->index; gpn <= run->last;
-		     gpn++, i++) {
+	visible = base->dma && gm_may_read_iovas(base);
+	mutex_unlock(&base->lock_mutex);
+	if (!visible)
+		return 0;
+	while (r < lock->nr_runs) {
+		mutex_lock(&base->lock_mutex);
+		for (n = 0; n < GM_LOCK_IOVA_BATCH && r < lock->nr_runs; n++) {
 			if (lock->iovas) {
-				iova = lock->iovas[i];
+				iova = lock->iovas[i + n];
 			} else {
 				rc = gm_page_iova(lock->obj, gpn, &iova);
 				if (rc)
-					goto out_unlock;
+					break;
 			}
-			if (put_user((u64)iova, &uiovas[i])) {
-				rc = -EFAULT;
-				goto out_unlock;
-			}
+			iovas[n] = iova;
+			if (gpn++ == lock->runs[r].last && ++r < lock->nr_runs)
+				gpn = lock->runs[r].start;
 		}
+		mutex_unlock(&base->lock_mutex);
+		if (rc)
+			return rc;
+		if (copy_to_user(uiovas + i, iovas, n * sizeof(*iovas)))
+			return -EFAULT;
+		i += n;
+		cond_resched();
 	}
 	cmd->out_flags |= GUESTMEM_LOCK_OUT_IOVAS;
-out_unlock:
-	mutex_unlock(&base->lock_mutex);
-	return rc;
+	return 0;
 }
 
 /**
@@ -733,7 +919,7 @@ int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (cmd->gpn_count > U32_MAX)
 		return -EOVERFLOW;
-	if (cmd->gpn_count > READ_ONCE(gm_max_lock_pages))
+	if (cmd->gpn_count > gm_limit(gm_max_lock_pages))
 		return -ENOSPC;
 	if (cmd->iovas_uptr && READ_ONCE(base->dma) &&
 	    !gm_may_read_iovas(base))
@@ -750,9 +936,12 @@ int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd)
 		}
 	}
 
-	lock = gm_lock_create(obj, gpns, cmd->gpn_count,
-			      cmd->flags & GUESTMEM_LOCK_KERNEL_ACCESS ?
-			      GM_LOCK_KERNEL_ACCESS : 0, &cmd->out_fault);
+	/*
+	 * GUESTMEM_LOCK_KERNEL_ACCESS is the seed's with_kernel_access: a
+	 * pinned page is accessible to the kernel as it is, and only an
+	 * in-kernel consumer could use a kernel mapping, so none is made.
+	 */
+	lock = gm_lock_create(obj, gpns, cmd->gpn_count, 0, &cmd->out_fault);
 	if (IS_ERR(lock)) {
 		rc = PTR_ERR(lock);
 		goto out_free;

@@ -14,6 +14,10 @@
 
 #include <linux/capability.h>
 #include <linux/guestmem.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
@@ -68,11 +72,16 @@ static bool iommu_translates(const char *bdf)
 	return !strcmp(type, "DMA") || !strcmp(type, "DMA-FQ");
 }
 
-static uint32_t object_flags(struct gm *gm)
+static uint32_t object_flags_of_fd(int fd)
 {
 	struct guestmem_info info = { .size = sizeof(info) };
 
-	return ioctl(gm_fd(gm), GUESTMEM_INFO, &info) ? 0 : info.out_flags;
+	return ioctl(fd, GUESTMEM_INFO, &info) ? 0 : info.out_flags;
+}
+
+static uint32_t object_flags(struct gm *gm)
+{
+	return object_flags_of_fd(gm_fd(gm));
 }
 
 static int kmsg_open_at_end(void)
@@ -639,6 +648,144 @@ TEST_F(dma, dma_to_an_unlocked_or_never_mapped_iova_is_blocked)
 	EXPECT_TRUE(kmsg_wait_for(kmsg, want, 2000) ||
 		    kmsg_wait_for(kmsg, IOMMU_FAULT_ANY, 100));
 	close(kmsg);
+}
+
+struct stalled_call {
+	int fd;
+	uint64_t *iovas;
+	int rc;
+	volatile bool done;
+};
+
+static void *lock_with_iovas(void *arg)
+{
+	static const uint64_t gpns[] = { 0, 1 };
+	struct stalled_call *c = arg;
+	struct guestmem_lock_gpns cmd = {
+		.size = sizeof(cmd), .gpns_uptr = (uintptr_t)gpns, .gpn_count = 2,
+		.iovas_uptr = (uintptr_t)c->iovas,
+	};
+
+	c->rc = ioctl(c->fd, GUESTMEM_LOCK_GPNS, &cmd) ? -errno : (int)cmd.out_lock_id;
+	c->done = true;
+	return NULL;
+}
+
+static void *query_info(void *arg)
+{
+	struct stalled_call *c = arg;
+
+	c->rc = object_flags_of_fd(c->fd) ? 0 : -1;
+	c->done = true;
+	return NULL;
+}
+
+/*
+ * A lock copies its IOVAs out to a buffer the caller chose, which may be a
+ * page whose fault waits on a user-space handler (userfaultfd here, a FUSE
+ * mapping elsewhere).  While it waits, it holds none of the object's locks:
+ * every other call on the object goes on (review finding M6: the copy ran
+ * under the object's mutex, and a root netlink dump hung on it).
+ */
+TEST_F(dma, a_lock_stalled_on_its_iova_buffer_blocks_no_other_call)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct stalled_call lock = { .fd = gm_fd(self->gm) };
+	struct stalled_call info = { .fd = gm_fd(self->gm) };
+	struct guestmem_unlock_gpns unlock = { .size = sizeof(unlock) };
+	struct uffdio_zeropage zero = { .mode = 0 };
+	struct pollfd p;
+	struct uffd_msg msg;
+	pthread_t tl, ti;
+	int uffd, i;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd");
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	lock.iovas = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, lock.iovas);
+	reg.range.start = (uintptr_t)lock.iovas;
+	reg.range.len = SZ_4K;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	ASSERT_EQ(0, pthread_create(&tl, NULL, lock_with_iovas, &lock));
+	p = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&p, 1, 10000)) TH_LOG("the lock never wrote its IOVAs");
+	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	/* The lock now waits in its copy-out; INFO takes the object's mutex. */
+	ASSERT_EQ(0, pthread_create(&ti, NULL, query_info, &info));
+	for (i = 0; i < 500 && !info.done; i++)
+		usleep(10000);
+	EXPECT_TRUE(info.done) TH_LOG("GUESTMEM_INFO waited for the stalled lock");
+	EXPECT_FALSE(lock.done);
+
+	zero.range.start = (uintptr_t)lock.iovas;
+	zero.range.len = SZ_4K;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_ZEROPAGE, &zero));
+	pthread_join(tl, NULL);
+	pthread_join(ti, NULL);
+	EXPECT_EQ(0, info.rc);
+	ASSERT_LT(0, lock.rc);
+	EXPECT_NE(0, lock.iovas[0]);
+	EXPECT_NE(0, lock.iovas[1]);
+	unlock.lock_id = (uint32_t)lock.rc;
+	EXPECT_EQ(0, ioctl(gm_fd(self->gm), GUESTMEM_UNLOCK_GPNS, &unlock));
+	close(uffd);
+	munmap(lock.iovas, SZ_4K);
+}
+
+/*
+ * An IOVA query walks up to 2^32 - 1 pages; on an attached allocated
+ * object every one of them has an IOVA, so it runs for hours.  SIGKILL
+ * ends it at once (review L2: it was checked nowhere in that loop).  The
+ * gpn list is 32 GiB of never-written memory (reads as zeros: gpn 0).
+ */
+TEST_F(dma, a_huge_iova_query_dies_on_sigkill)
+{
+	const uint64_t count = UINT32_MAX;
+	int ready[2], i, status = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		size_t len = count * sizeof(uint64_t);
+		struct guestmem_iova cmd = { .size = sizeof(cmd), .gpn_count = count };
+		void *gpns, *iovas;
+		struct gm *heap;
+
+		gpns = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			    -1, 0);
+		iovas = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (gpns == MAP_FAILED || iovas == MAP_FAILED)
+			_exit(2);
+		if (gm_allocate(SZ_4K, &heap) || gm_attach_device(heap, EDU_BDF))
+			_exit(3);
+		cmd.gpns_uptr = (uintptr_t)gpns;
+		cmd.iovas_uptr = (uintptr_t)iovas;
+		if (write(ready[1], "x", 1) != 1)
+			_exit(4);
+		ioctl(gm_fd(heap), GUESTMEM_IOVA, &cmd);
+		_exit(5);
+	}
+	ASSERT_EQ(1, read(ready[0], &i, 1));
+	usleep(300000);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	for (i = 0; i < 200; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(100000);
+	}
+	ASSERT_GT(200, i) TH_LOG("still in the ioctl 20 s after SIGKILL");
+	EXPECT_TRUE(WIFSIGNALED(status));
+	close(ready[0]);
+	close(ready[1]);
 }
 
 TEST_HARNESS_MAIN

@@ -8,6 +8,9 @@
  * test's business (guestmem_abi.c); these are the rules a library caller
  * can break.
  */
+#include <linux/guestmem.h>
+#include <sys/ioctl.h>
+
 #include "guestmem_utils.h"
 
 enum call {
@@ -509,6 +512,43 @@ TEST(user_range_outside_user_space_is_efault)
 		    "guest memory 'test': create error: Bad address",
 		    gm_new("test", (void *)0xffff888000000000UL, 0x1000, &gm));
 	EXPECT_EQ(NULL, gm);
+}
+
+/* Arguments no call can use are refused by name, before the kernel. */
+TEST(null_arguments_are_einval)
+{
+	struct gm_backing b = { 0 };
+	struct gm *gm = NULL;
+	uint8_t page[64];
+
+	gm_require_module();
+	test_gm_err(EINVAL, GM_ERROR_OTHER,
+		    "guest memory 'test': create error: the base address is NULL: Invalid argument",
+		    gm_new("test", NULL, 0x1000, &gm));
+	EXPECT_EQ(NULL, gm);
+	test_gm_err(EINVAL, GM_ERROR_OTHER,
+		    "guest memory 'test': create error: no place for the new object: Invalid argument",
+		    gm_new("test", page, sizeof(page), NULL));
+	test_gm_fails(EINVAL, GM_ERROR_OTHER, gm_new_multi_region("m", SZ_1M, NULL, 2, &gm));
+	test_gm_fails(EINVAL, GM_ERROR_OTHER, gm_new_multi_region("m", SZ_1M, &b, 1, NULL));
+	test_gm_fails(EINVAL, GM_ERROR_OTHER, gm_allocate(SZ_4K, NULL));
+	test_gm_fails(EINVAL, GM_ERROR_OTHER, gm_empty(NULL));
+	test_gm_fails(EINVAL, GM_ERROR_OTHER, gm_from_fd(0, NULL));
+	EXPECT_EQ(NULL, gm);
+}
+
+/* The kernel's own rule, for callers of the raw ioctl. */
+TEST(a_null_user_base_is_einval_in_the_kernel)
+{
+	struct guestmem_create_user cmd = { .size = sizeof(cmd), .len = 0x1000 };
+	int dev;
+
+	gm_require_module();
+	dev = open("/dev/guestmem", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	EXPECT_EQ(-1, ioctl(dev, GUESTMEM_CREATE_USER, &cmd));
+	EXPECT_EQ(EINVAL, errno);
+	close(dev);
 }
 
 TEST(from_fd_refuses_what_is_not_a_guest_memory_object)

@@ -7,24 +7,12 @@
  * guestmem's own unload rules (refused while objects exist) are checked
  * from the outside.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 
-#include <guestmem.h>
-
-#include "kselftest_harness.h"
+#include "guestmem_utils.h"
 #include "../kmod/test/guestmem_ktest.h"
 
-#pragma GCC diagnostic ignored "-Wsign-compare"
-
-#define PAGE	4096UL
 #define KTEST_KO	"/lib/modules/guestmem_ktest.ko"
 #define KTEST_DEV	"/dev/guestmem_ktest"
 
@@ -197,6 +185,29 @@ TEST_F(ktest, kernel_locks_of_allocated_memory)
 	ASSERT_EQ(0, gm_read_at(heap, 100, got, sizeof(got)));
 	EXPECT_EQ(0, memcmp(want, got, sizeof(got)));
 	gm_release(heap);
+}
+
+/*
+ * A consumer that drops its object reference without unlocking leaves its
+ * lock to the object: destroying the object releases it, pins and all
+ * (review finding L4: such locks used to stay pinned, and the object was
+ * freed under them).
+ */
+TEST_F(ktest, a_lock_the_consumer_forgets_goes_with_the_object)
+{
+	struct gm_ktest_cmd cmd = {
+		.op = GM_KTEST_LOCK_FORGET, .flags = variant->flags,
+		.fd = gm_fd(self->gm), .gpa = 0, .len = 2 * PAGE,
+	};
+	long pinned = gm_test_vmpin_pages();
+
+	ASSERT_LE(0, pinned);
+	ASSERT_EQ(0, ktest_run(self->dev, &cmd));
+	EXPECT_EQ(2, cmd.out_value);
+	EXPECT_EQ(pinned + 2, gm_test_vmpin_pages());
+	gm_release(self->gm);
+	self->gm = NULL;
+	EXPECT_EQ(pinned, gm_test_vmpin_pages());
 }
 
 /*

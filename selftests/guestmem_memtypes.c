@@ -8,10 +8,10 @@
  *  anonymous 4 KiB, THP, hugetlb,      pinned: the pages are the process's
  *  memfd, shared anonymous, tmpfs      own or shmem/hugetlbfs pages, which
  *  file, private file mapping          no writeback ever cleans
- *  read-only mappings                  refused on every kernel (the write
- *                                      probe of the seed's lock)
- *  shared writable mapping of a file   6.1 pins it; 6.5 and later refuse
- *  on a disk filesystem (ext4)         (EFAULT)
+ *  read-only mappings                  refused on every kernel (a lock is
+ *                                      a write pin)
+ *  shared writable mapping of a file   refused on every kernel (EFAULT)
+ *  on a disk filesystem (ext4)
  *
  * Why the last row differs: writeback cleans a file page and write-protects
  * its PTEs while a device may still be writing into it through the pin, so
@@ -21,12 +21,12 @@
  * GUP-fast folio check): a long-term write pin of a shared mapping whose
  * file needs dirty tracking fails with -EFAULT.  shmem, tmpfs and
  * hugetlbfs are exempt, and a MAP_PRIVATE mapping pins anonymous copies.
- * 6.1 checks only for fsdax and pins the file's page-cache pages.  guestmem
- * reports the refusal as any failed pin: EFAULT, "the specified page is not
- * mapped", at the page.
+ * 6.1 checks only for fsdax and would pin the file's page-cache pages, so
+ * guestmem applies the 6.5 rule itself there (review finding M4: any user
+ * could long-term pin ext4 pages on 6.1).  guestmem reports the refusal as
+ * any failed pin: EFAULT, "the specified page is not mapped", at the page.
  */
 #include <sys/statfs.h>
-#include <sys/utsname.h>
 
 #include "guestmem_utils.h"
 
@@ -40,7 +40,7 @@ enum memtype {
 	DISK_FILE_SHARED, DISK_FILE_PRIVATE, RO_ANON, RO_MEMFD, RO_DISK_FILE,
 };
 
-enum outcome { PINNED, REFUSED, REFUSED_SINCE_6_5 };
+enum outcome { PINNED, REFUSED };
 
 FIXTURE(memtype) {
 	struct gm_test_resources before;
@@ -65,20 +65,10 @@ FIXTURE_VARIANT_ADD(memtype, memfd) { MEMFD, PINNED };
 FIXTURE_VARIANT_ADD(memtype, shared_anon) { SHARED_ANON, PINNED };
 FIXTURE_VARIANT_ADD(memtype, tmpfs_file_shared) { TMPFS_FILE, PINNED };
 FIXTURE_VARIANT_ADD(memtype, disk_file_private) { DISK_FILE_PRIVATE, PINNED };
-FIXTURE_VARIANT_ADD(memtype, disk_file_shared) { DISK_FILE_SHARED, REFUSED_SINCE_6_5 };
+FIXTURE_VARIANT_ADD(memtype, disk_file_shared) { DISK_FILE_SHARED, REFUSED };
 FIXTURE_VARIANT_ADD(memtype, read_only_anon) { RO_ANON, REFUSED };
 FIXTURE_VARIANT_ADD(memtype, read_only_memfd) { RO_MEMFD, REFUSED };
 FIXTURE_VARIANT_ADD(memtype, read_only_disk_file) { RO_DISK_FILE, REFUSED };
-
-static bool kernel_at_least(int major, int minor)
-{
-	struct utsname u;
-	int ma = 0, mi = 0;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return false;
-	return ma > major || (ma == major && mi >= minor);
-}
 
 static long read_long(const char *path)
 {
@@ -276,8 +266,6 @@ TEST_F(memtype, long_term_write_lock)
 
 	if (!self->gm)
 		return;
-	if (outcome == REFUSED_SINCE_6_5)
-		outcome = kernel_at_least(6, 5) ? REFUSED : PINNED;
 
 	if (outcome == REFUSED) {
 		test_gm_err(EFAULT, GM_ERROR_OTHER,

@@ -18,6 +18,7 @@
 #include <linux/guestmem_netlink.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -542,6 +543,120 @@ TEST(events_arrive_in_order)
 }
 
 /*
+ * Any user can make locks fail at will: the "lock failed" events of one
+ * object come in a burst of at most 10, then 2 a second, so that a loop of
+ * failures cannot flood the monitors of every other object (review L5).
+ * The per-object counter still counts every failure.
+ */
+TEST(lock_failed_events_are_rate_limited)
+{
+	static const uint64_t gpns[] = { 0, 1 };
+	int failed = 0, events = 0;
+	struct nl_obj o;
+	struct nl nl;
+	pid_t pid;
+
+	nl_require(&nl);
+	if (geteuid())
+		SKIP(return, "needs CAP_NET_ADMIN for the events group");
+	ASSERT_EQ(0, nl_join(&nl));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct rlimit rl = { SZ_4K, SZ_4K };
+		struct gm_locked_pages *lp;
+		uint8_t *mem;
+		struct gm *gm;
+		int i;
+
+		if (drop_cap(CAP_IPC_LOCK) || setrlimit(RLIMIT_MEMLOCK, &rl))
+			_exit(2);
+		mem = mmap(NULL, 2 * SZ_4K, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (mem == MAP_FAILED || gm_new("nl-flood", mem, 2 * SZ_4K, &gm))
+			_exit(3);
+		for (i = 0; i < 100; i++)
+			if (gm_lock_gpns(gm, false, gpns, 2, &lp) != -ENOMEM)
+				_exit(4);
+		gm_release(gm);
+		_exit(0);
+	}
+	ASSERT_EQ(0, gm_test_wait(pid));
+	while (nl_event(&nl, pid, &o, 2000) == 0 && o.cmd != GUESTMEM_CMD_OBJ_DEL)
+		events += o.cmd == GUESTMEM_CMD_LOCK_FAIL;
+	ASSERT_EQ(GUESTMEM_CMD_OBJ_DEL, o.cmd);
+	failed = o.lock_failures;
+	TH_LOG("%d lock failures, %d events", failed, events);
+	EXPECT_EQ(100, failed);
+	EXPECT_LE(1, events);
+	EXPECT_GE(20, events);
+	close(nl.fd);
+}
+
+/*
+ * The creator's pid is reported as the reader sees it: a process in a pid
+ * namespace of its own is pid 1 to itself and its global pid to the
+ * initial namespace (review L5: everyone used to get the global pid).
+ */
+TEST(the_owner_pid_is_translated_into_the_readers_pid_namespace)
+{
+	int report[2], hold[2];
+	uint32_t msg[2] = { 0, 0 };
+	struct nl_obj o;
+	struct nl nl;
+	pid_t pid, inner = 0;
+
+	nl_require(&nl);
+	ASSERT_EQ(0, pipe(report));
+	ASSERT_EQ(0, pipe(hold));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWPID))
+			_exit(2);
+		inner = fork();
+		if (inner == 0) {
+			struct gm_stats st;
+			struct nl nl2;
+			struct nl_obj me;
+			struct gm *gm;
+			char c;
+
+			if (gm_empty(&gm) || gm_stats(gm, &st) || nl_open(&nl2) ||
+			    nl_get(&nl2, st.id, &me))
+				_exit(3);
+			msg[0] = st.id;
+			msg[1] = me.pid;
+			if (write(report[1], msg, sizeof(msg)) != sizeof(msg))
+				_exit(4);
+			/* Keep the object until the parent has looked. */
+			close(hold[1]);
+			if (read(hold[0], &c, 1) != 1)
+				_exit(5);
+			_exit(0);
+		}
+		if (write(report[1], &inner, sizeof(inner)) != sizeof(inner))
+			_exit(6);
+		_exit(gm_test_wait(inner));
+	}
+	close(report[1]);
+	if (read(report[0], &inner, sizeof(inner)) != sizeof(inner)) {
+		if (gm_test_wait(pid) == 2)
+			SKIP(return, "no pid namespaces");
+		ASSERT_TRUE(false) TH_LOG("the namespace child failed");
+	}
+	ASSERT_EQ(sizeof(msg), read(report[0], msg, sizeof(msg)));
+	/* Itself: pid 1 of its namespace. */
+	EXPECT_EQ(1, msg[1]);
+	ASSERT_EQ(0, nl_get(&nl, msg[0], &o));
+	/* Us: the pid the initial namespace gave it. */
+	EXPECT_EQ((uint32_t)inner, o.pid);
+	ASSERT_EQ(1, write(hold[1], "x", 1));
+	EXPECT_EQ(0, gm_test_wait(pid));
+	close(nl.fd);
+}
+
+/*
  * As nobody, without capabilities: the dump shows only the objects made
  * with that uid, GET of another's object is ENOENT, and the events group
  * is closed.  Exit code: the first step that failed.
@@ -556,8 +671,7 @@ static int unprivileged_child(uint32_t root_id)
 	struct nl nl;
 	int n, i, rc;
 
-	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-	    setresuid(NOBODY, NOBODY, NOBODY))
+	if (gm_test_become_user(NOBODY, true, -1))
 		return 10;
 	mem = mmap(NULL, 4 * SZ_4K, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -601,6 +715,7 @@ TEST_F(nl, unprivileged_sees_only_its_own)
 
 	if (geteuid())
 		SKIP(return, "needs root to become nobody");
+	ASSERT_EQ(0, gm_test_grant_device_group());
 	test_gm_ok(gm_stats(self->user, &st));
 	pid = fork();
 	ASSERT_LE(0, pid);

@@ -18,11 +18,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <guestmem.h>
@@ -257,6 +264,136 @@ static inline int gm_test_kmsg_expect(const char *text)
 	n = write(fd, rec, len);
 	close(fd);
 	return n == len ? 0 : -EIO;
+}
+
+/*
+ * The device node's group, as the shipped udev rule would set it (the rule
+ * names the group "guestmem"; the test VM has no group database, so a
+ * number stands for it).
+ */
+#define GM_TEST_DEVICE_GID 4242
+
+/* What udev does with udev/60-guestmem.rules: root:guestmem 0660. */
+static inline int gm_test_grant_device_group(void)
+{
+	if (chown("/dev/guestmem", 0, GM_TEST_DEVICE_GID) ||
+	    chmod("/dev/guestmem", 0660))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Become the unprivileged user @uid (no capabilities left), a member of the
+ * device node's group when @in_group, with RLIMIT_MEMLOCK of @memlock_pages
+ * 4 KiB pages (negative: keep the limit).  Call it in a child process.
+ */
+static inline int gm_test_become_user(uid_t uid, bool in_group, long memlock_pages)
+{
+	gid_t group = GM_TEST_DEVICE_GID;
+	struct rlimit rl;
+
+	if (memlock_pages >= 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)memlock_pages * GM_PAGE_SIZE;
+		if (setrlimit(RLIMIT_MEMLOCK, &rl))
+			return -errno;
+	}
+	if (setgroups(in_group ? 1 : 0, &group) || setresgid(uid, uid, uid) ||
+	    setresuid(uid, uid, uid))
+		return -errno;
+	return 0;
+}
+
+/* Wait for child @pid; its exit status, or 128 + signal, or -1. */
+static inline int gm_test_wait(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* Send @fd over the unix socket @sock (SCM_RIGHTS). */
+static inline int gm_test_send_fd(int sock, int fd)
+{
+	char data = 'F', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &data, 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+/* Receive an fd sent with gm_test_send_fd() (O_CLOEXEC), or -1. */
+static inline int gm_test_recv_fd(int sock)
+{
+	char data, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &data, 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+/*
+ * A counter of /proc/vmstat, e.g. nr_foll_pin_acquired, brought up to date
+ * first (vm.stat_refresh, root): otherwise the counters lag behind.  -1
+ * when it cannot be read.
+ */
+static inline long long gm_test_vmstat(const char *name)
+{
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+	long long val, found = -1;
+	char key[64];
+	FILE *f;
+
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	f = fopen("/proc/vmstat", "re");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &val) == 2) {
+		if (!strcmp(key, name)) {
+			found = val;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Pages the system holds FOLL_PIN references on (acquired - released). */
+static inline long long gm_test_foll_pins(void)
+{
+	long long acq = gm_test_vmstat("nr_foll_pin_acquired");
+	long long rel = gm_test_vmstat("nr_foll_pin_released");
+
+	return acq < 0 || rel < 0 ? -1 : acq - rel;
 }
 
 #endif /* GUESTMEM_SELFTEST_UTILS_H */

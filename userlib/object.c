@@ -44,6 +44,14 @@ static int gm_fail_create_errno(const char *name, int ret, const char *what)
 	return gm_fail_usage(&f, name, "%s", strerror(-ret));
 }
 
+/* A creator called without a place for its result. */
+#define gm_check_out(name, out)                                                \
+	do {                                                                   \
+		if (!(out))                                                    \
+			return gm_fail_create_errno(name, -EINVAL,             \
+						    "no place for the new object"); \
+	} while (0)
+
 /* The device is opened per creation, so the library holds no fd of its own. */
 static int gm_open_device(const char *name)
 {
@@ -165,6 +173,9 @@ int gm_new(const char *debug_name, void *base, size_t len, struct gm **out)
 	};
 	int fd;
 
+	gm_check_out(name, out);
+	if (!base)
+		return gm_fail_create_errno(name, -EINVAL, "the base address is NULL");
 	if (strlen(name) > UINT32_MAX)
 		return gm_fail_create_errno(name, -ENAMETOOLONG, NULL);
 	fd = gm_create(name, GUESTMEM_CREATE_USER, &a, &a.out_fd);
@@ -213,6 +224,9 @@ int gm_new_multi_region(const char *debug_name, uint64_t region_size,
 	size_t i;
 	int fd;
 
+	gm_check_out(name, out);
+	if (count && !backings)
+		return gm_fail_create_errno(name, -EINVAL, "the backings array is NULL");
 	if (count > UINT32_MAX)
 		return gm_fail_create_errno(name, -ENOSPC, "too many backings");
 	kb = calloc(count ? count : 1, sizeof(*kb));
@@ -241,6 +255,7 @@ int gm_allocate(size_t size, struct gm **out)
 	struct guestmem_create_alloc a = { .size = sizeof(a), .len = size };
 	int fd;
 
+	gm_check_out("heap", out);
 	fd = gm_create("heap", GUESTMEM_CREATE_ALLOC, &a, &a.out_fd);
 	if (fd < 0)
 		return fd;
@@ -252,6 +267,7 @@ int gm_empty(struct gm **out)
 	struct guestmem_create_empty a = { .size = sizeof(a) };
 	int fd;
 
+	gm_check_out("empty", out);
 	fd = gm_create("empty", GUESTMEM_CREATE_EMPTY, &a, &a.out_fd);
 	if (fd < 0)
 		return fd;
@@ -269,6 +285,7 @@ int gm_subrange(struct gm *gm, uint64_t offset, uint64_t len, bool allow_preempt
 	};
 	int ret;
 
+	gm_check_out(gm->name, out);
 	ret = gm_ioctl(gm->fd, GUESTMEM_SUBRANGE, &a);
 	if (ret)
 		return gm_fail_ioctl(gm, ret, GM_OP_SUBRANGE, true, offset, len, &a.out_fault);
@@ -298,11 +315,11 @@ int gm_from_fd(int fd, struct gm **out)
 	char what[32];
 	int dup;
 
+	snprintf(what, sizeof(what), "fd %d", fd);
+	gm_check_out(what, out);
 	dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (dup < 0) {
-		snprintf(what, sizeof(what), "fd %d", fd);
+	if (dup < 0)
 		return gm_fail_create_errno(what, -errno, "cannot duplicate the fd");
-	}
 	return gm_adopt_fd(dup, out);
 }
 

@@ -119,6 +119,19 @@ static int gm_ktest_lock_iova(struct gm_object *obj,
 	return rc;
 }
 
+/* A consumer that breaks its contract: the lock is left to the object. */
+static int gm_ktest_lock_forget(struct gm_object *obj,
+				struct gm_ktest_cmd *cmd)
+{
+	struct gm_lock *lock;
+
+	lock = gm_ktest_lock(obj, cmd);
+	if (IS_ERR(lock))
+		return PTR_ERR(lock);
+	cmd->out_value = guestmem_lock_count(lock);
+	return 0;
+}
+
 static int gm_ktest_do(struct gm_object *obj, struct gm_ktest_cmd *cmd)
 {
 	switch (cmd->op) {
@@ -132,6 +145,8 @@ static int gm_ktest_do(struct gm_object *obj, struct gm_ktest_cmd *cmd)
 		return guestmem_iova(obj, cmd->gpa, &cmd->out_value);
 	case GM_KTEST_LOCK_IOVA:
 		return gm_ktest_lock_iova(obj, cmd);
+	case GM_KTEST_LOCK_FORGET:
+		return gm_ktest_lock_forget(obj, cmd);
 	default:
 		return -EINVAL;
 	}

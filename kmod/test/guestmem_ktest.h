@@ -19,6 +19,9 @@
  * @GM_KTEST_IOVA: guestmem_iova(@gpa) into @out_value
  * @GM_KTEST_LOCK_IOVA: lock the pages with kernel access, put the first
  *	page's IOVA in @out_value, unlock
+ * @GM_KTEST_LOCK_FORGET: lock the pages and drop the object reference
+ *	without unlocking (a consumer that breaks its contract);
+ *	@out_value: the lock's entry count
  */
 enum gm_ktest_op {
 	GM_KTEST_WRITE_PATTERN = 1,
@@ -26,6 +29,7 @@ enum gm_ktest_op {
 	GM_KTEST_LOCK_WRITE = 3,
 	GM_KTEST_IOVA = 4,
 	GM_KTEST_LOCK_IOVA = 5,
+	GM_KTEST_LOCK_FORGET = 6,
 };
 
 /* Run the operation from a workqueue (a kernel thread, no user mm). */

@@ -30,7 +30,7 @@
  *
  *  - @size below the size of the first version of the struct: -EINVAL;
  *  - @size larger than the kernel's struct: the extra bytes must be zero,
- *    else -E2BIG;
+ *    else -E2BIG; @size above 4096 is -E2BIG whatever the bytes;
  *  - output fields (``out_*``) are written back, never past @size bytes.
  *
  * Device ioctls (nr 0x00-0x0f) are issued on an open /dev/guestmem and
@@ -45,7 +45,8 @@
  *                  (misalignment, unsupported length, a field that this
  *                  ioctl does not use is nonzero, multi-region rules: see
  *                  ``out_reason``).
- *  E2BIG           nonzero bytes beyond the end of the kernel's struct.
+ *  E2BIG           nonzero bytes beyond the end of the kernel's struct, or
+ *                  @size above 4096.
  *  EOPNOTSUPP      unknown bit in @flags, nonzero ``__reserved``, or an
  *                  ioctl reserved for a later version (GUESTMEM_LOCK_RANGE).
  *  ENOTTY          unknown nr, or a device ioctl on an object fd (or the
@@ -62,8 +63,9 @@
  *  ESRCH           the process that created a user-backed object has
  *                  exited; kind GUESTMEM_KIND_OTHER.  Closing still works.
  *  EOVERFLOW       a base + length or a page count overflows 64 bits.
- *  ENOSPC          a module-parameter limit (regions, allocation size)
- *                  would be exceeded.
+ *  ENOSPC          a module-parameter limit would be exceeded (regions,
+ *                  allocation size, pages in a lock, locks of an object,
+ *                  locked pages of an object).
  *  ENAMETOOLONG    the debug name is longer than the module limit.
  *  EMSGSIZE        GUESTMEM_INFO: an output buffer is too small; the
  *                  required sizes are written back.
@@ -80,8 +82,10 @@
  *  EBUSY           GUESTMEM_ATTACH_DEVICE: a device is already attached, or
  *                  a lock exists (through this object or any view of it).
  *  ENODEV          GUESTMEM_ATTACH_DEVICE: no such PCI device.
- *  ENOMEM          (locking) the pages would exceed the owner's
- *                  RLIMIT_MEMLOCK; nothing stays pinned or charged.
+ *  ENOMEM          (locking, allocating) the pages would exceed the
+ *                  calling process's RLIMIT_MEMLOCK, counted over all the
+ *                  pages its user has pinned or allocated; nothing stays
+ *                  pinned or charged.
  *  ==============  =========================================================
  *
  * The data-path ioctls (read, write, fill, plain, compare-exchange, probe,
@@ -197,7 +201,7 @@ struct guestmem_fault {
  * @name_len: length of the name in bytes; may be 0; a NUL byte is -EINVAL
  * @__reserved: must be 0
  * @base_uptr: start of the guest memory in the caller's address space; any
- *	alignment; pages need not be mapped yet
+ *	alignment; pages need not be mapped yet; 0 is -EINVAL
  * @len: length in bytes (the region's max_address); may be 0
  * @out_fd: the new object fd
  * @__reserved2: must be 0
@@ -232,7 +236,8 @@ enum guestmem_backing_flags {
 
 /**
  * struct guestmem_backing - one region of a multi-region object (input)
- * @base_uptr: start of the backing in the caller's address space
+ * @base_uptr: start of the backing in the caller's address space (not 0
+ *	when present)
  * @len: backing size (max_address); at most the region size
  * @flags: GUESTMEM_BACKING_PRESENT, or 0 for a hole (then @base_uptr and
  *	@len must be 0)
@@ -317,10 +322,12 @@ struct guestmem_create_multi {
  * @out_fd: the new object fd
  * @__reserved: must be 0
  *
- * Zeroed kernel pages, charged to the caller's memory cgroup, debug name
- * "heap".  mmap(MAP_SHARED) of the object fd maps them (what full_mapping
- * returns); MAP_PRIVATE is -EINVAL.  @len above the max_alloc_bytes module
- * parameter is -ENOSPC.
+ * Zeroed kernel pages, debug name "heap".  They cannot be swapped or
+ * reclaimed, so they are charged like pinned pages: to the caller's user
+ * against its RLIMIT_MEMLOCK (-ENOMEM past it; not limited with
+ * CAP_IPC_LOCK), and to its memory cgroup.  mmap(MAP_SHARED) of the object
+ * fd maps them (what full_mapping returns); MAP_PRIVATE is -EINVAL.  @len
+ * above the max_alloc_bytes module parameter is -ENOSPC.
  */
 struct guestmem_create_alloc {
 	__u32 size;
@@ -703,19 +710,29 @@ struct guestmem_info {
  *
  * A *lock* keeps a list of guest pages resident: GUESTMEM_LOCK_GPNS pins
  * each user page long-term (FOLL_LONGTERM | FOLL_WRITE: every page must be
- * writable, as the seed's lock write-probes it) in the owner's address
- * space, whichever process makes the call.  Pages of an allocated object
- * are the object's own and are locked without pinning.  A lock lives until
+ * writable, since a device may write it) in the owner's address space,
+ * whichever process makes the call; a page listed several times is pinned
+ * once.  Shared writable mappings of files that writeback cleans (a disk
+ * filesystem) cannot be pinned long-term, on every kernel.  Pages of an
+ * allocated object are the object's own and are locked without pinning.
+ * A lock lives until
  * GUESTMEM_UNLOCK_GPNS or until the object it was made through (this fd's
  * object: a view's locks belong to the view) is destroyed, when every
  * remaining lock is released.  munmap() of a locked range leaves the pages
  * pinned, and mapped for the device, until then.
  *
- * Pinned pages are charged to the owner's mm: mm->locked_vm against the
- * owner's RLIMIT_MEMLOCK (skipped when the creator had CAP_IPC_LOCK when
- * the object was made) and mm->pinned_vm (``VmPin`` in /proc/PID/status),
- * one page per entry of the list (a gpn listed twice counts twice).  Over
- * the limit the lock fails with -ENOMEM and nothing stays pinned.
+ * Pinned pages are charged to the user of the process that locks
+ * (user_struct->locked_vm, as io_uring and iommufd charge), against that
+ * process's RLIMIT_MEMLOCK, unless it has CAP_IPC_LOCK when it locks; the
+ * charge goes when the pins go, whatever has become of any process.  They
+ * also count in the owner's mm->pinned_vm (``VmPin`` in /proc/PID/status),
+ * which tells where pinned memory lies.  Each distinct page counts once per
+ * lock.  Over the limit the lock fails with -ENOMEM and nothing stays
+ * pinned; it never holds more pins than the limit allows, even briefly.
+ *
+ * Locks cost kernel memory even when they pin nothing (allocated memory, a
+ * preemptive view): an object or view holds at most max_locks locks and
+ * max_object_lock_pages entries in all (module parameters; -ENOSPC).
  *
  * Once a device is attached (GUESTMEM_ATTACH_DEVICE, before any lock), the
  * pages of every lock are DMA-mapped for it, all the lock's pages with one
@@ -731,8 +748,10 @@ struct guestmem_info {
 
 /**
  * enum guestmem_lock_flags - &struct guestmem_lock_gpns.flags bits
- * @GUESTMEM_LOCK_KERNEL_ACCESS: the seed's with_kernel_access: the pages
- *	are also mapped into the kernel (vmap) for the lock's lifetime
+ * @GUESTMEM_LOCK_KERNEL_ACCESS: the seed's with_kernel_access.  A pinned
+ *	page is accessible to the kernel as it is, so from user space the
+ *	flag changes nothing; an in-kernel consumer's lock with kernel access
+ *	also gets a contiguous kernel mapping of its pages
  */
 enum guestmem_lock_flags {
 	GUESTMEM_LOCK_KERNEL_ACCESS = 1 << 0,
@@ -779,7 +798,8 @@ enum guestmem_lock_out_flags {
  *  owner exited                 ESRCH   OWNER_EXITED
  *  ===========================  ======  ================================
  *
- * Over RLIMIT_MEMLOCK: -ENOMEM without fault information.
+ * Over RLIMIT_MEMLOCK: -ENOMEM without fault information.  Over the
+ * object's max_locks or max_object_lock_pages: -ENOSPC.
  */
 struct guestmem_lock_gpns {
 	__u32 size;
