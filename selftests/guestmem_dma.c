@@ -7,8 +7,9 @@
  * With the IOMMU translating (the VM's default), an IOVA is whatever the
  * DMA API chose and a lock's pages get one contiguous IOVA range; after an
  * unlock the IOVA is unmapped, and a DMA to it is blocked with an IOMMU
- * fault (VT-d's DMAR, the SMMUv3's event) and moves nothing.  With IOMMU=off (dma-direct) the IOVA is the physical
- * address, which root can check in /proc/self/pagemap.
+ * fault (VT-d's DMAR, the SMMUv3's event) and moves nothing.  With
+ * IOMMU=off (dma-direct) the IOVA is the physical address, which root can
+ * check in /proc/self/pagemap.
  */
 #include "../examples/edu.c"
 
