@@ -63,7 +63,6 @@ private_update() {
 }
 
 # bookworm-backports (the 6.12 kernel).
-BPO=$CACHE/apt-bpo
 bpo_apt() {
 	private_apt apt-bpo "deb http://deb.debian.org/debian bookworm-backports main" "$@"
 }
