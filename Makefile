@@ -5,14 +5,20 @@
 #
 #	make                      module (against KDIR), libguestmem, selftests, gmem,
 #	                          examples
-#	make check                the whole suite in the VM on 6.1, 6.12 and debug
+#	make check                the whole suite in the VM on 6.1, 6.12, debug (7.3)
+#	                          and arm64 (7.3 behind an SMMUv3)
 #	make demo                 the user-mode DMA demo (examples/) in the VM
 #	make bench                benchmarks vs their peers in the VM on 6.1 and 6.12
 #	make vm                   boot the test VM to a shell with the module loaded
 #	make install              install the module into /lib/modules/<KDIR's release>
 #
-# Options of make check: KERNELS="6.1 6.12 debug", IOMMU=on|off, TESTS=<names>,
-# EXTRA_TESTS=<dir>, TEST_TIMEOUT=<s>, VM_TIMEOUT=<s>.  See README.md.
+# Options of make check: KERNELS="6.1 6.12 debug arm64" (arm64-64k on
+# request), IOMMU=on|off, TESTS=<names>, EXTRA_TESTS=<dir>, TEST_TIMEOUT=<s>,
+# VM_TIMEOUT=<s>.  See README.md.
+#
+# Cross builds: make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- KDIR=<arm64
+# tree> builds the module in place and user space under build/arm64/ (gmem
+# also needs MNL_CFLAGS/MNL_LIBS for the target's libmnl).
 # Options of make bench: KERNELS, BENCH_ARGS=<gmbench options>, BENCH_ICOUNT=1.
 # See Documentation/benchmarks.rst.
 
@@ -23,6 +29,12 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 
 export KERNELS IOMMU TESTS EXTRA_TESTS TEST_TIMEOUT VM_TIMEOUT DEMO BENCH_ARGS BENCH_ICOUNT
 
+# Cross-built user space goes under build/<ARCH>/, apart from the native one.
+ifneq ($(CROSS_COMPILE),)
+XDIR := $(CURDIR)/build/$(or $(ARCH),cross)
+xout = OUTPUT=$(XDIR)/$(1) USERLIB_OUTPUT=$(XDIR)/userlib
+endif
+
 all: module userlib selftests gmem examples
 
 module:
@@ -30,16 +42,16 @@ module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 userlib:
-	$(MAKE) -C userlib
+	$(MAKE) -C userlib $(if $(XDIR),OUTPUT=$(XDIR)/userlib)
 
 selftests: userlib
-	$(MAKE) -C selftests
+	$(MAKE) -C selftests $(call xout,selftests)
 
 gmem:
-	$(MAKE) -C tools/gmem
+	$(MAKE) -C tools/gmem $(if $(XDIR),OUTPUT=$(XDIR)/gmem)
 
 examples: userlib
-	$(MAKE) -C examples
+	$(MAKE) -C examples $(call xout,examples)
 
 check:
 	tools/vm/check.sh check

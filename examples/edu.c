@@ -421,8 +421,8 @@ static int edu_dma(struct edu *edu, uint64_t iova, uint32_t dev_off,
  * @len: bytes to copy
  *
  * Programs one DMA and waits for it (edu takes about 100 ms).  The device
- * reports no errors: a DMA the IOMMU blocks completes all the same, with a
- * DMAR fault in the kernel log and nothing transferred.
+ * reports no errors: a DMA the IOMMU blocks completes all the same, with an
+ * IOMMU fault (DMAR, SMMUv3 event) in the kernel log and nothing transferred.
  *
  * Return: 0; -EINVAL when @len is 0, @dev_off + @len exceeds 4095 (QEMU 7.2
  * aborts on a transfer that ends at byte 4096, see edu.h) or @iova + @len

@@ -73,6 +73,13 @@ static uint64_t phys_of(const void *va)
 	return (entry & ((1ULL << 55) - 1)) * PAGE + (uintptr_t)va % PAGE;
 }
 
+/* The test VM's IOMMU: emulated VT-d on x86, the virt board's SMMUv3 on arm64. */
+#ifdef __aarch64__
+#define IOMMU_NAME	"SMMUv3"
+#else
+#define IOMMU_NAME	"VT-d"
+#endif
+
 static const char *iommu_mode(void)
 {
 	static char type[32];
@@ -85,7 +92,7 @@ static const char *iommu_mode(void)
 	fclose(f);
 	type[strcspn(type, "\n")] = '\0';
 	if (!strcmp(type, "DMA") || !strcmp(type, "DMA-FQ"))
-		return "IOMMU translating (VT-d): IOVAs are the IOMMU's, not physical addresses";
+		return "IOMMU translating (" IOMMU_NAME "): IOVAs are the IOMMU's, not physical addresses";
 	return "IOMMU in passthrough: IOVAs are physical addresses";
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Kernel version differences, and nothing else: one wrapper per kernel API
- * whose signature changed between the oldest (6.1) and newest (6.12) kernel
+ * whose signature changed between the oldest (6.1) and newest (7.3) kernel
  * guestmem supports.  No other file tests LINUX_VERSION_CODE.  The one
  * architecture-only helper the data path uses lives here too, with the
  * answer that the other architectures get.
@@ -146,6 +146,21 @@ static inline void gm_vm_flags_set(struct vm_area_struct *vma,
 #define GM_VM_SHADOW_STACK	VM_SHADOW_STACK
 #else
 #define GM_VM_SHADOW_STACK	VM_NONE
+#endif
+
+/*
+ * Later kernels removed nth_page() (7.3 has none): what it answered - the
+ * page @n pfns after @page, which is @page + @n only where the memory map
+ * is virtually contiguous - now takes a pfn round trip.  pin.c still calls
+ * nth_page(); where the kernel has none, the name means gm_nth_page().
+ */
+static inline struct page *gm_nth_page(struct page *page, unsigned long n)
+{
+	return pfn_to_page(page_to_pfn(page) + n);
+}
+
+#ifndef nth_page
+#define nth_page(page, n)	gm_nth_page(page, n)
 #endif
 
 /**

@@ -1,14 +1,28 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Install what building and testing guestmem needs on Debian 12 (idempotent,
-# quick when everything is present).  Usage: deps.sh [debug] [bench]
+# quick when everything is present).
+#
+#	deps.sh [debug] [arm64] [kernel-x86_64] [kernel-arm64] [bench]
+#
+# debug / kernel-x86_64: build a kernel from Debian's source; arm64: the
+# arm64 lanes (QEMU for arm64, the cross compiler and its libc);
+# kernel-arm64: cross-build an arm64 kernel.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 pkgs=(make gcc libc6-dev python3 linux-headers-amd64 qemu-system-x86 busybox-static
       cpio gzip xz-utils kmod libmnl-dev sparse)
-# The debug kernel is built from Debian's linux-source-6.1.
-[ "${1:-}" = debug ] && pkgs+=(flex bison bc libelf-dev libssl-dev)
-# make bench draws its chart with gnuplot (the build without X).
-[[ " $* " = *" bench "* ]] && pkgs+=(gnuplot-nox)
+kbuild=(flex bison bc libelf-dev libssl-dev)
+for want in "$@"; do
+	case "$want" in
+	# Kernels are built from Debian's linux-source.
+	debug|kernel-x86_64) pkgs+=("${kbuild[@]}") ;;
+	kernel-arm64) pkgs+=("${kbuild[@]}" gcc-aarch64-linux-gnu) ;;
+	arm64) pkgs+=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
+	# make bench draws its chart with gnuplot (the build without X).
+	bench) pkgs+=(gnuplot-nox) ;;
+	*) die "deps.sh: unknown set '$want'" ;;
+	esac
+done
 apt_install "${pkgs[@]}"

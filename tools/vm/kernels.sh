@@ -2,21 +2,24 @@
 # SPDX-License-Identifier: GPL-2.0
 # Make a guest kernel available and describe it, as shell assignments:
 #
-#	eval "$(tools/vm/kernels.sh 6.1)"   # 6.1 | 6.12 | debug
+#	eval "$(tools/vm/kernels.sh 6.1)"   # 6.1 | 6.12 | debug | arm64 | arm64-64k
 #
-# sets KVER (release), KDIR (tree for M= module builds), KMAKE (extra make
-# arguments for that tree), VMLINUZ (image to boot) and MODROOT (the image's
-# /lib/modules/KVER with a modules.dep, empty for the debug kernel, whose
-# drivers are built in).
+# sets KVER (release), KARCH (x86_64 or arm64: which QEMU boots it and which
+# user space goes with it), KDIR (tree for M= module builds), KMAKE (extra
+# make arguments for that tree), VMLINUZ (image to boot) and MODROOT (the
+# image's /lib/modules/KVER with a modules.dep, empty for the kernels built
+# here, whose drivers are built in).
 #
 # 6.1: the headers come from the machine's linux-headers-amd64 (installed with
 # apt-get) and the image is downloaded and unpacked, never installed.
 # 6.12: headers, kbuild and image all come from bookworm-backports through a
 # private apt state in the cache and are unpacked there.
+# debug, arm64, arm64-64k: built by tools/vm/build-kernel.sh from Debian's
+# linux-source-7.3 (trixie-backports); the arm64 ones are cross-built.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-name=${1:?usage: kernels.sh 6.1|6.12|debug}
+name=${1:?usage: kernels.sh 6.1|6.12|debug|arm64|arm64-64k}
 case "$name" in
 6.1)
 	"$TOP/tools/vm/deps.sh"
@@ -35,6 +38,7 @@ case "$name" in
 	[ -f "$dir/root/lib/modules/$kver/modules.dep" ] ||
 		depmod -b "$dir/root" "$kver" || die "depmod for $kver failed"
 	echo "KVER=$kver"
+	echo "KARCH=x86_64"
 	echo "KDIR=/lib/modules/$kver/build"
 	echo "KMAKE="
 	echo "VMLINUZ=$dir/root/boot/vmlinuz-$kver"
@@ -71,6 +75,7 @@ case "$name" in
 	[ -f "$dir/root/lib/modules/$kver/modules.dep" ] ||
 		depmod -b "$dir/root" "$kver" || die "depmod for $kver failed"
 	echo "KVER=$kver"
+	echo "KARCH=x86_64"
 	echo "KDIR=$dir/root/usr/src/linux-headers-$kver"
 	# The headers ship vmlinux for BTF; skip module BTF rather than need pahole.
 	echo "KMAKE='CONFIG_DEBUG_INFO_BTF_MODULES='"
@@ -78,14 +83,24 @@ case "$name" in
 	echo "MODROOT=$dir/root/lib/modules/$kver"
 	;;
 debug)
-	out=$("$TOP/tools/vm/debug-kernel.sh")
+	out=$("$TOP/tools/vm/build-kernel.sh" debug)
 	echo "KVER=$(cat "$out/include/config/kernel.release")"
+	echo "KARCH=x86_64"
 	echo "KDIR=$out"
 	echo "KMAKE="
 	echo "VMLINUZ=$out/arch/x86/boot/bzImage"
 	echo "MODROOT="
 	;;
+arm64|arm64-64k)
+	out=$("$TOP/tools/vm/build-kernel.sh" "$name")
+	echo "KVER=$(cat "$out/include/config/kernel.release")"
+	echo "KARCH=arm64"
+	echo "KDIR=$out"
+	echo "KMAKE='ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-'"
+	echo "VMLINUZ=$out/arch/arm64/boot/Image"
+	echo "MODROOT="
+	;;
 *)
-	die "unknown kernel '$name' (6.1, 6.12 or debug)"
+	die "unknown kernel '$name' (6.1, 6.12, debug, arm64 or arm64-64k)"
 	;;
 esac

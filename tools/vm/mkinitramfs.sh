@@ -13,10 +13,32 @@
 # the named programs.  MODROOT (environment, a kernel's /lib/modules/KVER)
 # supplies the in-tree modules named in GUEST_KMODS, with their
 # dependencies, decompressed; /init loads them in order.
+#
+# VM_ARCH=arm64 (environment) builds the arm64 guest's: busybox and the
+# helpers' shared libraries come from ARM64_ROOT (Debian's arm64 packages,
+# unpacked: tools/vm/lib.sh arm64_root) and the cross toolchain's libc, the
+# report goes to ttyS0 (a PCI 16550; the console is the PL011) and the guest
+# says it finished with its last report line rather than isa-debug-exit.
+# NOMODULE=<why> (environment) builds a guest that runs its tests without
+# loading guestmem (a kernel the module refuses to build for).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=$1 kodir=$2 mode=$3 timeout=$4 testdir=$5 extradir=${6:-}
+arch=${VM_ARCH:-x86_64} nomodule=${NOMODULE:-}
+case "$arch" in
+x86_64)
+	busybox=/bin/busybox report=/dev/ttyS1 exit=isa-debug-exit ;;
+arm64)
+	[ -d "${ARM64_ROOT:-}" ] || die "VM_ARCH=arm64 needs ARM64_ROOT"
+	busybox=$ARM64_ROOT/bin/busybox report=/dev/ttyS0 exit=poweroff
+	# Where the helpers' libraries are, in the order the guest's ld.so
+	# would look (Debian's multiarch directory).
+	libpath=(/usr/aarch64-linux-gnu/lib "$ARM64_ROOT/usr/lib/aarch64-linux-gnu")
+	;;
+*)
+	die "VM_ARCH must be x86_64 or arm64, not '$arch'" ;;
+esac
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 # mktemp -d makes a 0700 directory; it becomes the guest's /, and tests that
@@ -24,12 +46,12 @@ trap 'rm -rf "$root"' EXIT
 chmod 755 "$root"
 
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib/modules,tests}
-cp /bin/busybox "$root/bin/busybox"
+cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$TOP/tools/vm/guest-init" "$root/init"
 chmod 755 "$root/init"
 find "$kodir" -name '*.ko' -exec cp {} "$root/lib/modules/" \;
-[ -f "$root/lib/modules/guestmem.ko" ] || die "no guestmem.ko under $kodir"
+[ -n "$nomodule" ] || [ -f "$root/lib/modules/guestmem.ko" ] || die "no guestmem.ko under $kodir"
 
 # In-tree modules the tests rely on (a RAM disk and a disk filesystem).
 : >"$root/etc/gmrun.kmods"
@@ -53,11 +75,39 @@ if [ -n "${MODROOT:-}" ] && [ -f "$MODROOT/modules.dep" ]; then
 	done
 fi
 
+# A cross-built program's shared libraries, which ldd cannot list: its
+# interpreter at the path it names, and its DT_NEEDED libraries (and theirs),
+# found in ${libpath[@]}, in /lib/aarch64-linux-gnu.
+copy_cross_libs() {
+	local f=$1 interp need dir found
+	interp=$(readelf -l "$f" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	if [ -n "$interp" ] && [ ! -e "$root$interp" ]; then
+		mkdir -p "$root$(dirname "$interp")"
+		cp -L "${libpath[0]}/$(basename "$interp")" "$root$interp" ||
+			die "no $(basename "$interp") in ${libpath[0]}"
+	fi
+	for need in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		[ -e "$root/lib/aarch64-linux-gnu/$need" ] && continue
+		found=
+		for dir in "${libpath[@]}"; do
+			[ -e "$dir/$need" ] && { found=$dir/$need; break; }
+		done
+		[ -n "$found" ] || die "$(basename "$f") needs $need, found in none of ${libpath[*]}"
+		mkdir -p "$root/lib/aarch64-linux-gnu"
+		cp -L "$found" "$root/lib/aarch64-linux-gnu/$need"
+		copy_cross_libs "$found"
+	done
+}
+
 # Helper programs the tests run (TESTDIR/helpers/*, e.g. gmem) go to /bin,
 # with the shared libraries they link (ldd) at the same paths as here.
 for f in "$testdir"/helpers/*; do
 	[ -f "$f" ] && [ -x "$f" ] || continue
 	cp "$f" "$root/bin/"
+	if [ "$arch" != x86_64 ]; then
+		copy_cross_libs "$f"
+		continue
+	fi
 	for lib in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*' || true); do
 		[ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib"; }
 	done
@@ -96,5 +146,8 @@ GMRUN_MODE=$mode
 GMRUN_TEST_TIMEOUT=$timeout
 GMRUN_TESTS="${list[*]}"
 GMRUN_BENCH_ARGS="${BENCH_ARGS:-}"
+GMRUN_REPORT=$report
+GMRUN_EXIT=$exit
+GMRUN_NOMODULE="$nomodule"
 CONF
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
