@@ -148,21 +148,6 @@ static inline void gm_vm_flags_set(struct vm_area_struct *vma,
 #define GM_VM_SHADOW_STACK	VM_NONE
 #endif
 
-/*
- * Later kernels removed nth_page() (7.3 has none): what it answered - the
- * page @n pfns after @page, which is @page + @n only where the memory map
- * is virtually contiguous - now takes a pfn round trip.  pin.c still calls
- * nth_page(); where the kernel has none, the name means gm_nth_page().
- */
-static inline struct page *gm_nth_page(struct page *page, unsigned long n)
-{
-	return pfn_to_page(page_to_pfn(page) + n);
-}
-
-#ifndef nth_page
-#define nth_page(page, n)	gm_nth_page(page, n)
-#endif
-
 /**
  * gm_cmpxchg_user() - one locked compare-exchange on a user address
  * @p: the address, aligned to @len and checked with access_ok()

@@ -437,7 +437,8 @@ static unsigned long gm_contig_pages(struct page **pages, unsigned long n,
 {
 	unsigned long k = 1;
 
-	while (i + k < n && pages[i + k] == nth_page(pages[i], k))
+	/* By pfn: nth_page() is gone in later kernels (7.3). */
+	while (i + k < n && page_to_pfn(pages[i + k]) == page_to_pfn(pages[i]) + k)
 		k++;
 	return k;
 }
