@@ -16,6 +16,11 @@
 # Options of make bench: KERNELS, BENCH_ARGS=<gmbench options>, BENCH_ICOUNT=1.
 # See Documentation/benchmarks.rst.
 
+# The release: the module's MODULE_VERSION (kmod/Kbuild reads it from here),
+# the library's file name and soname major, guestmem.pc and dkms.conf.
+# CHANGELOG.md says what each release added.
+VERSION := 1.0.0
+
 # The kernel to build against: the running one's headers, or else the newest
 # headers installed under /lib/modules.
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \

@@ -53,6 +53,10 @@ case " $KERNELS " in *" debug "*) "$TOP/tools/vm/deps.sh" debug ;; *) "$TOP/tool
 	exit 1
 "$TOP/tools/vm/ksft-headers.sh" || exit 1
 
+# Warnings are errors in every build here (a distribution's build does not
+# pass GM_WERROR), and the module's build includes the test module.
+export GM_WERROR=1 GM_KTEST=1
+
 msg "building libguestmem and the selftests"
 make -s -C "$TOP/userlib" >/dev/null && make -s -C "$TOP/selftests" >/dev/null ||
 	die "building the selftests failed"
@@ -89,7 +93,7 @@ build_module() {
 	mkdir -p "$dir"
 	(cd "$TOP" && tar -c --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
 		--exclude='*.mod.c' --exclude='.*.cmd' --exclude=modules.order \
-		--exclude=Module.symvers Kbuild kmod $( [ -d uapi ] && echo uapi )) |
+		--exclude=Module.symvers Makefile Kbuild kmod $( [ -d uapi ] && echo uapi )) |
 		tar -x -C "$dir" || return 1
 	eval make -s -C "$KDIR" M="$dir" "$KMAKE" modules >"$dir/build.log" 2>&1 || {
 		cat "$dir/build.log" >&2
