@@ -1,15 +1,24 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # guestmem: build the module, the library and the selftests; run them in the
-# QEMU test VM.
+# QEMU test VM; install them.
 #
 #	make                      module (against KDIR), libguestmem, selftests, gmem,
 #	                          examples
-#	make check                the whole suite in the VM on 6.1, 6.12 and debug
+#	make check                packaging checks on the host (tools/pkg/check.sh),
+#	                          then the whole suite in the VM on 6.1, 6.12 and debug
+#	make check-pkg            only the packaging checks
 #	make demo                 the user-mode DMA demo (examples/) in the VM
 #	make bench                benchmarks vs their peers in the VM on 6.1 and 6.12
 #	make vm                   boot the test VM to a shell with the module loaded
-#	make install              install the module into /lib/modules/<KDIR's release>
+#	make install              the module (into /lib/modules/<KDIR's release>/extra),
+#	                          libguestmem, its headers and guestmem.pc, gmem, the
+#	                          man pages, the udev rule and the sysusers file
+#	make uninstall            remove what make install installed
+#
+# Install options: DESTDIR, PREFIX (/usr/local), LIBDIR, INCLUDEDIR, SBINDIR,
+# MANDIR, UDEVRULESDIR, SYSUSERSDIR, KDIR.  make install-module and
+# make install-user do each half.  See README.md, "Installing".
 #
 # Options of make check: KERNELS="6.1 6.12 debug", IOMMU=on|off, TESTS=<names>,
 # EXTRA_TESTS=<dir>, TEST_TIMEOUT=<s>, VM_TIMEOUT=<s>.  See README.md.
@@ -25,8 +34,21 @@ VERSION := 1.0.0
 # headers installed under /lib/modules.
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(lastword $(sort $(wildcard /lib/modules/*/build))))
+KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+# udev and systemd-sysusers read /usr/local/lib/... as well as /usr/lib/...
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+# Where make install puts the module, under /lib/modules/<release>/.
+MODDIR ?= extra
 
 export KERNELS IOMMU TESTS EXTRA_TESTS TEST_TIMEOUT VM_TIMEOUT DEMO BENCH_ARGS BENCH_ICOUNT
+export PREFIX LIBDIR INCLUDEDIR
 
 all: module userlib selftests gmem examples
 
@@ -46,8 +68,11 @@ gmem:
 examples: userlib
 	$(MAKE) -C examples
 
-check:
+check: check-pkg
 	tools/vm/check.sh check
+
+check-pkg:
+	tools/pkg/check.sh
 
 vm:
 	tools/vm/check.sh vm
@@ -58,8 +83,34 @@ demo:
 bench:
 	tools/vm/check.sh bench
 
-install: module
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+install: install-module install-user
+
+install-module: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=$(MODDIR) DEPMOD=true modules_install
+	$(if $(DESTDIR),,depmod -a $(KRELEASE))
+
+install-user: userlib gmem
+	$(MAKE) -C userlib install
+	$(MAKE) -C tools/gmem install SBINDIR=$(SBINDIR)
+	$(MAKE) -C Documentation/man install MANDIR=$(MANDIR)
+	install -D -m 644 udev/60-guestmem.rules $(DESTDIR)$(UDEVRULESDIR)/60-guestmem.rules
+	install -D -m 644 udev/guestmem.sysusers $(DESTDIR)$(SYSUSERSDIR)/guestmem.conf
+	$(if $(DESTDIR),,-systemd-sysusers $(SYSUSERSDIR)/guestmem.conf)
+	$(if $(DESTDIR),,-udevadm control --reload)
+
+uninstall: uninstall-module uninstall-user
+
+uninstall-module:
+	@test -n "$(KRELEASE)" || { echo "no kernel release: set KDIR"; exit 1; }
+	rm -f $(DESTDIR)/lib/modules/$(KRELEASE)/$(MODDIR)/guestmem.ko*
+	$(if $(DESTDIR),,depmod -a $(KRELEASE))
+
+uninstall-user:
+	$(MAKE) -C userlib uninstall
+	$(MAKE) -C tools/gmem uninstall SBINDIR=$(SBINDIR)
+	$(MAKE) -C Documentation/man uninstall MANDIR=$(MANDIR)
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-guestmem.rules $(DESTDIR)$(SYSUSERSDIR)/guestmem.conf
 
 clean:
 	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
@@ -70,4 +121,5 @@ clean:
 	$(MAKE) -C examples clean
 	rm -rf build
 
-.PHONY: all module userlib selftests gmem examples check vm demo bench install clean
+.PHONY: all module userlib selftests gmem examples check check-pkg vm demo bench install \
+	install-module install-user uninstall uninstall-module uninstall-user clean
