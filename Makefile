@@ -15,6 +15,8 @@
 #	                          libguestmem, its headers and guestmem.pc, gmem, the
 #	                          man pages, the udev rule and the sysusers file
 #	make uninstall            remove what make install installed
+#	make dkms-install         the module's sources into /usr/src/guestmem-VERSION,
+#	                          then dkms add, build and install (dkms-remove: undo)
 #
 # Install options: DESTDIR, PREFIX (/usr/local), LIBDIR, INCLUDEDIR, SBINDIR,
 # MANDIR, UDEVRULESDIR, SYSUSERSDIR, KDIR.  make install-module and
@@ -99,6 +101,34 @@ install-user: userlib gmem
 	$(if $(DESTDIR),,-systemd-sysusers $(SYSUSERSDIR)/guestmem.conf)
 	$(if $(DESTDIR),,-udevadm control --reload)
 
+# DKMS: the sources dkms.conf builds, as a guestmem-dkms package ships them
+# (with DESTDIR: only that), then dkms add, build and install for the
+# running kernel, or for DKMS_KERNEL.  DKMS and DKMS_SRCTREE let a test use
+# private trees: DKMS="dkms --dkmstree T/lib --sourcetree T/src
+# --installtree T/modules" DKMS_SRCTREE=T/src (see README.md).
+DKMS ?= dkms
+DKMS_SRCTREE ?= /usr/src
+DKMS_SRC = $(DESTDIR)$(DKMS_SRCTREE)/guestmem-$(VERSION)
+DKMS_KERNEL ?=
+
+dkms-source:
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)
+	tar -c --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
+		--exclude='.*.cmd' --exclude='*.o.d' --exclude=modules.order \
+		--exclude=Module.symvers --exclude=test Makefile Kbuild kmod uapi | \
+		tar -x -C $(DKMS_SRC)
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
+
+dkms-install: dkms-source
+	$(if $(DESTDIR),,$(DKMS) add -m guestmem -v $(VERSION))
+	$(if $(DESTDIR),,$(DKMS) build -m guestmem -v $(VERSION) $(addprefix -k ,$(DKMS_KERNEL)))
+	$(if $(DESTDIR),,$(DKMS) install -m guestmem -v $(VERSION) $(addprefix -k ,$(DKMS_KERNEL)))
+
+dkms-remove:
+	-$(DKMS) remove -m guestmem -v $(VERSION) --all
+	rm -rf $(DKMS_SRC)
+
 uninstall: uninstall-module uninstall-user
 
 uninstall-module:
@@ -112,8 +142,11 @@ uninstall-user:
 	$(MAKE) -C Documentation/man uninstall MANDIR=$(MANDIR)
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-guestmem.rules $(DESTDIR)$(SYSUSERSDIR)/guestmem.conf
 
-clean:
-	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+clean-module:
+	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) \
+		GM_KTEST=$(if $(wildcard kmod/test),1) clean
+
+clean: clean-module
 	$(MAKE) -C userlib clean
 	$(MAKE) -C selftests clean
 	$(MAKE) -C bench clean
@@ -122,4 +155,5 @@ clean:
 	rm -rf build
 
 .PHONY: all module userlib selftests gmem examples check check-pkg vm demo bench install \
-	install-module install-user uninstall uninstall-module uninstall-user clean
+	install-module install-user uninstall uninstall-module uninstall-user dkms-source \
+	dkms-install dkms-remove clean-module clean
