@@ -43,6 +43,8 @@ else
 fi
 (cd "$D/root" && find . \( -type f -o -type l \) | sed 's|^\./|/|' | sort) >"$D/tree"
 
+krel=
+[ -n "$module" ] && krel=$(ls "$D/root/lib/modules")
 syms=$(nm -D --defined-only "$D/root$LIBDIR/libguestmem.so.$VERSION" |
 	awk '$2 != "A" { print $3 }' | sort)
 names=$(echo "$syms" | sed 's/@.*//')
@@ -63,10 +65,7 @@ names=$(echo "$syms" | sed 's/@.*//')
 	echo "$PREFIX/share/man/man4/guestmem.4"
 	echo "$PREFIX/share/man/man8/gmem.8"
 	for n in $names; do echo "$PREFIX/share/man/man3/$n.3"; done
-	if [ -n "$module" ]; then
-		krel=$(ls "$D/root/lib/modules")
-		echo "/lib/modules/$krel/extra/guestmem.ko"
-	fi
+	[ -z "$module" ] || echo "/lib/modules/$krel/extra/guestmem.ko"
 } | sort -u >"$D/want"
 if ! diff -u "$D/want" "$D/tree" >"$D/diff"; then
 	cat "$D/diff"
@@ -74,7 +73,7 @@ if ! diff -u "$D/want" "$D/tree" >"$D/diff"; then
 fi
 echo "check-pkg: the installed tree (DESTDIR=..., PREFIX=$PREFIX):"
 (cd "$D/root" && find . -mindepth 1 | sort | sed 's|^\./|  /|' |
-	grep -vE '/man3/gm_[a-z0-9_]+\.3$' || true)
+	grep -vE '/man3/gm_[a-z0-9_]+\.3$') || true
 echo "  $PREFIX/share/man/man3/gm_*.3 ($(grep -c '/man3/gm_' "$D/tree") pages and .so links)"
 ok "make install put $(wc -l <"$D/tree") files, as expected"
 
@@ -100,18 +99,19 @@ for f in "$D/root$PREFIX"/share/man/man*/*; do
 	out=$(cd "$D/root$PREFIX/share/man" && MANWIDTH=80 man --warnings -l "${f#"$D/root$PREFIX/share/man/"}" 2>&1 >/dev/null)
 	[ -z "$out" ] || fail "$f: $out"
 done
-ok "$(ls "$D/root$PREFIX"/share/man/man*/* | wc -l) installed man pages and links render without warnings"
+ok "$(find "$D/root$PREFIX/share/man" -type f | wc -l) installed man pages and links render without warnings"
 
 # 4. Consumers, built as a user of the installed package would build them.
 export PKG_CONFIG_SYSROOT_DIR=$D/root PKG_CONFIG_LIBDIR=$D/root$LIBDIR/pkgconfig
 [ "$(pkg-config --modversion guestmem)" = "$VERSION" ] || fail "guestmem.pc version"
-flags=$(pkg-config --cflags --libs guestmem)
-gcc -std=c11 -Wall -Wextra -Werror -o "$D/consumer" "$TOP/tools/pkg/consumer.c" $flags ||
+read -ra flags <<<"$(pkg-config --cflags --libs guestmem)"
+read -ra cflags <<<"$(pkg-config --cflags guestmem)"
+gcc -std=c11 -Wall -Wextra -Werror -o "$D/consumer" "$TOP/tools/pkg/consumer.c" "${flags[@]}" ||
 	fail "the C consumer does not build"
 g++ -std=c++11 -Wall -Wextra -pedantic -Werror -o "$D/consumer++" \
-	"$TOP/tools/pkg/consumer.cpp" $flags || fail "the C++ consumer does not build"
+	"$TOP/tools/pkg/consumer.cpp" "${flags[@]}" || fail "the C++ consumer does not build"
 gcc -std=c11 -Wall -Wextra -Werror -o "$D/consumer-static" "$TOP/tools/pkg/consumer.c" \
-	$(pkg-config --cflags guestmem) "$lib/libguestmem.a" || fail "the static C consumer"
+	"${cflags[@]}" "$lib/libguestmem.a" || fail "the static C consumer does not build"
 readelf -d "$D/consumer" | grep -q "NEEDED.*\[libguestmem.so.$MAJOR\]" ||
 	fail "the consumer does not need libguestmem.so.$MAJOR"
 for c in consumer consumer++ consumer-static; do
