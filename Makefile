@@ -11,7 +11,7 @@
 #	make demo                 the user-mode DMA demo (examples/) in the VM
 #	make bench                benchmarks vs their peers in the VM on 6.1 and 6.12
 #	make vm                   boot the test VM to a shell with the module loaded
-#	make install              the module (into /lib/modules/<KDIR's release>/extra),
+#	make install              the module (into /lib/modules/<KDIR's release>/extra/kmod),
 #	                          libguestmem, its headers and guestmem.pc, gmem, the
 #	                          man pages, the udev rule and the sysusers file
 #	make uninstall            remove what make install installed
@@ -36,7 +36,10 @@ VERSION := 1.0.0
 # headers installed under /lib/modules.
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(lastword $(sort $(wildcard /lib/modules/*/build))))
-KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+# Its release as modules see it (Debian's kernel.release file says 6.1.192
+# where the kernel says 6.1.0-57-amd64).
+KRELEASE = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+		$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -46,8 +49,16 @@ MANDIR ?= $(PREFIX)/share/man
 # udev and systemd-sysusers read /usr/local/lib/... as well as /usr/lib/...
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
-# Where make install puts the module, under /lib/modules/<release>/.
+# Where make install puts the module: /lib/modules/<release>/$(MODDIR)/kmod/
+# (modules_install keeps the directory the module is built in).
 MODDIR ?= extra
+# modules_install signs only where the kernel tree has its signing key (a
+# kernel built here): a distribution's key is not public, and sign-file would
+# only complain.  For Secure Boot, DKMS signs with its MOK key.
+SIGN_KEY = $(shell sed -n 's/^CONFIG_MODULE_SIG_KEY="*\([^"]*\)"*$$/\1/p' \
+		$(KDIR)/include/config/auto.conf 2>/dev/null)
+NOSIGN = $(if $(filter pkcs11:%,$(SIGN_KEY))$(wildcard $(SIGN_KEY) $(KDIR)/$(SIGN_KEY)),, \
+	    CONFIG_MODULE_SIG_ALL=)
 
 export KERNELS IOMMU TESTS EXTRA_TESTS TEST_TIMEOUT VM_TIMEOUT DEMO BENCH_ARGS BENCH_ICOUNT
 export PREFIX LIBDIR INCLUDEDIR
@@ -89,7 +100,7 @@ install: install-module install-user
 
 install-module: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
-		INSTALL_MOD_DIR=$(MODDIR) DEPMOD=true modules_install
+		INSTALL_MOD_DIR=$(MODDIR) DEPMOD=true $(NOSIGN) modules_install
 	$(if $(DESTDIR),,depmod -a $(KRELEASE))
 
 install-user: userlib gmem
@@ -133,7 +144,8 @@ uninstall: uninstall-module uninstall-user
 
 uninstall-module:
 	@test -n "$(KRELEASE)" || { echo "no kernel release: set KDIR"; exit 1; }
-	rm -f $(DESTDIR)/lib/modules/$(KRELEASE)/$(MODDIR)/guestmem.ko*
+	rm -f $(DESTDIR)/lib/modules/$(KRELEASE)/$(MODDIR)/kmod/guestmem.ko*
+	-rmdir $(DESTDIR)/lib/modules/$(KRELEASE)/$(MODDIR)/kmod
 	$(if $(DESTDIR),,depmod -a $(KRELEASE))
 
 uninstall-user:
