@@ -61,7 +61,6 @@ NOSIGN = $(if $(filter pkcs11:%,$(SIGN_KEY))$(wildcard $(SIGN_KEY) $(KDIR)/$(SIG
 	    CONFIG_MODULE_SIG_ALL=)
 
 export KERNELS IOMMU TESTS EXTRA_TESTS TEST_TIMEOUT VM_TIMEOUT DEMO BENCH_ARGS BENCH_ICOUNT
-export PREFIX LIBDIR INCLUDEDIR
 
 all: module userlib selftests gmem examples
 

@@ -24,6 +24,9 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 module=
 [ "${1:-}" = --module ] && module=1
 
+# The layout is this script's, whatever the caller's environment says.
+unset DESTDIR PREFIX LIBDIR INCLUDEDIR SBINDIR MANDIR UDEVRULESDIR SYSUSERSDIR MODDIR
+
 fail() { echo "check-pkg: FAIL: $*" >&2; exit 1; }
 ok() { echo "check-pkg: ok: $*"; }
 
