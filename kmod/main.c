@@ -18,6 +18,7 @@
 #include <linux/module.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
+#include <net/genetlink.h>
 
 #include <linux/guestmem_netlink.h>
 
@@ -555,13 +556,23 @@ static const struct file_operations gm_dev_fops = {
 };
 
 /*
+ * A fixed minor from the range devices.txt reserves for local use
+ * (243-254; no in-tree driver uses 248, and dynamic minors lie elsewhere:
+ * 0-127 on 6.1, above 255 on later kernels), so that the module can carry
+ * devname: and char-major- aliases: depmod lists /dev/guestmem in
+ * modules.devname, systemd-tmpfiles creates the node at boot (kmod
+ * static-nodes), and the first open() loads the module.
+ */
+#define GUESTMEM_MINOR 248
+
+/*
  * root:root 0660 until udev applies the shipped rule (group "guestmem", see
  * Documentation/guestmem.rst), like /dev/kvm: who may pin memory is the
  * administrator's choice, and whatever a user pins or allocates is charged
  * to that user.
  */
 static struct miscdevice gm_miscdev = {
-	.minor = MISC_DYNAMIC_MINOR,
+	.minor = GUESTMEM_MINOR,
 	.name = "guestmem",
 	.fops = &gm_dev_fops,
 	.mode = 0660,
@@ -601,4 +612,10 @@ module_init(gm_init);
 module_exit(gm_exit);
 
 MODULE_DESCRIPTION("Guest memory objects for user-mode VMMs and DMA drivers");
+MODULE_AUTHOR("guestmem maintainers <maintainers@users.noreply.r-seed-035aa4f1.example>");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(GUESTMEM_VERSION);
+/* Opening /dev/guestmem, or resolving the netlink family, loads the module. */
+MODULE_ALIAS_MISCDEV(GUESTMEM_MINOR);
+MODULE_ALIAS("devname:guestmem");
+MODULE_ALIAS_GENL_FAMILY(GUESTMEM_GENL_NAME);

@@ -5,7 +5,8 @@
  * device; counters move with the calls; objects vanish when closed; events
  * arrive in order; an unprivileged process sees only its own objects and
  * cannot join the events group; a dump of 2000+ objects returns each once;
- * `gmem show -j` is valid JSON and agrees with the dump.
+ * `gmem show -j` is valid JSON and agrees with the dump, whatever bytes the
+ * debug names and command names hold.
  *
  * The netlink client here is a few plain socket calls (the selftests link
  * statically, and libmnl ships no static library), so it checks the kernel
@@ -19,6 +20,7 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -786,12 +788,15 @@ TEST_F_TIMEOUT(many, dump_of_2100_objects_returns_each_once, 300)
 
 /*
  * A small JSON reader, enough for gmem's output: an array of flat objects
- * whose values are strings or unsigned integers.  Returns the number of
- * objects, or -1 if the text is not such JSON.
+ * whose values are strings or unsigned integers.  It is strict where gmem
+ * could go wrong: raw control characters and bytes that are not
+ * well-formed UTF-8 are refused, and escapes are decoded (\\uXXXX, with
+ * surrogate pairs, to UTF-8).  Returns the number of objects, or -1 if the
+ * text is not such JSON.
  */
 struct json_obj {
 	uint64_t id, pid, size, locked_pages;
-	char name[64];
+	char name[64], comm[64];
 };
 
 static void json_ws(const char **p)
@@ -800,30 +805,128 @@ static void json_ws(const char **p)
 		(*p)++;
 }
 
+/* Append code point @cp as UTF-8, if it fits. */
+static void json_put_utf8(char *out, size_t len, size_t *k, uint32_t cp)
+{
+	char b[4];
+	int n, i;
+
+	if (cp < 0x80) {
+		b[0] = cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		b[0] = 0xc0 | cp >> 6;
+		b[1] = 0x80 | (cp & 0x3f);
+		n = 2;
+	} else if (cp < 0x10000) {
+		b[0] = 0xe0 | cp >> 12;
+		b[1] = 0x80 | (cp >> 6 & 0x3f);
+		b[2] = 0x80 | (cp & 0x3f);
+		n = 3;
+	} else {
+		b[0] = 0xf0 | cp >> 18;
+		b[1] = 0x80 | (cp >> 12 & 0x3f);
+		b[2] = 0x80 | (cp >> 6 & 0x3f);
+		b[3] = 0x80 | (cp & 0x3f);
+		n = 4;
+	}
+	for (i = 0; i < n && *k + 1 < len; i++)
+		out[(*k)++] = b[i];
+}
+
+/* Decode the UTF-8 sequence at @p into *@cp; its length, or 0 if ill-formed. */
+static int json_utf8(const unsigned char *p, uint32_t *cp)
+{
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	int n, i;
+
+	if ((p[0] & 0xe0) == 0xc0) {
+		n = 2;
+		*cp = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		n = 3;
+		*cp = p[0] & 0x0f;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		n = 4;
+		*cp = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = *cp << 6 | (p[i] & 0x3f);
+	}
+	if (*cp < min[n] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+static int json_hex4(const char *p, uint32_t *v)
+{
+	int h;
+
+	*v = 0;
+	for (h = 0; h < 4; h++) {
+		if (!isxdigit((unsigned char)p[h]))
+			return -1;
+		*v = *v << 4 | (isdigit((unsigned char)p[h]) ? p[h] - '0' :
+				(tolower((unsigned char)p[h]) - 'a' + 10));
+	}
+	return 0;
+}
+
 static int json_string(const char **p, char *out, size_t len)
 {
+	/* Pairs: the letter after the backslash, the character it stands for. */
+	static const char esc[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+	const unsigned char *s;
 	size_t k = 0;
+	uint32_t cp, lo;
+	const char *e;
+	int n;
 
 	if (**p != '"')
 		return -1;
-	for ((*p)++; **p != '"'; (*p)++) {
-		if (!**p || (unsigned char)**p < 0x20)
-			return -1;
-		if (**p == '\\') {
-			(*p)++;
-			if (!strchr("\"\\/bfnrtu", **p))
+	for ((*p)++; **p != '"';) {
+		s = (const unsigned char *)*p;
+		if (*s < 0x20)
+			return -1;      /* NUL or a raw control character */
+		if (*s >= 0x80) {
+			n = json_utf8(s, &cp);
+			if (!n)
 				return -1;
-			if (**p == 'u') {
-				int h;
-
-				for (h = 1; h <= 4; h++)
-					if (!isxdigit((unsigned char)(*p)[h]))
-						return -1;
-				*p += 4;
-			}
+			json_put_utf8(out, len, &k, cp);
+			*p += n;
+			continue;
 		}
-		if (k + 1 < len)
-			out[k++] = **p;
+		if (*s != '\\') {
+			json_put_utf8(out, len, &k, *s);
+			(*p)++;
+			continue;
+		}
+		if (s[1] == 'u') {
+			if (json_hex4(*p + 2, &cp))
+				return -1;
+			*p += 6;
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				return -1;      /* a lone low surrogate */
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if ((*p)[0] != '\\' || (*p)[1] != 'u' || json_hex4(*p + 2, &lo) ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					return -1;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				*p += 6;
+			}
+			json_put_utf8(out, len, &k, cp);
+			continue;
+		}
+		for (e = esc; *e && *e != s[1]; e += 2)
+			;
+		if (!*e || !s[1])
+			return -1;
+		json_put_utf8(out, len, &k, (unsigned char)e[1]);
+		*p += 2;
 	}
 	(*p)++;
 	if (len)
@@ -879,6 +982,8 @@ static int json_parse(const char *p, struct json_obj *objs, int cap)
 				o.locked_pages = v;
 			else if (!strcmp(key, "name") && !num)
 				snprintf(o.name, sizeof(o.name), "%s", sval);
+			else if (!strcmp(key, "comm") && !num)
+				snprintf(o.comm, sizeof(o.comm), "%s", sval);
 			json_ws(&p);
 			if (*p == ',') {
 				p++;
@@ -958,6 +1063,97 @@ TEST_F(nl, gmem_show_json_matches_the_dump)
 	EXPECT_EQ(0, rc);
 	EXPECT_NE(NULL, strstr(out, "nl-user")) TH_LOG("%s", out);
 	gm_locked_pages_release(lp);
+}
+
+/*
+ * Debug names and command names are any bytes but NUL.  Whatever they
+ * hold, `gmem -j show` stays JSON that a strict reader accepts (UTF-8,
+ * every control character escaped, no field injected), a name that is
+ * UTF-8 reads back byte for byte, and each byte that is not well-formed
+ * UTF-8 reads back as U+FFFD.  The table shows no raw control character.
+ */
+TEST_F(nl, gmem_json_survives_hostile_names)
+{
+#define FFFD "\xef\xbf\xbd"
+	static const struct {
+		const char *name, *json;
+	} cases[] = {
+		{ "quote\"d", "quote\"d" },
+		{ "back\\slash\\", "back\\slash\\" },
+		{ "new\nline\r\ttab\b\f", "new\nline\r\ttab\b\f" },
+		{ "ctl\x01\x1b[31m\x1f\x7f", "ctl\x01\x1b[31m\x1f\x7f" },
+		{ "\",\"id\":0,\"name\":\"x", "\",\"id\":0,\"name\":\"x" },
+		{ "}],[{", "}],[{" },
+		{ "utf8 \xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80", "utf8 \xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80" },
+		{ "c1\xc2\x9b ls\xe2\x80\xa8", "c1\xc2\x9b ls\xe2\x80\xa8" },
+		{ "bad\xff\xfe", "bad" FFFD FFFD },
+		{ "cut\xe2\x9c", "cut" FFFD FFFD },
+		{ "overlong\xc0\xaf", "overlong" FFFD FFFD },
+		{ "surrogate\xed\xa0\x80", "surrogate" FFFD FFFD FFFD },
+		{ "above\xf4\x90\x80\x80", "above" FFFD FFFD FFFD FFFD },
+	};
+	static const char comm[] = "c\"\\\n\xff";
+	static char out[1 << 20];
+	static struct json_obj js[4096];
+	const size_t n = sizeof(cases) / sizeof(cases[0]);
+	struct gm *gms[sizeof(cases) / sizeof(cases[0])];
+	uint32_t ids[sizeof(cases) / sizeof(cases[0])];
+	char saved_comm[17] = "";
+	struct gm_stats st;
+	int nj, rc, mode;
+	size_t i, k;
+
+	if (access("/bin/gmem", X_OK) && system("command -v gmem >/dev/null 2>&1"))
+		SKIP(return, "no gmem in PATH (the VM ships it in /bin)");
+	/* The first object's creator has a hostile comm too. */
+	ASSERT_EQ(0, prctl(PR_GET_NAME, saved_comm));
+	ASSERT_EQ(0, prctl(PR_SET_NAME, comm));
+	for (i = 0; i < n; i++) {
+		test_gm_ok(gm_new(cases[i].name, self->mem, SZ_4K, &gms[i]));
+		if (!i)
+			ASSERT_EQ(0, prctl(PR_SET_NAME, saved_comm));
+		test_gm_ok(gm_stats(gms[i], &st));
+		ids[i] = st.id;
+	}
+
+	for (mode = 0; mode < 2; mode++) {
+		rc = run_gmem(mode ? "-p show" : "-j show", out, sizeof(out));
+		ASSERT_EQ(0, rc) TH_LOG("gmem: %s", out);
+		nj = json_parse(out, js, 4096);
+		ASSERT_LE((int)n, nj) TH_LOG("not strict JSON: %s", out);
+		for (i = 0; i < n; i++) {
+			for (k = 0; k < (size_t)nj && k < 4096 && js[k].id != ids[i]; k++)
+				;
+			ASSERT_LT(k, (size_t)nj) TH_LOG("object %u missing", ids[i]);
+			EXPECT_STREQ(cases[i].json, js[k].name) TH_LOG("case %zu", i);
+			if (!i)
+				EXPECT_STREQ("c\"\\\n" FFFD, js[k].comm);
+		}
+	}
+
+	/* The dump itself carries the exact bytes. */
+	{
+		struct nl_obj mine[32];
+		int nm = nl_dump_mine(&self->nl, mine, 32);
+		struct nl_obj *o;
+
+		for (i = 0; i < n; i++) {
+			o = nl_find(mine, nm, ids[i]);
+			ASSERT_NE(NULL, o);
+			EXPECT_STREQ(cases[i].name, o->name);
+		}
+	}
+
+	rc = run_gmem("show", out, sizeof(out));
+	EXPECT_EQ(0, rc);
+	for (k = 0; out[k]; k++)
+		EXPECT_TRUE(out[k] == '\n' || ((unsigned char)out[k] >= 0x20 && out[k] != 0x7f))
+			TH_LOG("raw byte 0x%02x at %zu in the table", (unsigned char)out[k], k);
+	EXPECT_NE(NULL, strstr(out, "ctl\\x01\\x1b[31m\\x1f\\x7f")) TH_LOG("%s", out);
+
+	for (i = 0; i < n; i++)
+		gm_release(gms[i]);
+#undef FFFD
 }
 
 TEST_HARNESS_MAIN

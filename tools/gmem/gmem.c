@@ -287,9 +287,74 @@ static uint64_t gmem_u(const struct gmem_obj *o, int type)
 						   mnl_attr_get_u32(a);
 }
 
-static const char *gmem_s(const struct gmem_obj *o, int type)
+/*
+ * The length of the well-formed UTF-8 sequence at @p (Unicode table 3-7:
+ * no overlong forms, no surrogates, nothing above U+10FFFF), or 0.  @p is
+ * NUL-terminated, and NUL is never a continuation byte.
+ */
+static int gmem_utf8_len(const unsigned char *p)
 {
-	return o->tb[type] ? mnl_attr_get_str(o->tb[type]) : "-";
+	unsigned char lo = 0x80, hi = 0xbf;
+	int n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* Room for a string attribute as gmem_s() writes it: 4 bytes per byte. */
+#define GMEM_TEXT_MAX (4 * 4096 + 1)
+
+/*
+ * A string attribute for the table and the monitor lines, "-" if absent.
+ * Names and comms are any bytes but NUL; written to a terminal, control
+ * characters could move the cursor or retitle the window.  So C0 and C1
+ * controls, DEL and bytes that are not well-formed UTF-8 become \xHH, and
+ * a backslash becomes \\; the JSON output has the exact text.
+ */
+static const char *gmem_s(const struct gmem_obj *o, int type, char *buf, size_t len)
+{
+	const unsigned char *p;
+	size_t k = 0;
+	int n;
+
+	if (!o->tb[type])
+		return "-";
+	for (p = mnl_attr_get_payload(o->tb[type]); *p && k + 5 < len; p += n) {
+		n = *p >= 0x80 ? gmem_utf8_len(p) : 1;
+		if (*p == '\\') {
+			k += snprintf(buf + k, len - k, "\\\\");
+		} else if (*p >= 0x20 && *p < 0x7f) {
+			buf[k++] = *p;
+		} else if (n > 1 && !(p[0] == 0xc2 && p[1] < 0xa0) && k + n < len) {
+			memcpy(buf + k, p, n);
+			k += n;
+		} else {
+			k += snprintf(buf + k, len - k, "\\x%02x", *p);
+			n = 1;
+		}
+	}
+	buf[k] = '\0';
+	return buf;
 }
 
 static const char *gmem_kind(const struct gmem_obj *o)
@@ -312,18 +377,68 @@ static void gmem_size(char *buf, size_t len, uint64_t v)
 	snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
 }
 
+/*
+ * @s as a JSON string.  Debug names and comms are any bytes but NUL, and
+ * the output must stay valid JSON (RFC 8259: UTF-8 text) whatever they
+ * hold: well-formed UTF-8 is copied as it is; '"' and '\' are escaped;
+ * control characters (U+0000-U+001F, U+007F-U+009F) become \b, \f, \n,
+ * \r, \t or \u00XX, and U+2028 and U+2029 \u2028 and \u2029; every byte
+ * that is not part of a well-formed UTF-8 sequence becomes \ufffd, the
+ * replacement character (so such a name is shown, not reproduced).  See
+ * gmem(8), "JSON".
+ */
 static void gmem_json_str(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = *s;
+	const unsigned char *p = (const unsigned char *)s;
+	int n;
 
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
+	putchar('"');
+	for (; *p; p += n) {
+		n = 1;
+		switch (*p) {
+		case '"':
+			fputs("\\\"", stdout);
+			break;
+		case '\\':
+			fputs("\\\\", stdout);
+			break;
+		case '\b':
+			fputs("\\b", stdout);
+			break;
+		case '\f':
+			fputs("\\f", stdout);
+			break;
+		case '\n':
+			fputs("\\n", stdout);
+			break;
+		case '\r':
+			fputs("\\r", stdout);
+			break;
+		case '\t':
+			fputs("\\t", stdout);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f) {
+				printf("\\u%04x", *p);
+			} else if (*p < 0x80) {
+				putchar(*p);
+			} else {
+				n = gmem_utf8_len(p);
+				if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+					/* C1 controls, like C0 ones. */
+					printf("\\u%04x", p[1]);
+				} else if (n == 3 && p[0] == 0xe2 && p[1] == 0x80 &&
+					   (p[2] == 0xa8 || p[2] == 0xa9)) {
+					/* U+2028, U+2029: line breaks to JavaScript. */
+					printf("\\u%02x%02x", 0x20, p[2] - 0x80);
+				} else if (n) {
+					fwrite(p, 1, n, stdout);
+				} else {
+					fputs("\\ufffd", stdout);
+					n = 1;
+				}
+			}
+		}
 	}
 	putchar('"');
 }
@@ -361,6 +476,7 @@ static void gmem_print_json(const struct gmem_obj *o, const char *indent)
 static void gmem_print_row(const struct gmem_obj *o)
 {
 	char id[16], pid[16], size[24], regions[16], locked[24], pinned[24], dma[24], files[16];
+	char name[GMEM_TEXT_MAX], comm[GMEM_TEXT_MAX], dev[GMEM_TEXT_MAX];
 
 	snprintf(id, sizeof(id), "%" PRIu64, gmem_u(o, GUESTMEM_A_ID));
 	snprintf(pid, sizeof(pid), "%" PRIu64, gmem_u(o, GUESTMEM_A_OWNER_PID));
@@ -373,9 +489,9 @@ static void gmem_print_row(const struct gmem_obj *o)
 	else
 		snprintf(dma, sizeof(dma), "-");
 	snprintf(files, sizeof(files), "%" PRIu64, gmem_u(o, GUESTMEM_A_FILES));
-	printf(GMEM_ROW, id, gmem_kind(o), gmem_s(o, GUESTMEM_A_NAME), pid,
-	       gmem_s(o, GUESTMEM_A_OWNER_COMM), size, regions, locked, pinned,
-	       dma, gmem_s(o, GUESTMEM_A_DEVICE), files);
+	printf(GMEM_ROW, id, gmem_kind(o), gmem_s(o, GUESTMEM_A_NAME, name, sizeof(name)),
+	       pid, gmem_s(o, GUESTMEM_A_OWNER_COMM, comm, sizeof(comm)), size, regions,
+	       locked, pinned, dma, gmem_s(o, GUESTMEM_A_DEVICE, dev, sizeof(dev)), files);
 }
 
 static int gmem_show(struct gmem_nl *g, const char *id)
@@ -444,6 +560,7 @@ static int gmem_show(struct gmem_nl *g, const char *id)
 
 static int gmem_event_cb(const struct nlmsghdr *nlh, void *data)
 {
+	static char name[GMEM_TEXT_MAX], comm[GMEM_TEXT_MAX], dev[GMEM_TEXT_MAX];
 	struct gmem_obj o;
 	char size[24];
 
@@ -458,10 +575,10 @@ static int gmem_event_cb(const struct nlmsghdr *nlh, void *data)
 		       o.cmd < sizeof(gmem_events) / sizeof(gmem_events[0]) &&
 		       gmem_events[o.cmd] ? gmem_events[o.cmd] : "?",
 		       gmem_u(&o, GUESTMEM_A_ID), gmem_u(&o, GUESTMEM_A_OWNER_PID),
-		       gmem_s(&o, GUESTMEM_A_OWNER_COMM), gmem_kind(&o),
-		       gmem_s(&o, GUESTMEM_A_NAME), size);
+		       gmem_s(&o, GUESTMEM_A_OWNER_COMM, comm, sizeof(comm)), gmem_kind(&o),
+		       gmem_s(&o, GUESTMEM_A_NAME, name, sizeof(name)), size);
 		if (o.tb[GUESTMEM_A_DEVICE])
-			printf(" device %s", gmem_s(&o, GUESTMEM_A_DEVICE));
+			printf(" device %s", gmem_s(&o, GUESTMEM_A_DEVICE, dev, sizeof(dev)));
 		if (o.cmd == GUESTMEM_CMD_LOCK_FAIL)
 			printf(" pinned %" PRIu64 " lock_failures %" PRIu64,
 			       gmem_u(&o, GUESTMEM_A_PINNED_PAGES),

@@ -64,6 +64,10 @@ case " $arches " in *" arm64 "*) dep_sets+=(arm64) ;; esac
 "$TOP/tools/vm/deps.sh" "${dep_sets[@]}" || exit 1
 "$TOP/tools/vm/ksft-headers.sh" || exit 1
 
+# Warnings are errors in every build here (a distribution's build does not
+# pass GM_WERROR), and the module's build includes the test module.
+export GM_WERROR=1 GM_KTEST=1
+
 # User space for one architecture: libguestmem, the selftests (or the
 # examples, or gmbench), all static, plus gmem.  Native builds go where
 # `make` puts them; arm64 ones are cross-built under build/arm64/.  Sets
@@ -115,7 +119,7 @@ build_module() {
 	mkdir -p "$dir"
 	(cd "$TOP" && tar -c --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
 		--exclude='*.mod.c' --exclude='.*.cmd' --exclude=modules.order \
-		--exclude=Module.symvers Kbuild kmod $( [ -d uapi ] && echo uapi )) |
+		--exclude=Module.symvers Makefile Kbuild kmod $( [ -d uapi ] && echo uapi )) |
 		tar -x -C "$dir" || return 1
 	eval make -s -C "$KDIR" M="$dir" "$KMAKE" modules >"$dir/build.log" 2>&1 || {
 		refused "$dir" >/dev/null || cat "$dir/build.log" >&2

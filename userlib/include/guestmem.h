@@ -14,6 +14,13 @@
  *    reference, gm_release() drops one.  All references share one object.
  *  - All page arithmetic uses GM_PAGE_SIZE (4096), whatever the host page
  *    size is, as the seed does.
+ *  - ABI: libguestmem.so.1, every function versioned (LIBGUESTMEM_1.0, see
+ *    libguestmem.map).  The structs below keep their layout: one changes
+ *    only with a new symbol version of every function that takes it, the
+ *    old version keeping the old layout, so a program built against this
+ *    header keeps working with later libraries.  Only struct gm_error, which
+ *    the library alone allocates, may grow at its end.
+ *  - C11 or C++11.  Every man page is in section 3 (gm_new(3), ...).
  */
 #ifndef GUESTMEM_H
 #define GUESTMEM_H
@@ -21,6 +28,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * The byte of the atomic buffer variants (gm_write_from_atomic() and
+ * friends): _Atomic uint8_t in C11, std::atomic<uint8_t> in C++11 (the same
+ * type, as C++23's <stdatomic.h> says; one byte on every ABI we build for).
+ */
+#ifdef __cplusplus
+#include <atomic>
+typedef std::atomic<uint8_t> gm_atomic_u8;
+static_assert(sizeof(gm_atomic_u8) == 1, "std::atomic<uint8_t> is not one byte");
+#else
+typedef _Atomic uint8_t gm_atomic_u8;
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,8 +98,8 @@ int gm_iova(struct gm *gm, uint64_t gpa, uint64_t *iova);      /* -ENOENT where 
 int gm_write_at(struct gm *gm, uint64_t gpa, const void *src, size_t len);
 int gm_read_at(struct gm *gm, uint64_t gpa, void *dest, size_t len);
 int gm_fill_at(struct gm *gm, uint64_t gpa, uint8_t val, size_t len);
-int gm_write_from_atomic(struct gm *gm, uint64_t gpa, const _Atomic uint8_t *src, size_t len);
-int gm_read_to_atomic(struct gm *gm, uint64_t gpa, _Atomic uint8_t *dest, size_t len);
+int gm_write_from_atomic(struct gm *gm, uint64_t gpa, const gm_atomic_u8 *src, size_t len);
+int gm_read_to_atomic(struct gm *gm, uint64_t gpa, gm_atomic_u8 *dest, size_t len);
 
 int gm_write_plain(struct gm *gm, uint64_t gpa, const void *obj, size_t size);
 int gm_read_plain(struct gm *gm, uint64_t gpa, void *obj, size_t size);
@@ -104,9 +124,9 @@ int gm_write_range(struct gm *gm, const struct gm_paged_range *r, const void *sr
 int gm_read_range(struct gm *gm, const struct gm_paged_range *r, void *dest, size_t len);
 int gm_zero_range(struct gm *gm, const struct gm_paged_range *r);
 int gm_write_range_from_atomic(struct gm *gm, const struct gm_paged_range *r,
-			       const _Atomic uint8_t *src, size_t len);
+			       const gm_atomic_u8 *src, size_t len);
 int gm_read_range_to_atomic(struct gm *gm, const struct gm_paged_range *r,
-			    _Atomic uint8_t *dest, size_t len);
+			    gm_atomic_u8 *dest, size_t len);
 
 struct gm_segment { void *va; uint64_t len; bool has_iova; uint64_t iova; };
 int gm_lock_range(struct gm *gm, const struct gm_paged_range *r, struct gm_locked_range **out);
