@@ -30,6 +30,10 @@ unset DESTDIR PREFIX LIBDIR INCLUDEDIR SBINDIR MANDIR UDEVRULESDIR SYSUSERSDIR M
 fail() { echo "check-pkg: FAIL: $*" >&2; exit 1; }
 ok() { echo "check-pkg: ok: $*"; }
 
+# What building and checking the package needs (libmnl-dev, pkg-config,
+# g++, man-db): installed if missing, as make check installs its own.
+"$TOP/tools/vm/deps.sh" pkg || fail "installing the build dependencies"
+
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
 PREFIX=/usr

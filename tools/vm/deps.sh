@@ -3,11 +3,12 @@
 # Install what building and testing guestmem needs on Debian 12 (idempotent,
 # quick when everything is present).
 #
-#	deps.sh [debug] [arm64] [kernel-x86_64] [kernel-arm64] [bench]
+#	deps.sh [debug] [arm64] [kernel-x86_64] [kernel-arm64] [bench] [pkg]
 #
 # debug / kernel-x86_64: build a kernel from Debian's source; arm64: the
 # arm64 lanes (QEMU for arm64, the cross compiler and its libc);
-# kernel-arm64: cross-build an arm64 kernel.
+# kernel-arm64: cross-build an arm64 kernel; pkg: make check-pkg (a
+# consumer built with pkg-config, in C and C++; the man pages rendered).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -22,6 +23,7 @@ for want in "$@"; do
 	arm64) pkgs+=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
 	# make bench draws its chart with gnuplot (the build without X).
 	bench) pkgs+=(gnuplot-nox) ;;
+	pkg) pkgs+=(pkg-config g++ man-db) ;;
 	*) die "deps.sh: unknown set '$want'" ;;
 	esac
 done
