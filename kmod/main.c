@@ -167,7 +167,6 @@ enum gm_fd_kind {
  * @min_size: the size of the struct's first version
  * @ioctl_num: the full ioctl number (0 for an unused nr)
  * @fd: the kind of fd the ioctl is issued on
- * @reserved: number reserved for a later version: -EOPNOTSUPP
  * @respond: when to copy the struct back
  * @execute: the handler
  */
@@ -176,13 +175,12 @@ struct gm_ioctl_op {
 	unsigned int min_size;
 	unsigned int ioctl_num;
 	enum gm_fd_kind fd;
-	bool reserved;
 	enum gm_respond respond;
 	int (*execute)(struct gm_ucmd *ucmd);
 };
 
 #define GM_OP(_name, _fn, _struct, _last, _fd, _respond)		\
-	[_IOC_NR(GUESTMEM_##_name) - GUESTMEM_CMD_BASE] = {		\
+	[GUESTMEM_CMD_##_name - GUESTMEM_CMD_BASE] = {			\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union gm_ucmd_buffer) < \
 					  sizeof(_struct)),		\
@@ -191,13 +189,6 @@ struct gm_ioctl_op {
 		.fd = _fd,						\
 		.respond = _respond,					\
 		.execute = _fn,						\
-	}
-
-#define GM_RESERVED(_name)						\
-	[_IOC_NR(GUESTMEM_##_name) - GUESTMEM_CMD_BASE] = {		\
-		.ioctl_num = GUESTMEM_##_name,				\
-		.fd = GM_FD_OBJECT,					\
-		.reserved = true,					\
 	}
 
 static const struct gm_ioctl_op gm_ioctl_ops[] = {
@@ -242,7 +233,6 @@ static const struct gm_ioctl_op gm_ioctl_ops[] = {
 	GM_OP(UNLOCK_GPNS, gm_ioctl_unlock_gpns,
 	      struct guestmem_unlock_gpns, __reserved, GM_FD_OBJECT,
 	      GM_RESPOND_NEVER),
-	GM_RESERVED(LOCK_RANGE),
 	GM_OP(IOVA, gm_ioctl_iova, struct guestmem_iova, out_fault, GM_FD_OBJECT,
 	      GM_RESPOND_ALWAYS),
 	GM_OP(ATTACH_DEVICE, gm_ioctl_attach_device,
@@ -357,8 +347,6 @@ static long gm_dispatch(enum gm_fd_kind fd, struct gm_object *obj,
 	op = &gm_ioctl_ops[nr - GUESTMEM_CMD_BASE];
 	if (op->ioctl_num != cmd || op->fd != fd)
 		return -ENOTTY;
-	if (op->reserved)
-		return -EOPNOTSUPP;
 
 	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
 		return -EFAULT;

@@ -102,16 +102,16 @@ void gm_registry_del(struct gm_object *obj)
 static u32 gm_nl_kind(struct gm_object *obj)
 {
 	if (obj->base)
-		return GUESTMEM_KIND_SUBRANGE;
+		return GUESTMEM_NL_KIND_SUBRANGE;
 	switch (obj->type) {
 	case GUESTMEM_OBJ_USER:
-		return GUESTMEM_KIND_USER;
+		return GUESTMEM_NL_KIND_USER;
 	case GUESTMEM_OBJ_MULTI:
-		return GUESTMEM_KIND_MULTI;
+		return GUESTMEM_NL_KIND_MULTI;
 	case GUESTMEM_OBJ_ALLOC:
-		return GUESTMEM_KIND_ALLOC;
+		return GUESTMEM_NL_KIND_ALLOC;
 	default:
-		return GUESTMEM_KIND_EMPTY;
+		return GUESTMEM_NL_KIND_EMPTY;
 	}
 }
 
@@ -223,7 +223,7 @@ static int gm_nl_fill(struct sk_buff *msg, struct gm_object *obj, u8 cmd,
 	    nla_put_u32(msg, GUESTMEM_A_REGION_COUNT, obj->region_count) ||
 	    gm_nl_put_u64(msg, GUESTMEM_A_REGION_SIZE, region_size) ||
 	    nla_put_u32(msg, GUESTMEM_A_FILES, atomic_read(&obj->nr_files)) ||
-	    nla_put_u32(msg, GUESTMEM_A_VIEWS, atomic_read(&obj->nr_views)) ||
+	    nla_put_u32(msg, GUESTMEM_A_SUBRANGES, atomic_read(&obj->nr_views)) ||
 	    gm_nl_fill_locks(msg, obj) ||
 	    gm_nl_fill_stats(msg, obj->stats))
 		goto out_cancel;

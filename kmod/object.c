@@ -841,14 +841,14 @@ int gm_ioctl_info(struct gm_ucmd *ucmd)
 	cmd->out_region_bits = obj->region_bits;
 	cmd->out_invalid_mask = obj->invalid_mask;
 	cmd->out_region_mask = obj->region_mask;
-	cmd->out_view_offset = obj->base ? obj->view_offset : 0;
+	cmd->out_subrange_offset = obj->base ? obj->view_offset : 0;
 	cmd->out_full_mapping_va = 0;
 	cmd->out_full_mapping_len = 0;
 	cmd->out_mmap_size = 0;
 	cmd->out_mmap_offset = 0;
 	cmd->out_flags = 0;
 	if (obj->base)
-		cmd->out_flags |= GUESTMEM_INFO_VIEW;
+		cmd->out_flags |= GUESTMEM_INFO_SUBRANGE;
 	if (owner)
 		cmd->out_flags |= GUESTMEM_INFO_OWNER;
 	if (base->mm && gm_owner_exited(base))

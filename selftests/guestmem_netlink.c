@@ -34,7 +34,7 @@
 /* One object as a GET reply or an event reports it. */
 struct nl_obj {
 	uint8_t cmd;
-	uint32_t id, kind, base_id, pid, uid, region_count, lock_count, files, views;
+	uint32_t id, kind, base_id, pid, uid, region_count, lock_count, files, subranges;
 	uint64_t size, region_size, locked, pinned, dma_mapped;
 	uint64_t reads, writes, bytes, faults, locks, unlocks, lock_failures;
 	char name[64], comm[16], device[32];
@@ -127,7 +127,7 @@ static void nl_parse(const struct nlmsghdr *nlh, struct nl_obj *o)
 		case GUESTMEM_A_DMA_MAPPED: o->dma_mapped = nla_uint(nla); break;
 		case GUESTMEM_A_DEVICE: nla_str(o->device, sizeof(o->device), nla); break;
 		case GUESTMEM_A_FILES: o->files = nla_uint(nla); break;
-		case GUESTMEM_A_VIEWS: o->views = nla_uint(nla); break;
+		case GUESTMEM_A_SUBRANGES: o->subranges = nla_uint(nla); break;
 		case GUESTMEM_A_READS: o->reads = nla_uint(nla); break;
 		case GUESTMEM_A_WRITES: o->writes = nla_uint(nla); break;
 		case GUESTMEM_A_BYTES: o->bytes = nla_uint(nla); break;
@@ -389,28 +389,28 @@ TEST_F(nl, dump_lists_exactly_our_objects)
 	ASSERT_NE(NULL, h);
 	ASSERT_NE(NULL, v);
 
-	EXPECT_EQ(GUESTMEM_KIND_USER, u->kind);
+	EXPECT_EQ(GUESTMEM_NL_KIND_USER, u->kind);
 	EXPECT_STREQ("nl-user", u->name);
 	EXPECT_EQ(16 * SZ_4K, u->size);
 	EXPECT_EQ(1, u->region_count);
 	EXPECT_EQ(getuid(), u->uid);
 	EXPECT_EQ(1, u->files);
-	EXPECT_EQ(1, u->views);
+	EXPECT_EQ(1, u->subranges);
 	EXPECT_EQ(0, u->locked);
 	EXPECT_STREQ("", u->device);
 
-	EXPECT_EQ(GUESTMEM_KIND_ALLOC, h->kind);
+	EXPECT_EQ(GUESTMEM_NL_KIND_ALLOC, h->kind);
 	EXPECT_STREQ("heap", h->name);
 	EXPECT_EQ(8 * SZ_4K, h->size);
 
-	EXPECT_EQ(GUESTMEM_KIND_SUBRANGE, v->kind);
+	EXPECT_EQ(GUESTMEM_NL_KIND_SUBRANGE, v->kind);
 	EXPECT_EQ(su.id, v->base_id);
 	EXPECT_EQ(4 * SZ_4K, v->size);
 
 	/* gm_stats() is the same record. */
 	EXPECT_EQ(u->size, su.size);
 	EXPECT_EQ(getpid(), su.owner_pid);
-	EXPECT_EQ(GUESTMEM_KIND_SUBRANGE, sv.kind);
+	EXPECT_EQ(GUESTMEM_NL_KIND_SUBRANGE, sv.kind);
 	EXPECT_EQ(su.id, sv.base_id);
 }
 

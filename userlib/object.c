@@ -106,7 +106,7 @@ static int gm_query_info(struct gm *gm)
 	gm->region_bits = info.out_region_bits;
 	gm->invalid_mask = info.out_invalid_mask;
 	gm->region_mask = info.out_region_mask;
-	gm->view_offset = info.out_view_offset;
+	gm->view_offset = info.out_subrange_offset;
 	gm->full_mapping_va = info.out_full_mapping_va;
 	gm->full_mapping_len = info.out_full_mapping_len;
 	gm->info_pid = getpid();

@@ -126,7 +126,7 @@ static void gm_stats_attr(struct gm_stats *st, const struct nlattr *nla)
 		snprintf(st->device, sizeof(st->device), "%.*s", (int)len, (const char *)data);
 		break;
 	case GUESTMEM_A_FILES: st->files = v; break;
-	case GUESTMEM_A_VIEWS: st->views = v; break;
+	case GUESTMEM_A_SUBRANGES: st->subranges = v; break;
 	case GUESTMEM_A_READS: st->reads = v; break;
 	case GUESTMEM_A_WRITES: st->writes = v; break;
 	case GUESTMEM_A_BYTES: st->bytes = v; break;

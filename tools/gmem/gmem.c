@@ -56,11 +56,11 @@ static bool opt_json, opt_pretty;
 static volatile sig_atomic_t gmem_stop;
 
 static const char *const gmem_kinds[] = {
-	[GUESTMEM_KIND_USER] = "user",
-	[GUESTMEM_KIND_MULTI] = "multi",
-	[GUESTMEM_KIND_ALLOC] = "alloc",
-	[GUESTMEM_KIND_EMPTY] = "empty",
-	[GUESTMEM_KIND_SUBRANGE] = "subrange",
+	[GUESTMEM_NL_KIND_USER] = "user",
+	[GUESTMEM_NL_KIND_MULTI] = "multi",
+	[GUESTMEM_NL_KIND_ALLOC] = "alloc",
+	[GUESTMEM_NL_KIND_EMPTY] = "empty",
+	[GUESTMEM_NL_KIND_SUBRANGE] = "subrange",
 };
 
 static const char *const gmem_events[] = {
@@ -95,7 +95,7 @@ static const struct {
 	[GUESTMEM_A_DMA_MAPPED] = { "dma_mapped", GMEM_U64 },
 	[GUESTMEM_A_DEVICE] = { "device", GMEM_STR },
 	[GUESTMEM_A_FILES] = { "files", GMEM_U32 },
-	[GUESTMEM_A_VIEWS] = { "views", GMEM_U32 },
+	[GUESTMEM_A_SUBRANGES] = { "subranges", GMEM_U32 },
 	[GUESTMEM_A_READS] = { "reads", GMEM_U64 },
 	[GUESTMEM_A_WRITES] = { "writes", GMEM_U64 },
 	[GUESTMEM_A_BYTES] = { "bytes", GMEM_U64 },

@@ -42,5 +42,5 @@ int main(void)
 	} else {
 		return 1;
 	}
-	return GUESTMEM_KIND_USER == 1 && GUESTMEM_TYPE == 0xBA ? 0 : 1;
+	return GUESTMEM_NL_KIND_USER == 1 && GUESTMEM_TYPE == 0xBA ? 0 : 1;
 }

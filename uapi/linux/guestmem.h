@@ -22,6 +22,39 @@
 #define GUESTMEM_TYPE 0xBA
 #define GUESTMEM_CMD_BASE 0x00
 
+/*
+ * Every command number, in order: device ioctls from 0x00, object ioctls
+ * from 0x10, PCI ioctls from 0x40 (the ioctl numbers below are built from
+ * these).
+ */
+enum {
+	GUESTMEM_CMD_CREATE_USER = GUESTMEM_CMD_BASE,
+	GUESTMEM_CMD_CREATE_MULTI,
+	GUESTMEM_CMD_CREATE_ALLOC,
+	GUESTMEM_CMD_CREATE_EMPTY,
+	GUESTMEM_CMD_OPEN_PCI,
+	GUESTMEM_CMD_READ = GUESTMEM_CMD_BASE + 0x10,
+	GUESTMEM_CMD_WRITE,
+	GUESTMEM_CMD_FILL,
+	GUESTMEM_CMD_READ_PLAIN,
+	GUESTMEM_CMD_WRITE_PLAIN,
+	GUESTMEM_CMD_COMPARE_EXCHANGE,
+	GUESTMEM_CMD_PROBE_GPNS,
+	GUESTMEM_CMD_RANGE_READ,
+	GUESTMEM_CMD_RANGE_WRITE,
+	GUESTMEM_CMD_RANGE_FILL,
+	GUESTMEM_CMD_SUBRANGE,
+	GUESTMEM_CMD_INFO,
+	GUESTMEM_CMD_LOCK_GPNS,
+	GUESTMEM_CMD_UNLOCK_GPNS,
+	GUESTMEM_CMD_ATTACH_DEVICE,
+	GUESTMEM_CMD_IOVA,
+	GUESTMEM_CMD_IOVA_RUNS,
+	GUESTMEM_CMD_PCI_INFO = GUESTMEM_CMD_BASE + 0x40,
+	GUESTMEM_CMD_PCI_SET_IRQS,
+	GUESTMEM_CMD_PCI_SET_DMA_MASK,
+};
+
 /**
  * DOC: General ioctl format
  *
@@ -50,8 +83,7 @@
  *  E2BIG           nonzero bytes beyond the end of the kernel's struct, or
  *                  @size above 4096; GUESTMEM_ATTACH_DEVICE: an allocated
  *                  object too large to be one DMA range without an IOMMU.
- *  EOPNOTSUPP      unknown bit in @flags, nonzero ``__reserved``, or an
- *                  ioctl reserved for a later version (GUESTMEM_LOCK_RANGE);
+ *  EOPNOTSUPP      unknown bit in @flags, nonzero ``__reserved``;
  *                  GUESTMEM_ATTACH_DEVICE, a lock: DMA to the device would
  *                  be bounced or need cache syncs.
  *  ENOTTY          unknown nr, or a device ioctl on an object fd (or the
@@ -74,7 +106,10 @@
  *  ENAMETOOLONG    the debug name is longer than the module limit.
  *  EMSGSIZE        GUESTMEM_INFO: an output buffer is too small; the
  *                  required sizes are written back.
- *  ENOMEM          out of memory.
+ *  ENOMEM          out of memory; or (locking, allocating) the pages would
+ *                  exceed the calling process's RLIMIT_MEMLOCK, counted
+ *                  over all the pages its user has pinned or allocated:
+ *                  nothing stays pinned or charged.
  *  EINTR           a fatal signal arrived; nothing guarantees which part
  *                  of the access was done.
  *  ENOENT          GUESTMEM_UNLOCK_GPNS: unknown lock id; GUESTMEM_IOVA,
@@ -82,9 +117,8 @@
  *                  this fd, or no device is attached (``out_fault`` has
  *                  GUESTMEM_FAULT_HAS_INDEX).
  *  EPERM           GUESTMEM_ATTACH_DEVICE, GUESTMEM_OPEN_PCI without
- *                  CAP_SYS_RAWIO; reading
- *                  IOVAs that are physical addresses (no IOMMU) without
- *                  CAP_SYS_RAWIO.
+ *                  CAP_SYS_RAWIO; reading IOVAs that are physical addresses
+ *                  (no IOMMU) without CAP_SYS_RAWIO.
  *  EBUSY           GUESTMEM_ATTACH_DEVICE: a device is already attached, or
  *                  a lock exists (through this object or any view of it),
  *                  or the device is not bound to guestmem;
@@ -93,10 +127,6 @@
  *  ENODEV          GUESTMEM_ATTACH_DEVICE, GUESTMEM_OPEN_PCI: no such PCI
  *                  device; a lock, an IOVA query or a PCI fd call after
  *                  the attached device was removed or unbound.
- *  ENOMEM          (locking, allocating) the pages would exceed the
- *                  calling process's RLIMIT_MEMLOCK, counted over all the
- *                  pages its user has pinned or allocated; nothing stays
- *                  pinned or charged.
  *  ==============  =========================================================
  *
  * The data-path ioctls (read, write, fill, plain, compare-exchange, probe,
@@ -235,7 +265,7 @@ struct guestmem_create_user {
 	__u32 __reserved2;
 };
 
-#define GUESTMEM_CREATE_USER _IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x00)
+#define GUESTMEM_CREATE_USER _IO(GUESTMEM_TYPE, GUESTMEM_CMD_CREATE_USER)
 
 /**
  * enum guestmem_backing_flags - &struct guestmem_backing.flags bits
@@ -321,7 +351,7 @@ struct guestmem_create_multi {
 	__u32 __reserved;
 };
 
-#define GUESTMEM_CREATE_MULTI _IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x01)
+#define GUESTMEM_CREATE_MULTI _IO(GUESTMEM_TYPE, GUESTMEM_CMD_CREATE_MULTI)
 
 /**
  * struct guestmem_create_alloc - GUESTMEM_CREATE_ALLOC: the seed's allocate()
@@ -349,7 +379,7 @@ struct guestmem_create_alloc {
 	__u32 __reserved;
 };
 
-#define GUESTMEM_CREATE_ALLOC _IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x02)
+#define GUESTMEM_CREATE_ALLOC _IO(GUESTMEM_TYPE, GUESTMEM_CMD_CREATE_ALLOC)
 
 /**
  * struct guestmem_create_empty - GUESTMEM_CREATE_EMPTY: the seed's empty()
@@ -367,7 +397,7 @@ struct guestmem_create_empty {
 	__u32 __reserved;
 };
 
-#define GUESTMEM_CREATE_EMPTY _IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x03)
+#define GUESTMEM_CREATE_EMPTY _IO(GUESTMEM_TYPE, GUESTMEM_CMD_CREATE_EMPTY)
 
 /* ------------------------------------------------------------------------ */
 /* Object ioctls: on an object fd. */
@@ -401,10 +431,10 @@ struct guestmem_rw {
 	struct guestmem_fault out_fault;
 };
 
-#define GUESTMEM_READ		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x10)
-#define GUESTMEM_WRITE		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x11)
-#define GUESTMEM_READ_PLAIN	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x13)
-#define GUESTMEM_WRITE_PLAIN	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x14)
+#define GUESTMEM_READ		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_READ)
+#define GUESTMEM_WRITE		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_WRITE)
+#define GUESTMEM_READ_PLAIN	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_READ_PLAIN)
+#define GUESTMEM_WRITE_PLAIN	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_WRITE_PLAIN)
 
 /**
  * struct guestmem_fill - GUESTMEM_FILL: fill_at()
@@ -426,7 +456,7 @@ struct guestmem_fill {
 	struct guestmem_fault out_fault;
 };
 
-#define GUESTMEM_FILL		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x12)
+#define GUESTMEM_FILL		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_FILL)
 
 /**
  * struct guestmem_cmpxchg - GUESTMEM_COMPARE_EXCHANGE: compare_exchange()
@@ -471,7 +501,7 @@ struct guestmem_cmpxchg {
 	struct guestmem_fault out_fault;
 };
 
-#define GUESTMEM_COMPARE_EXCHANGE _IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x15)
+#define GUESTMEM_COMPARE_EXCHANGE _IO(GUESTMEM_TYPE, GUESTMEM_CMD_COMPARE_EXCHANGE)
 
 /**
  * struct guestmem_probe_gpns - GUESTMEM_PROBE_GPNS: probe_gpns()
@@ -494,7 +524,7 @@ struct guestmem_probe_gpns {
 	struct guestmem_fault out_fault;
 };
 
-#define GUESTMEM_PROBE_GPNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x16)
+#define GUESTMEM_PROBE_GPNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_PROBE_GPNS)
 
 /**
  * struct guestmem_range - GUESTMEM_RANGE_READ, GUESTMEM_RANGE_WRITE,
@@ -532,9 +562,9 @@ struct guestmem_range {
 	struct guestmem_fault out_fault;
 };
 
-#define GUESTMEM_RANGE_READ	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x17)
-#define GUESTMEM_RANGE_WRITE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x18)
-#define GUESTMEM_RANGE_FILL	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x19)
+#define GUESTMEM_RANGE_READ	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_RANGE_READ)
+#define GUESTMEM_RANGE_WRITE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_RANGE_WRITE)
+#define GUESTMEM_RANGE_FILL	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_RANGE_FILL)
 
 /**
  * enum guestmem_subrange_flags - &struct guestmem_subrange.flags bits
@@ -574,7 +604,7 @@ struct guestmem_subrange {
 	struct guestmem_fault out_fault;
 };
 
-#define GUESTMEM_SUBRANGE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x1a)
+#define GUESTMEM_SUBRANGE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_SUBRANGE)
 
 /**
  * enum guestmem_obj_type - &struct guestmem_info.out_type
@@ -592,7 +622,7 @@ enum guestmem_obj_type {
 
 /**
  * enum guestmem_info_flags - &struct guestmem_info.out_flags bits
- * @GUESTMEM_INFO_VIEW: a subrange; out_type is the base object's
+ * @GUESTMEM_INFO_SUBRANGE: a subrange; out_type is the base object's
  * @GUESTMEM_INFO_FULL_MAPPING: the seed's full_mapping() is Some
  * @GUESTMEM_INFO_FULL_MAPPING_VA: ... and lies at out_full_mapping_va in
  *	the caller's address space
@@ -615,7 +645,7 @@ enum guestmem_obj_type {
  *	-ENODEV (with GUESTMEM_INFO_ATTACHED)
  */
 enum guestmem_info_flags {
-	GUESTMEM_INFO_VIEW = 1 << 0,
+	GUESTMEM_INFO_SUBRANGE = 1 << 0,
 	GUESTMEM_INFO_FULL_MAPPING = 1 << 1,
 	GUESTMEM_INFO_FULL_MAPPING_VA = 1 << 2,
 	GUESTMEM_INFO_MMAP = 1 << 3,
@@ -672,7 +702,7 @@ struct guestmem_region_info {
  * @out_flags: GUESTMEM_INFO_* bits
  * @out_invalid_mask: the seed's RegionDefinition.invalid_mask
  * @out_region_mask: the seed's RegionDefinition.region_mask
- * @out_view_offset: with GUESTMEM_INFO_VIEW: the view's address 0 in the
+ * @out_subrange_offset: with GUESTMEM_INFO_SUBRANGE: the view's address 0 in the
  *	base object
  * @out_full_mapping_va: with GUESTMEM_INFO_FULL_MAPPING_VA, the base VA
  * @out_full_mapping_len: with GUESTMEM_INFO_FULL_MAPPING, its length
@@ -706,7 +736,7 @@ struct guestmem_info {
 	__u32 out_flags;
 	__aligned_u64 out_invalid_mask;
 	__aligned_u64 out_region_mask;
-	__aligned_u64 out_view_offset;
+	__aligned_u64 out_subrange_offset;
 	__aligned_u64 out_full_mapping_va;
 	__aligned_u64 out_full_mapping_len;
 	__aligned_u64 out_mmap_size;
@@ -718,7 +748,7 @@ struct guestmem_info {
 	__aligned_u64 out_base_iova;
 };
 
-#define GUESTMEM_INFO		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x1b)
+#define GUESTMEM_INFO		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_INFO)
 
 /**
  * DOC: Locking and IOVAs
@@ -827,7 +857,7 @@ struct guestmem_lock_gpns {
 	struct guestmem_fault out_fault;
 };
 
-#define GUESTMEM_LOCK_GPNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x20)
+#define GUESTMEM_LOCK_GPNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_LOCK_GPNS)
 
 /**
  * struct guestmem_unlock_gpns - GUESTMEM_UNLOCK_GPNS: drop a LockedPages
@@ -846,13 +876,7 @@ struct guestmem_unlock_gpns {
 	__u32 __reserved;
 };
 
-#define GUESTMEM_UNLOCK_GPNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x21)
-
-/*
- * Reserved: lock_range() is built by the library from GUESTMEM_LOCK_GPNS
- * and the IOVAs it returns.  Fails with -EOPNOTSUPP.
- */
-#define GUESTMEM_LOCK_RANGE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x22)
+#define GUESTMEM_UNLOCK_GPNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_UNLOCK_GPNS)
 
 /**
  * struct guestmem_iova - GUESTMEM_IOVA: iova() for a batch of pages
@@ -879,7 +903,7 @@ struct guestmem_iova {
 	struct guestmem_fault out_fault;
 };
 
-#define GUESTMEM_IOVA		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x23)
+#define GUESTMEM_IOVA		_IO(GUESTMEM_TYPE, GUESTMEM_CMD_IOVA)
 
 /**
  * struct guestmem_iova_run - one run of &struct guestmem_iova_runs
@@ -933,7 +957,7 @@ struct guestmem_iova_runs {
 	struct guestmem_fault out_fault;
 };
 
-#define GUESTMEM_IOVA_RUNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x25)
+#define GUESTMEM_IOVA_RUNS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_IOVA_RUNS)
 
 /**
  * struct guestmem_attach_device - GUESTMEM_ATTACH_DEVICE: bind the object
@@ -972,7 +996,7 @@ struct guestmem_attach_device {
 	__u32 __reserved;
 };
 
-#define GUESTMEM_ATTACH_DEVICE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x24)
+#define GUESTMEM_ATTACH_DEVICE	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_ATTACH_DEVICE)
 
 /**
  * DOC: PCI devices
@@ -1030,7 +1054,7 @@ struct guestmem_open_pci {
 	__u32 __reserved2;
 };
 
-#define GUESTMEM_OPEN_PCI	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x04)
+#define GUESTMEM_OPEN_PCI	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_OPEN_PCI)
 
 /**
  * enum guestmem_pci_flags - &struct guestmem_pci_info.out_flags bits
@@ -1082,7 +1106,7 @@ struct guestmem_pci_info {
 	__u32 out_dma_mask_bits;
 };
 
-#define GUESTMEM_PCI_INFO	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x40)
+#define GUESTMEM_PCI_INFO	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_PCI_INFO)
 
 /* Most vectors one GUESTMEM_PCI_SET_IRQS routes. */
 #define GUESTMEM_PCI_MAX_IRQS	2048
@@ -1121,7 +1145,7 @@ struct guestmem_pci_set_irqs {
 	__aligned_u64 eventfds_uptr;
 };
 
-#define GUESTMEM_PCI_SET_IRQS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x41)
+#define GUESTMEM_PCI_SET_IRQS	_IO(GUESTMEM_TYPE, GUESTMEM_CMD_PCI_SET_IRQS)
 
 /**
  * struct guestmem_pci_set_dma_mask - GUESTMEM_PCI_SET_DMA_MASK: what the
@@ -1143,6 +1167,6 @@ struct guestmem_pci_set_dma_mask {
 	__u32 __reserved;
 };
 
-#define GUESTMEM_PCI_SET_DMA_MASK _IO(GUESTMEM_TYPE, GUESTMEM_CMD_BASE + 0x42)
+#define GUESTMEM_PCI_SET_DMA_MASK _IO(GUESTMEM_TYPE, GUESTMEM_CMD_PCI_SET_DMA_MASK)
 
 #endif /* _UAPI_LINUX_GUESTMEM_H */

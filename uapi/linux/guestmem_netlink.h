@@ -56,18 +56,18 @@ enum guestmem_nl_cmd {
 
 /**
  * enum guestmem_nl_kind - GUESTMEM_A_KIND
- * @GUESTMEM_KIND_USER: one region of the creator's memory
- * @GUESTMEM_KIND_MULTI: several regions of the creator's memory
- * @GUESTMEM_KIND_ALLOC: zeroed kernel pages
- * @GUESTMEM_KIND_EMPTY: the empty object
- * @GUESTMEM_KIND_SUBRANGE: a view of another object (GUESTMEM_A_BASE_ID)
+ * @GUESTMEM_NL_KIND_USER: one region of the creator's memory
+ * @GUESTMEM_NL_KIND_MULTI: several regions of the creator's memory
+ * @GUESTMEM_NL_KIND_ALLOC: zeroed kernel pages
+ * @GUESTMEM_NL_KIND_EMPTY: the empty object
+ * @GUESTMEM_NL_KIND_SUBRANGE: a view of another object (GUESTMEM_A_BASE_ID)
  */
 enum guestmem_nl_kind {
-	GUESTMEM_KIND_USER = 1,
-	GUESTMEM_KIND_MULTI,
-	GUESTMEM_KIND_ALLOC,
-	GUESTMEM_KIND_EMPTY,
-	GUESTMEM_KIND_SUBRANGE,
+	GUESTMEM_NL_KIND_USER = 1,
+	GUESTMEM_NL_KIND_MULTI,
+	GUESTMEM_NL_KIND_ALLOC,
+	GUESTMEM_NL_KIND_EMPTY,
+	GUESTMEM_NL_KIND_SUBRANGE,
 };
 
 /**
@@ -91,7 +91,7 @@ enum guestmem_nl_kind {
  *	attached device
  * @GUESTMEM_A_DEVICE: string, the attached device (PCI name), if any
  * @GUESTMEM_A_FILES: u32, open files (fds, up to dup()) of this object
- * @GUESTMEM_A_VIEWS: u32, subranges of this object alive
+ * @GUESTMEM_A_SUBRANGES: u32, subranges of this object alive
  * @GUESTMEM_A_READS: u64, read calls (READ, READ_PLAIN, RANGE_READ)
  * @GUESTMEM_A_WRITES: u64, write calls (WRITE*, FILL, RANGE_WRITE/FILL)
  * @GUESTMEM_A_BYTES: u64, bytes moved by successful reads and writes
@@ -121,7 +121,7 @@ enum guestmem_nl_attr {
 	GUESTMEM_A_DMA_MAPPED,
 	GUESTMEM_A_DEVICE,
 	GUESTMEM_A_FILES,
-	GUESTMEM_A_VIEWS,
+	GUESTMEM_A_SUBRANGES,
 	GUESTMEM_A_READS,
 	GUESTMEM_A_WRITES,
 	GUESTMEM_A_BYTES,

@@ -230,7 +230,7 @@ struct gm_stats {
 	uint64_t locked_pages, pinned_pages;
 	uint64_t dma_mapped;            /* base objects: bytes mapped for the device */
 	char device[32];                /* attached PCI device, or "" */
-	uint32_t files, views;          /* open files, live subranges */
+	uint32_t files, subranges;      /* open files, live subranges */
 	uint64_t reads, writes, bytes, faults;  /* call counters */
 	uint64_t lock_calls, unlock_calls, lock_failures;
 };
