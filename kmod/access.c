@@ -81,7 +81,7 @@
 #include <uapi/linux/magic.h>
 
 #include "compat.h"
-#include "guestmem.h"
+#include "guestmem_private.h"
 
 /* Pages pinned at once: bounds the stack array and the pin lifetime. */
 #define GM_BATCH	16
@@ -92,29 +92,6 @@
  */
 typedef int (*gm_chunk_fn)(void *ctx, void *kaddr, u64 done, size_t n);
 
-/**
- * gm_fault_set() - record a guest-side failure with a precise address
- * @fault: the ioctl's out_fault
- * @kind: GUESTMEM_KIND_*
- * @cause: GUESTMEM_CAUSE_*
- * @gpa: the first failing guest address
- */
-void gm_fault_set(struct guestmem_fault *fault, u32 kind, u32 cause, u64 gpa)
-{
-	fault->flags = GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA;
-	fault->kind = kind;
-	fault->cause = cause;
-	fault->gpa = gpa;
-}
-
-static void gm_fault_set_gpn(struct guestmem_fault *fault, u64 index,
-			     u64 gpn)
-{
-	fault->flags |= GUESTMEM_FAULT_HAS_INDEX;
-	fault->index = index;
-	fault->gpn = gpn;
-}
-
 static int gm_out_of_range(struct guestmem_fault *fault, u64 gpa)
 {
 	gm_fault_set(fault, GUESTMEM_KIND_OUT_OF_RANGE,
@@ -123,7 +100,7 @@ static int gm_out_of_range(struct guestmem_fault *fault, u64 gpa)
 }
 
 /* Walk [uaddr, uaddr + len) of the owner's mm; @gpa is its guest address. */
-static int gm_walk_user(struct gm_object *base, unsigned long uaddr, u64 gpa,
+static int gm_walk_user(struct guestmem *base, unsigned long uaddr, u64 gpa,
 			u64 len, bool write, gm_chunk_fn fn, void *ctx,
 			struct guestmem_fault *fault)
 {
@@ -188,7 +165,7 @@ static int gm_walk_user(struct gm_object *base, unsigned long uaddr, u64 gpa,
 }
 
 /* Walk [off, off + len) of an allocated object's pages. */
-static int gm_walk_alloc(struct gm_object *base, u64 off, u64 len,
+static int gm_walk_alloc(struct guestmem *base, u64 off, u64 len,
 			 gm_chunk_fn fn, void *ctx)
 {
 	u64 done = 0;
@@ -218,7 +195,7 @@ static int gm_walk_alloc(struct gm_object *base, u64 off, u64 len,
  * The seed's run_on_mapping(): resolve, then walk.  A zero-length access
  * only validates the address (plain accesses of size 0 rely on that).
  */
-static int gm_access(struct gm_object *obj, u64 gpa, u64 len, bool write,
+static int gm_access(struct guestmem *obj, u64 gpa, u64 len, bool write,
 		     gm_chunk_fn fn, void *ctx, struct guestmem_fault *fault)
 {
 	struct gm_loc loc;
@@ -301,7 +278,7 @@ static int gm_chunk_kwrite(void *ctx, void *kaddr, u64 done, size_t n)
  *
  * Return: 0 or a negative errno.
  */
-int gm_kernel_rw(struct gm_object *obj, u64 gpa, void *buf, u64 len,
+int gm_kernel_rw(struct guestmem *obj, u64 gpa, void *buf, u64 len,
 		 bool write, struct guestmem_fault *fault)
 {
 	memset(fault, 0, sizeof(*fault));
@@ -427,7 +404,7 @@ static bool gm_fast_cmpxchg(unsigned long uaddr, const struct gm_fast *f)
  * may have stored a prefix, which it stores again; a cmpxchg has stored
  * nothing).
  */
-static bool gm_fast_owner(struct gm_object *obj, u64 gpa,
+static bool gm_fast_owner(struct guestmem *obj, u64 gpa,
 			  const struct gm_fast *f)
 {
 	struct mm_struct *mm = current->mm;
@@ -462,7 +439,7 @@ static bool gm_fast_owner(struct gm_object *obj, u64 gpa,
  * it).  Kept out of gm_rw() so that longer accesses do not pay for the
  * buffer (stack initialisation zeroes it).
  */
-static noinline bool gm_rw_fast(struct gm_object *obj, u64 gpa,
+static noinline bool gm_rw_fast(struct guestmem *obj, u64 gpa,
 				u8 __user *ubuf, size_t len, bool write)
 {
 	u8 bounce[GM_FAST_MAX];
@@ -752,10 +729,10 @@ static int gm_get_gpn(u64 __user *ugpns, u64 index, u64 *gpn,
 	if (get_user(*gpn, &ugpns[index]))
 		return -EFAULT;
 	if (*gpn > GM_MAX_GPN) {
-		fault->flags = GUESTMEM_FAULT_VALID;
-		fault->kind = GUESTMEM_KIND_OUT_OF_RANGE;
-		fault->cause = GUESTMEM_CAUSE_INVALID_GPN;
-		gm_fault_set_gpn(fault, index, *gpn);
+		/* No address: gpn * 4096 does not exist. */
+		gm_fault_kind(fault, GUESTMEM_KIND_OUT_OF_RANGE,
+			      GUESTMEM_CAUSE_INVALID_GPN);
+		gm_fault_index(fault, index, *gpn);
 		return -ERANGE;
 	}
 	return 0;
@@ -788,7 +765,7 @@ int gm_ioctl_probe_gpns(struct gm_ucmd *ucmd)
 			       gm_chunk_probe, NULL, fault);
 		if (rc) {
 			if (fault->flags)
-				gm_fault_set_gpn(fault, i, gpn);
+				gm_fault_index(fault, i, gpn);
 			return rc;
 		}
 		if (fatal_signal_pending(current))
@@ -843,7 +820,7 @@ static int gm_range(struct gm_ucmd *ucmd, bool write, gm_chunk_fn fn)
 			       write, fn, &c, fault);
 		if (rc) {
 			if (fault->flags)
-				gm_fault_set_gpn(fault, index, gpn);
+				gm_fault_index(fault, index, gpn);
 			return rc;
 		}
 		done += n;

@@ -12,6 +12,7 @@
 #include <linux/backing-dev.h>
 #include <linux/eventfd.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
@@ -125,6 +126,13 @@ static inline void gm_eventfd_signal(struct eventfd_ctx *ctx)
 /* 6.8 renamed PCI_IRQ_LEGACY to PCI_IRQ_INTX. */
 #ifndef PCI_IRQ_INTX
 #define PCI_IRQ_INTX	PCI_IRQ_LEGACY
+#endif
+
+/* 6.13 made the namespace argument of EXPORT_SYMBOL_NS_GPL() a string. */
+#if GM_KERNEL_AT_LEAST(6, 13)
+#define GM_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, "GUESTMEM")
+#else
+#define GM_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, GUESTMEM)
 #endif
 
 /* 6.3 made vma->vm_flags read-only; writers use vm_flags_set(). */

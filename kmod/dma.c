@@ -55,12 +55,12 @@
 
 #include "compat.h"
 
-#include "guestmem.h"
+#include "guestmem_private.h"
 
 /* gpns looked up per batch of GUESTMEM_IOVA, under the mutex. */
 #define GM_IOVA_BATCH	16
 
-static struct device *gm_dma_dev(struct gm_object *base)
+static struct device *gm_dma_dev(struct guestmem *base)
 {
 	return &base->dma->gpci->pdev->dev;
 }
@@ -71,7 +71,7 @@ static struct device *gm_dma_dev(struct gm_object *base)
  *
  * Return: true with an IOMMU, or for CAP_SYS_RAWIO callers.
  */
-bool gm_may_read_iovas(struct gm_object *base)
+bool gm_may_read_iovas(struct guestmem *base)
 {
 	/* A refusal is an answer here, not an event worth an audit record. */
 	return !base->dma->iova_phys ||
@@ -99,7 +99,7 @@ bool gm_dma_iova_is_phys(struct device *dev)
  * Return: 0 (an unattached object simply has none), -ENODEV (the device
  * is gone) or -EPERM (physical IOVAs, without CAP_SYS_RAWIO).
  */
-int gm_dma_may_query(struct gm_object *base)
+int gm_dma_may_query(struct guestmem *base)
 {
 	lockdep_assert_held(&base->lock_mutex);
 	if (!base->dma)
@@ -209,7 +209,7 @@ static void gm_dma_unmap_pages(struct device *dev, struct sg_table *sgt,
  * Context: the base's lock_mutex is held.
  * Return: 0 or a negative errno.
  */
-int gm_dma_map_lock(struct gm_object *base, struct gm_lock *lock)
+int gm_dma_map_lock(struct guestmem *base, struct guestmem_lock *lock)
 {
 	int rc;
 
@@ -233,7 +233,7 @@ int gm_dma_map_lock(struct gm_object *base, struct gm_lock *lock)
  *
  * Context: the base's lock_mutex is held.
  */
-void gm_dma_unmap_lock(struct gm_object *base, struct gm_lock *lock)
+void gm_dma_unmap_lock(struct guestmem *base, struct guestmem_lock *lock)
 {
 	lockdep_assert_held(&base->lock_mutex);
 	if (!lock->mapped)
@@ -274,10 +274,10 @@ u64 gm_iova_run_len(const dma_addr_t *iovas, u64 n)
  * Return: how many pages from @gpn (1..@max) have IOVAs @iova + k * 4096,
  * or 0 outside the object.
  */
-u64 gm_alloc_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
+u64 gm_alloc_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
 			 dma_addr_t *iova)
 {
-	struct gm_object *base = gm_obj_base(obj);
+	struct guestmem *base = gm_obj_base(obj);
 	const dma_addr_t *iovas;
 	struct gm_loc loc;
 	u64 n;
@@ -297,7 +297,7 @@ u64 gm_alloc_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
 }
 
 /* Unmap an allocated object's pages (attach mapped them all). */
-static void gm_dma_unmap_alloc(struct gm_object *base)
+static void gm_dma_unmap_alloc(struct guestmem *base)
 {
 	struct gm_dma *dma = base->dma;
 
@@ -321,8 +321,8 @@ static void gm_dma_unmap_alloc(struct gm_object *base)
  */
 void gm_dma_revoke(struct gm_dma *dma)
 {
-	struct gm_object *base = dma->base;
-	struct gm_lock *lock, *next;
+	struct guestmem *base = dma->base;
+	struct guestmem_lock *lock, *next;
 
 	mutex_lock(&base->lock_mutex);
 	list_for_each_entry_safe(lock, next, &dma->locks, dma_node)
@@ -336,7 +336,7 @@ void gm_dma_revoke(struct gm_dma *dma)
  * gm_dma_detach() - unmap an allocated object and drop the device
  * @base: a base object being destroyed (all locks already released)
  */
-void gm_dma_detach(struct gm_object *base)
+void gm_dma_detach(struct guestmem *base)
 {
 	struct gm_dma *dma = base->dma;
 	struct gm_pci *gpci;
@@ -359,7 +359,7 @@ void gm_dma_detach(struct gm_object *base)
  * Map a whole allocated object for the device: one IOVA run.  Without
  * IOMMU translation the pages must be one physically contiguous block.
  */
-static int gm_dma_map_alloc(struct gm_object *base, struct gm_dma *dma,
+static int gm_dma_map_alloc(struct guestmem *base, struct gm_dma *dma,
 			    struct device *dev)
 {
 	unsigned long n = base->nr_pages;
@@ -388,7 +388,7 @@ static int gm_dma_map_alloc(struct gm_object *base, struct gm_dma *dma,
 int gm_ioctl_attach_device(struct gm_ucmd *ucmd)
 {
 	struct guestmem_attach_device *cmd = ucmd->cmd;
-	struct gm_object *base = gm_obj_base(ucmd->obj);
+	struct guestmem *base = gm_obj_base(ucmd->obj);
 	struct gm_pci *gpci;
 	struct device *dev;
 	struct gm_dma *dma;
@@ -459,8 +459,8 @@ out_put_pci:
 int gm_ioctl_iova(struct gm_ucmd *ucmd)
 {
 	struct guestmem_iova *cmd = ucmd->cmd;
-	struct gm_object *obj = ucmd->obj;
-	struct gm_object *base = gm_obj_base(obj);
+	struct guestmem *obj = ucmd->obj;
+	struct guestmem *base = gm_obj_base(obj);
 	u64 __user *ugpns = u64_to_user_ptr(cmd->gpns_uptr);
 	u64 __user *uiovas = u64_to_user_ptr(cmd->iovas_uptr);
 	u64 gpns[GM_IOVA_BATCH], iovas[GM_IOVA_BATCH];
@@ -490,9 +490,7 @@ int gm_ioctl_iova(struct gm_ucmd *ucmd)
 		mutex_unlock(&base->lock_mutex);
 		if (rc == -ENOENT) {
 			i--;
-			cmd->out_fault.flags = GUESTMEM_FAULT_HAS_INDEX;
-			cmd->out_fault.index = done + i;
-			cmd->out_fault.gpn = gpns[i];
+			gm_fault_index(&cmd->out_fault, done + i, gpns[i]);
 			/* The entries before the failing one are written. */
 			n = i;
 		} else if (rc) {
@@ -528,8 +526,8 @@ int gm_ioctl_iova(struct gm_ucmd *ucmd)
 int gm_ioctl_iova_runs(struct gm_ucmd *ucmd)
 {
 	struct guestmem_iova_runs *cmd = ucmd->cmd;
-	struct gm_object *obj = ucmd->obj;
-	struct gm_object *base = gm_obj_base(obj);
+	struct guestmem *obj = ucmd->obj;
+	struct guestmem *base = gm_obj_base(obj);
 	struct guestmem_iova_run __user *uruns =
 		u64_to_user_ptr(cmd->runs_uptr);
 	struct guestmem_iova_run buf[GM_RUNS_BATCH], *last;
@@ -606,9 +604,7 @@ int gm_ioctl_iova_runs(struct gm_ucmd *ucmd)
 	}
 	cmd->out_gpn_count = done;
 	if (rc == -ENOENT) {
-		cmd->out_fault.flags = GUESTMEM_FAULT_HAS_INDEX;
-		cmd->out_fault.index = done;
-		cmd->out_fault.gpn = cmd->gpn + done;
+		gm_fault_index(&cmd->out_fault, done, cmd->gpn + done);
 	}
 	return rc;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * guestmem in-kernel API (declared in guestmem_kapi.h).
+ * guestmem in-kernel API (declared in include/linux/guestmem_kapi.h).
  *
  * Thin wrappers over the same code the ioctls use: the address rules, the
  * owner's-mm access and the locks are exactly the user-space ones.  Locks
@@ -19,8 +19,10 @@
 #include <linux/file.h>
 #include <linux/module.h>
 
-#include "guestmem.h"
-#include "guestmem_kapi.h"
+#include "guestmem_private.h"
+#include <linux/guestmem_kapi.h>
+
+#include "compat.h"
 
 /**
  * guestmem_get_object() - take a reference to the object behind an fd
@@ -29,9 +31,9 @@
  * Return: the object, or ERR_PTR(-EBADF) (not an fd) or ERR_PTR(-EINVAL)
  * (not a guestmem object fd).
  */
-struct gm_object *guestmem_get_object(int fd)
+struct guestmem *guestmem_get_object(int fd)
 {
-	struct gm_object *obj;
+	struct guestmem *obj;
 	struct file *file;
 
 	file = fget(fd);
@@ -43,17 +45,17 @@ struct gm_object *guestmem_get_object(int fd)
 	fput(file);
 	return obj ?: ERR_PTR(-EINVAL);
 }
-EXPORT_SYMBOL_GPL(guestmem_get_object);
+GM_EXPORT(guestmem_get_object);
 
 /**
  * guestmem_put_object() - drop a reference from guestmem_get_object()
  * @obj: the object
  */
-void guestmem_put_object(struct gm_object *obj)
+void guestmem_put_object(struct guestmem *obj)
 {
 	gm_obj_put(obj);
 }
-EXPORT_SYMBOL_GPL(guestmem_put_object);
+GM_EXPORT(guestmem_put_object);
 
 /**
  * guestmem_read() - read_at() into a kernel buffer
@@ -64,13 +66,13 @@ EXPORT_SYMBOL_GPL(guestmem_put_object);
  *
  * Return: 0 or a negative errno, as GUESTMEM_READ.
  */
-int guestmem_read(struct gm_object *obj, u64 gpa, void *buf, size_t len)
+int guestmem_read(struct guestmem *obj, u64 gpa, void *buf, size_t len)
 {
 	struct guestmem_fault fault;
 
 	return gm_kernel_rw(obj, gpa, buf, len, false, &fault);
 }
-EXPORT_SYMBOL_GPL(guestmem_read);
+GM_EXPORT(guestmem_read);
 
 /**
  * guestmem_write() - write_at() from a kernel buffer
@@ -81,17 +83,17 @@ EXPORT_SYMBOL_GPL(guestmem_read);
  *
  * Return: 0 or a negative errno, as GUESTMEM_WRITE.
  */
-int guestmem_write(struct gm_object *obj, u64 gpa, const void *buf,
+int guestmem_write(struct guestmem *obj, u64 gpa, const void *buf,
 		   size_t len)
 {
 	struct guestmem_fault fault;
 
 	return gm_kernel_rw(obj, gpa, (void *)buf, len, true, &fault);
 }
-EXPORT_SYMBOL_GPL(guestmem_write);
+GM_EXPORT(guestmem_write);
 
 /**
- * guestmem_lock_gpns() - lock_gpns() for a kernel consumer
+ * guestmem_lock_pages() - lock_gpns() for a kernel consumer
  * @obj: the object
  * @kernel_access: also map the pages, contiguously, at guestmem_lock_vaddr()
  * @gpns: @count guest page numbers
@@ -101,11 +103,11 @@ EXPORT_SYMBOL_GPL(guestmem_write);
  *
  * Return: the lock, or an ERR_PTR.
  */
-struct gm_lock *guestmem_lock_gpns(struct gm_object *obj, bool kernel_access,
+struct guestmem_lock *guestmem_lock_pages(struct guestmem *obj, bool kernel_access,
 				   const u64 *gpns, unsigned long count)
 {
 	struct guestmem_fault fault;
-	struct gm_lock *lock;
+	struct guestmem_lock *lock;
 
 	lock = gm_lock_create(obj, gpns, count,
 			      GM_LOCK_KERNEL |
@@ -120,19 +122,19 @@ struct gm_lock *guestmem_lock_gpns(struct gm_object *obj, bool kernel_access,
 	}
 	return lock;
 }
-EXPORT_SYMBOL_GPL(guestmem_lock_gpns);
+GM_EXPORT(guestmem_lock_pages);
 
 /**
  * guestmem_lock_count() - number of entries of a lock
  * @lock: the lock
  *
- * Return: the count passed to guestmem_lock_gpns().
+ * Return: the count passed to guestmem_lock_pages().
  */
-unsigned long guestmem_lock_count(struct gm_lock *lock)
+unsigned long guestmem_lock_count(struct guestmem_lock *lock)
 {
 	return lock->npages;
 }
-EXPORT_SYMBOL_GPL(guestmem_lock_count);
+GM_EXPORT(guestmem_lock_count);
 
 /**
  * guestmem_lock_page() - the page of one entry
@@ -142,11 +144,11 @@ EXPORT_SYMBOL_GPL(guestmem_lock_count);
  * Return: the page (valid until guestmem_unlock()), or NULL if @i is out
  * of range.
  */
-struct page *guestmem_lock_page(struct gm_lock *lock, unsigned long i)
+struct page *guestmem_lock_page(struct guestmem_lock *lock, unsigned long i)
 {
 	return i < lock->npages ? lock->pages[i] : NULL;
 }
-EXPORT_SYMBOL_GPL(guestmem_lock_page);
+GM_EXPORT(guestmem_lock_page);
 
 /**
  * guestmem_lock_vaddr() - the kernel mapping of a lock's pages
@@ -155,24 +157,24 @@ EXPORT_SYMBOL_GPL(guestmem_lock_page);
  * Return: entry i lies at vaddr + i * PAGE_SIZE; NULL without kernel access
  * (or for an empty lock).
  */
-void *guestmem_lock_vaddr(struct gm_lock *lock)
+void *guestmem_lock_vaddr(struct guestmem_lock *lock)
 {
 	return lock->vaddr;
 }
-EXPORT_SYMBOL_GPL(guestmem_lock_vaddr);
+GM_EXPORT(guestmem_lock_vaddr);
 
 /**
- * guestmem_unlock() - release a lock from guestmem_lock_gpns()
+ * guestmem_unlock() - release a lock from guestmem_lock_pages()
  * @lock: the lock; invalid afterwards
  */
-void guestmem_unlock(struct gm_lock *lock)
+void guestmem_unlock(struct guestmem_lock *lock)
 {
 	gm_lock_destroy(lock);
 }
-EXPORT_SYMBOL_GPL(guestmem_unlock);
+GM_EXPORT(guestmem_unlock);
 
 /**
- * guestmem_iova() - iova() of one guest address
+ * guestmem_gpa_to_iova() - iova() of one guest address
  * @obj: the object
  * @gpa: the guest address
  * @iova: its IOVA for the attached device
@@ -181,9 +183,9 @@ EXPORT_SYMBOL_GPL(guestmem_unlock);
  *
  * Return: 0, or -ENOENT (not attached, not locked through @obj).
  */
-int guestmem_iova(struct gm_object *obj, u64 gpa, u64 *iova)
+int guestmem_gpa_to_iova(struct guestmem *obj, u64 gpa, u64 *iova)
 {
-	struct gm_object *base = gm_obj_base(obj);
+	struct guestmem *base = gm_obj_base(obj);
 	dma_addr_t addr;
 	int rc;
 
@@ -194,4 +196,4 @@ int guestmem_iova(struct gm_object *obj, u64 gpa, u64 *iova)
 		*iova = addr + (gpa & (GM_PAGE_SIZE - 1));
 	return rc;
 }
-EXPORT_SYMBOL_GPL(guestmem_iova);
+GM_EXPORT(guestmem_gpa_to_iova);

@@ -22,7 +22,7 @@
 
 #include <linux/guestmem_netlink.h>
 
-#include "guestmem.h"
+#include "guestmem_private.h"
 
 static int gm_limit_set(const char *arg, const struct kernel_param *kp)
 {
@@ -273,7 +273,7 @@ int gm_ucmd_respond(struct gm_ucmd *ucmd)
  * The per-object counters netlink.c reports: one or two per-CPU adds a call,
  * nothing for calls that are not data or lock calls.
  */
-static void gm_account(struct gm_object *obj, unsigned int cmd,
+static void gm_account(struct guestmem *obj, unsigned int cmd,
 		       const union gm_ucmd_buffer *buf, int rc)
 {
 	struct gm_obj_stats __percpu *st = obj->stats;
@@ -326,7 +326,7 @@ static void gm_account(struct gm_object *obj, unsigned int cmd,
 }
 
 /* @obj for an object fd, @gpci for a PCI fd, neither for the device. */
-static long gm_dispatch(enum gm_fd_kind fd, struct gm_object *obj,
+static long gm_dispatch(enum gm_fd_kind fd, struct guestmem *obj,
 			struct gm_pci *gpci, unsigned int cmd,
 			unsigned long arg)
 {
@@ -380,9 +380,9 @@ static long gm_obj_ioctl(struct file *file, unsigned int cmd,
 	return gm_dispatch(GM_FD_OBJECT, file->private_data, NULL, cmd, arg);
 }
 
-static int gm_obj_release(struct inode *inode, struct file *file)
+static int gm_obj_fop_release(struct inode *inode, struct file *file)
 {
-	struct gm_object *obj = file->private_data;
+	struct guestmem *obj = file->private_data;
 
 	atomic_dec(&obj->nr_files);
 	gm_obj_put(obj);
@@ -399,7 +399,7 @@ static const struct file_operations gm_obj_fops = {
 	.unlocked_ioctl = gm_obj_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = gm_obj_file_mmap,
-	.release = gm_obj_release,
+	.release = gm_obj_fop_release,
 	.llseek = noop_llseek,
 };
 
@@ -410,7 +410,7 @@ static const struct file_operations gm_obj_fops = {
  * Return: the object (no reference taken), or NULL if @file is not an
  * object fd.
  */
-struct gm_object *gm_obj_from_file(struct file *file)
+struct guestmem *gm_obj_from_file(struct file *file)
 {
 	return file->f_op == &gm_obj_fops ? file->private_data : NULL;
 }
@@ -427,7 +427,7 @@ struct gm_object *gm_obj_from_file(struct file *file)
  *
  * Return: 0 or a negative errno.
  */
-int gm_obj_publish(struct gm_ucmd *ucmd, struct gm_object *obj, u32 *out_fd)
+int gm_obj_publish(struct gm_ucmd *ucmd, struct guestmem *obj, u32 *out_fd)
 {
 	struct file *file;
 	int fd, rc;

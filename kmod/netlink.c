@@ -38,7 +38,7 @@
 #include <net/genetlink.h>
 #include <linux/guestmem_netlink.h>
 
-#include "guestmem.h"
+#include "guestmem_private.h"
 
 static DEFINE_XARRAY_ALLOC1(gm_registry);
 static u32 gm_registry_next;
@@ -65,7 +65,7 @@ static struct genl_family gm_nl_family;
  *
  * Return: 0 or a negative errno (-ENOMEM, -EBUSY when every id is taken).
  */
-int gm_registry_add(struct gm_object *obj)
+int gm_registry_add(struct guestmem *obj)
 {
 	int rc;
 
@@ -85,7 +85,7 @@ int gm_registry_add(struct gm_object *obj)
  * gm_registry_del() - announce an object's end and drop its id
  * @obj: an object in release (no references left); may be unregistered
  */
-void gm_registry_del(struct gm_object *obj)
+void gm_registry_del(struct guestmem *obj)
 {
 	if (obj->id) {
 		if (obj->announced)
@@ -99,7 +99,7 @@ void gm_registry_del(struct gm_object *obj)
 	obj->creator_pid = NULL;
 }
 
-static u32 gm_nl_kind(struct gm_object *obj)
+static u32 gm_nl_kind(struct guestmem *obj)
 {
 	if (obj->base)
 		return GUESTMEM_NL_KIND_SUBRANGE;
@@ -115,7 +115,7 @@ static u32 gm_nl_kind(struct gm_object *obj)
 	}
 }
 
-static u64 gm_nl_size(struct gm_object *obj)
+static u64 gm_nl_size(struct guestmem *obj)
 {
 	u64 size = 0;
 	u32 i;
@@ -133,9 +133,9 @@ static int gm_nl_put_u64(struct sk_buff *msg, int attr, u64 val)
 }
 
 /* The lock and device attributes, under the base's lock_mutex. */
-static int gm_nl_fill_locks(struct sk_buff *msg, struct gm_object *obj)
+static int gm_nl_fill_locks(struct sk_buff *msg, struct guestmem *obj)
 {
-	struct gm_object *base = gm_obj_base(obj);
+	struct guestmem *base = gm_obj_base(obj);
 	int rc = 0;
 
 	mutex_lock(&base->lock_mutex);
@@ -191,7 +191,7 @@ static int gm_nl_fill_stats(struct sk_buff *msg,
  * @to_current: the message is for the calling process (a reply or a dump:
  * its namespaces translate the creator's pid and uid); else an event.
  */
-static int gm_nl_fill(struct sk_buff *msg, struct gm_object *obj, u8 cmd,
+static int gm_nl_fill(struct sk_buff *msg, struct guestmem *obj, u8 cmd,
 		      u32 portid, u32 seq, int flags,
 		      struct netlink_callback *cb, bool to_current)
 {
@@ -243,7 +243,7 @@ out_cancel:
  * Context: process context, no spinlock held; the base's lock_mutex must
  * not be held (the fill takes it).
  */
-void gm_nl_notify(struct gm_object *obj, u8 cmd)
+void gm_nl_notify(struct guestmem *obj, u8 cmd)
 {
 	struct sk_buff *msg;
 
@@ -261,15 +261,15 @@ void gm_nl_notify(struct gm_object *obj, u8 cmd)
 			  GFP_KERNEL);
 }
 
-static bool gm_nl_visible(struct gm_object *obj, bool privileged, kuid_t uid)
+static bool gm_nl_visible(struct guestmem *obj, bool privileged, kuid_t uid)
 {
 	return privileged || uid_eq(obj->creator_uid, uid);
 }
 
 /* The object behind the caller's @fd, referenced, or NULL. */
-static struct gm_object *gm_nl_get_by_fd(u32 fd)
+static struct guestmem *gm_nl_get_by_fd(u32 fd)
 {
-	struct gm_object *obj = NULL;
+	struct guestmem *obj = NULL;
 	struct file *file;
 
 	file = fget(fd);
@@ -285,7 +285,7 @@ static struct gm_object *gm_nl_get_by_fd(u32 fd)
 static int gm_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	bool privileged = netlink_capable(skb, CAP_SYS_ADMIN);
-	struct gm_object *obj = NULL;
+	struct guestmem *obj = NULL;
 	struct sk_buff *msg;
 	unsigned long id;
 	int rc;
@@ -347,7 +347,7 @@ static int gm_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	kuid_t uid = KUIDT_INIT((uid_t)cb->args[2]);
 	bool privileged = cb->args[1];
 	unsigned long id = cb->args[0];
-	struct gm_object *obj;
+	struct guestmem *obj;
 	int rc;
 
 	cb->seq = atomic_read(&gm_registry_gen);

@@ -4,7 +4,7 @@
  *
  * DOC: Data model
  *
- * A guest memory object (&struct gm_object) is the kernel form of the
+ * A guest memory object (&struct guestmem) is the kernel form of the
  * seed's GuestMemory.  It describes a guest physical address space as an
  * array of region slots of 2^region_bits bytes each (one slot of 2^63
  * bytes for single-region objects), exactly as the seed's
@@ -73,15 +73,15 @@
 #include <linux/uaccess.h>
 
 #include "compat.h"
-#include "guestmem.h"
+#include "guestmem_private.h"
 
 static const struct gm_region gm_absent_region = {
 	.type = GM_REGION_ABSENT,
 };
 
-static struct gm_object *gm_obj_alloc(u32 nr_regions)
+static struct guestmem *gm_obj_alloc(u32 nr_regions)
 {
-	struct gm_object *obj;
+	struct guestmem *obj;
 
 	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
 	if (!obj)
@@ -110,7 +110,7 @@ static struct gm_object *gm_obj_alloc(u32 nr_regions)
 }
 
 /* The seed's single-region RegionDefinition: addresses below 2^63. */
-static void gm_obj_set_single_region(struct gm_object *obj)
+static void gm_obj_set_single_region(struct guestmem *obj)
 {
 	obj->invalid_mask = 1ULL << 63;
 	obj->region_mask = ~0ULL >> 1;
@@ -118,9 +118,9 @@ static void gm_obj_set_single_region(struct gm_object *obj)
 	obj->region_count = 1;
 }
 
-static void gm_obj_release(struct kref *ref)
+static void gm_obj_kref_release(struct kref *ref)
 {
-	struct gm_object *obj = container_of(ref, struct gm_object, ref);
+	struct guestmem *obj = container_of(ref, struct guestmem, ref);
 	unsigned long i;
 
 	/* Announced and unregistered first: a dump no longer finds it. */
@@ -157,13 +157,13 @@ static void gm_obj_release(struct kref *ref)
  * gm_obj_put() - drop one reference to an object
  * @obj: the object
  */
-void gm_obj_put(struct gm_object *obj)
+void gm_obj_put(struct guestmem *obj)
 {
-	kref_put(&obj->ref, gm_obj_release);
+	kref_put(&obj->ref, gm_obj_kref_release);
 }
 
 /* Record the calling process as the owner of a user-backed object. */
-static void gm_obj_set_owner(struct gm_object *obj)
+static void gm_obj_set_owner(struct guestmem *obj)
 {
 	obj->mm = current->mm;
 	mmgrab(obj->mm);
@@ -180,13 +180,13 @@ static void gm_obj_set_owner(struct gm_object *obj)
  *
  * Return: true if accesses must fail with -ESRCH.
  */
-bool gm_owner_exited(struct gm_object *base)
+bool gm_owner_exited(struct guestmem *base)
 {
 	return !atomic_read(&base->owner->signal->live) ||
 	       !atomic_read(&base->mm->mm_users);
 }
 
-static int gm_obj_set_name_kernel(struct gm_object *obj, const char *name)
+static int gm_obj_set_name_kernel(struct guestmem *obj, const char *name)
 {
 	obj->name = kstrdup(name, GFP_KERNEL_ACCOUNT);
 	if (!obj->name)
@@ -195,7 +195,7 @@ static int gm_obj_set_name_kernel(struct gm_object *obj, const char *name)
 	return 0;
 }
 
-static int gm_obj_set_name_user(struct gm_object *obj, u64 name_uptr,
+static int gm_obj_set_name_user(struct guestmem *obj, u64 name_uptr,
 				u32 name_len)
 {
 	char *name;
@@ -217,6 +217,57 @@ static int gm_obj_set_name_user(struct gm_object *obj, u64 name_uptr,
 	obj->name = name;
 	obj->name_len = name_len;
 	return 0;
+}
+
+/**
+ * DOC: Fault reports
+ *
+ * A failure caused by a guest address is reported in the ioctl's
+ * &struct guestmem_fault (the uapi's DOC: Error report): gm_fault_kind()
+ * says what (GUESTMEM_FAULT_VALID, kind, cause), gm_fault_set() also
+ * where (the first failing guest byte), gm_fault_index() which entry of
+ * the caller's gpn list.  IOVA queries report the page without an IOVA
+ * with gm_fault_index() alone: that is not a guest-side failure.
+ */
+
+/**
+ * gm_fault_kind() - record a guest-side failure
+ * @fault: the ioctl's out_fault
+ * @kind: GUESTMEM_KIND_*
+ * @cause: GUESTMEM_CAUSE_*
+ */
+void gm_fault_kind(struct guestmem_fault *fault, u32 kind, u32 cause)
+{
+	fault->flags |= GUESTMEM_FAULT_VALID;
+	fault->kind = kind;
+	fault->cause = cause;
+}
+
+/**
+ * gm_fault_set() - record a guest-side failure at a guest address
+ * @fault: the ioctl's out_fault
+ * @kind: GUESTMEM_KIND_*
+ * @cause: GUESTMEM_CAUSE_*
+ * @gpa: the first failing guest address
+ */
+void gm_fault_set(struct guestmem_fault *fault, u32 kind, u32 cause, u64 gpa)
+{
+	gm_fault_kind(fault, kind, cause);
+	fault->flags |= GUESTMEM_FAULT_HAS_GPA;
+	fault->gpa = gpa;
+}
+
+/**
+ * gm_fault_index() - name the entry of the caller's gpn list that failed
+ * @fault: the ioctl's out_fault
+ * @index: the entry
+ * @gpn: its value
+ */
+void gm_fault_index(struct guestmem_fault *fault, u64 index, u64 gpn)
+{
+	fault->flags |= GUESTMEM_FAULT_HAS_INDEX;
+	fault->index = index;
+	fault->gpn = gpn;
 }
 
 /*
@@ -252,9 +303,9 @@ static int gm_check_user_range(u64 base, u64 len)
  *
  * Return: 0, or -ERANGE (the seed's OutOfRange at @gpa).
  */
-int gm_resolve(struct gm_object *obj, u64 gpa, u64 len, struct gm_loc *loc)
+int gm_resolve(struct guestmem *obj, u64 gpa, u64 len, struct gm_loc *loc)
 {
-	struct gm_object *base = obj;
+	struct guestmem *base = obj;
 	u64 off, idx;
 
 	if ((gpa | len) & obj->invalid_mask)
@@ -280,7 +331,7 @@ int gm_resolve(struct gm_object *obj, u64 gpa, u64 len, struct gm_loc *loc)
 }
 
 /* Do pages @gpn .. @gpn + @n - 1 resolve, each by its first byte? */
-static bool gm_pages_resolve(struct gm_object *obj, u64 gpn, u64 n,
+static bool gm_pages_resolve(struct guestmem *obj, u64 gpn, u64 n,
 			     struct gm_loc *loc)
 {
 	return !gm_resolve(obj, gpn << GM_PAGE_SHIFT,
@@ -304,7 +355,7 @@ static bool gm_pages_resolve(struct gm_object *obj, u64 gpn, u64 n,
  *
  * Return: the number of pages (1..@max), or 0 when @gpn does not resolve.
  */
-u64 gm_resolve_pages(struct gm_object *obj, u64 gpn, u64 max,
+u64 gm_resolve_pages(struct guestmem *obj, u64 gpn, u64 max,
 		     struct gm_loc *loc)
 {
 	struct gm_loc tmp;
@@ -336,7 +387,7 @@ u64 gm_resolve_pages(struct gm_object *obj, u64 gpn, u64 max,
 int gm_ioctl_create_user(struct gm_ucmd *ucmd)
 {
 	struct guestmem_create_user *cmd = ucmd->cmd;
-	struct gm_object *obj;
+	struct guestmem *obj;
 	int rc;
 
 	if (cmd->flags || cmd->__reserved || cmd->__reserved2)
@@ -366,7 +417,7 @@ out_put_obj:
 
 /* Copy, check and install backing @i of a multi-region object. */
 static int gm_multi_take_backing(struct guestmem_create_multi *cmd,
-				 struct gm_object *obj, u32 i)
+				 struct guestmem *obj, u32 i)
 {
 	struct guestmem_backing __user *ubackings =
 		u64_to_user_ptr(cmd->backings_uptr);
@@ -411,7 +462,7 @@ int gm_ioctl_create_multi(struct gm_ucmd *ucmd)
 	struct guestmem_create_multi *cmd = ucmd->cmd;
 	u64 rs = cmd->region_size;
 	u64 region_count, max_region_count;
-	struct gm_object *obj;
+	struct guestmem *obj;
 	u32 region_bits, i;
 	int rc;
 
@@ -520,7 +571,7 @@ int gm_ioctl_create_alloc(struct gm_ucmd *ucmd)
 {
 	struct guestmem_create_alloc *cmd = ucmd->cmd;
 	unsigned long nr_pages;
-	struct gm_object *obj;
+	struct guestmem *obj;
 	int rc;
 
 	if (cmd->flags || cmd->__reserved)
@@ -577,7 +628,7 @@ out_put_obj:
 int gm_ioctl_create_empty(struct gm_ucmd *ucmd)
 {
 	struct guestmem_create_empty *cmd = ucmd->cmd;
-	struct gm_object *obj;
+	struct guestmem *obj;
 	int rc;
 
 	if (cmd->flags || cmd->__reserved)
@@ -611,8 +662,8 @@ out_put_obj:
 int gm_ioctl_subrange(struct gm_ucmd *ucmd)
 {
 	struct guestmem_subrange *cmd = ucmd->cmd;
-	struct gm_object *obj = ucmd->obj;
-	struct gm_object *view;
+	struct guestmem *obj = ucmd->obj;
+	struct guestmem *view;
 	struct gm_loc loc;
 
 	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
@@ -649,7 +700,7 @@ int gm_ioctl_subrange(struct gm_ucmd *ucmd)
  * The mmap window of an object whose base is allocated: the base pages
  * that hold the object's bytes, and where its address 0 lies in them.
  */
-static void gm_mmap_window(struct gm_object *obj, unsigned long *first,
+static void gm_mmap_window(struct guestmem *obj, unsigned long *first,
 			   unsigned long *count, u64 *offset)
 {
 	u64 start = obj->base ? obj->view_offset : 0;
@@ -662,8 +713,8 @@ static void gm_mmap_window(struct gm_object *obj, unsigned long *first,
 
 static vm_fault_t gm_vm_fault(struct vm_fault *vmf)
 {
-	struct gm_object *obj = vmf->vma->vm_private_data;
-	struct gm_object *base = obj->base ?: obj;
+	struct guestmem *obj = vmf->vma->vm_private_data;
+	struct guestmem *base = obj->base ?: obj;
 	unsigned long first, count;
 	struct page *page;
 	u64 offset;
@@ -693,9 +744,9 @@ static const struct vm_operations_struct gm_vm_ops = {
  * Return: 0, -ENODEV (not allocated memory), -EINVAL (private, or outside
  * the window).
  */
-int gm_obj_mmap(struct gm_object *obj, struct vm_area_struct *vma)
+int gm_obj_mmap(struct guestmem *obj, struct vm_area_struct *vma)
 {
-	struct gm_object *base = obj->base ?: obj;
+	struct guestmem *base = obj->base ?: obj;
 	unsigned long first, count, end;
 	u64 offset;
 
@@ -720,7 +771,7 @@ static bool gm_region_mapped(const struct gm_region *region)
 }
 
 /* One region slot as GUESTMEM_INFO reports it. */
-static void gm_region_info(struct gm_object *obj, u64 slot, bool owner,
+static void gm_region_info(struct guestmem *obj, u64 slot, bool owner,
 			   struct guestmem_region_info *ri)
 {
 	const struct gm_region *region;
@@ -752,7 +803,7 @@ static void gm_region_info(struct gm_object *obj, u64 slot, bool owner,
 	}
 }
 
-static bool gm_obj_supports_locking(struct gm_object *obj)
+static bool gm_obj_supports_locking(struct guestmem *obj)
 {
 	struct guestmem_region_info ri;
 	u64 i;
@@ -769,7 +820,7 @@ static bool gm_obj_supports_locking(struct gm_object *obj)
 	return true;
 }
 
-static int gm_info_copy_regions(struct gm_object *obj,
+static int gm_info_copy_regions(struct guestmem *obj,
 				struct guestmem_info *cmd, bool owner)
 {
 	struct guestmem_region_info __user *uri =
@@ -787,9 +838,9 @@ static int gm_info_copy_regions(struct gm_object *obj,
 }
 
 /* GUESTMEM_INFO's view of the locks and of the attached device. */
-static void gm_info_locks(struct gm_object *obj, struct guestmem_info *cmd)
+static void gm_info_locks(struct guestmem *obj, struct guestmem_info *cmd)
 {
-	struct gm_object *base = gm_obj_base(obj);
+	struct guestmem *base = gm_obj_base(obj);
 	struct gm_dma *dma;
 
 	cmd->__reserved = 0;
@@ -827,8 +878,8 @@ static void gm_info_locks(struct gm_object *obj, struct guestmem_info *cmd)
 int gm_ioctl_info(struct gm_ucmd *ucmd)
 {
 	struct guestmem_info *cmd = ucmd->cmd;
-	struct gm_object *obj = ucmd->obj;
-	struct gm_object *base = obj->base ?: obj;
+	struct guestmem *obj = ucmd->obj;
+	struct guestmem *base = obj->base ?: obj;
 	struct guestmem_region_info ri;
 	bool owner = base->mm && base->mm == current->mm;
 	int rc;

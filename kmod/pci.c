@@ -46,7 +46,7 @@
 #include <linux/uaccess.h>
 
 #include "compat.h"
-#include "guestmem.h"
+#include "guestmem_private.h"
 
 static struct pci_driver gm_pci_driver;
 

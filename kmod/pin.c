@@ -5,7 +5,7 @@
  *
  * DOC: Locks
  *
- * A lock (&struct gm_lock) is the kernel side of the seed's LockedPages:
+ * A lock (&struct guestmem_lock) is the kernel side of the seed's LockedPages:
  * the caller's gpn list, in order, duplicates included, and the page behind
  * each entry.  It belongs to the object it was made through - a base
  * object or a view - and lives in that object's @locks xarray under an id
@@ -83,7 +83,7 @@
 #include "compat.h"
 #include <linux/guestmem_netlink.h>
 
-#include "guestmem.h"
+#include "guestmem_private.h"
 
 /* Pages per GUP call: bounds the time between fatal-signal checks. */
 #define GM_PIN_BATCH	512
@@ -97,7 +97,7 @@ INTERVAL_TREE_DEFINE(struct gm_lock_run, node, u64, subtree_last,
  * gm_obj_init_locks() - set up an object's (empty) lock tables
  * @obj: a new object
  */
-void gm_obj_init_locks(struct gm_object *obj)
+void gm_obj_init_locks(struct guestmem *obj)
 {
 	mutex_init(&obj->lock_mutex);
 	xa_init_flags(&obj->locks, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
@@ -216,10 +216,10 @@ struct gm_lock_target {
  * Return: how many of them (from 1) resolve alike into @t, or a negative
  * errno with GUESTMEM_CAUSE_* in @cause for @gpn itself.
  */
-static long gm_lock_locate(struct gm_object *obj, u64 gpn, u64 max,
+static long gm_lock_locate(struct guestmem *obj, u64 gpn, u64 max,
 			   struct gm_lock_target *t, u32 *cause)
 {
-	struct gm_lock *preempt = obj->preempt;
+	struct guestmem_lock *preempt = obj->preempt;
 	struct gm_loc loc;
 	u64 n;
 
@@ -259,19 +259,19 @@ static long gm_lock_locate(struct gm_object *obj, u64 gpn, u64 max,
 	return -EFAULT;
 }
 
+/* Entry @index (gpn @gpn) failed with @rc for @cause. */
 static void gm_lock_fault(struct guestmem_fault *fault, int rc, u32 cause,
 			  unsigned long index, u64 gpn)
 {
-	fault->flags = GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_INDEX;
-	fault->kind = rc == -ERANGE ? GUESTMEM_KIND_OUT_OF_RANGE :
-				      GUESTMEM_KIND_OTHER;
-	fault->cause = cause;
-	fault->index = index;
-	fault->gpn = gpn;
-	if (cause != GUESTMEM_CAUSE_INVALID_GPN) {
-		fault->flags |= GUESTMEM_FAULT_HAS_GPA;
-		fault->gpa = gpn << GM_PAGE_SHIFT;
-	}
+	u32 kind = rc == -ERANGE ? GUESTMEM_KIND_OUT_OF_RANGE :
+				   GUESTMEM_KIND_OTHER;
+
+	/* An invalid gpn has no address. */
+	if (cause == GUESTMEM_CAUSE_INVALID_GPN)
+		gm_fault_kind(fault, kind, cause);
+	else
+		gm_fault_set(fault, kind, cause, gpn << GM_PAGE_SHIFT);
+	gm_fault_index(fault, index, gpn);
 }
 
 /* Does entry @i of @gpns start a run (not the gpn after its predecessor)? */
@@ -281,7 +281,7 @@ static bool gm_run_starts(const u64 *gpns, unsigned long i)
 }
 
 /* Cut @count gpns into runs of consecutive gpns: lock->runs. */
-static int gm_lock_make_runs(struct gm_lock *lock, const u64 *gpns,
+static int gm_lock_make_runs(struct guestmem_lock *lock, const u64 *gpns,
 			     unsigned long count)
 {
 	struct gm_lock_run *run;
@@ -313,7 +313,7 @@ static int gm_lock_make_runs(struct gm_lock *lock, const u64 *gpns,
  * in entries 0..npinned-1; if these do not continue them (a repeated gpn
  * came between), switch to a bitmap of the entries that hold pins.
  */
-static int gm_lock_prepare_pins(struct gm_lock *lock, unsigned long i)
+static int gm_lock_prepare_pins(struct guestmem_lock *lock, unsigned long i)
 {
 	if (lock->pinned_map || i == lock->npinned)
 		return 0;
@@ -330,7 +330,7 @@ static int gm_lock_prepare_pins(struct gm_lock *lock, unsigned long i)
  * before GUP runs (never more than the budget left).  Return: pages
  * pinned (at least 1), or a negative errno.
  */
-static long gm_lock_pin_batch(struct gm_lock *lock, struct mm_struct *mm,
+static long gm_lock_pin_batch(struct guestmem_lock *lock, struct mm_struct *mm,
 			      unsigned long uaddr, unsigned long i, long n)
 {
 	long pinned;
@@ -361,12 +361,12 @@ static long gm_lock_pin_batch(struct gm_lock *lock, struct mm_struct *mm,
  * this lock handled before: gpns they cover take their pages.  *@mmp is
  * the owner's mm, mmget'ed on first use (the caller mmputs it).
  */
-static int gm_lock_pin_run(struct gm_lock *lock, const struct gm_lock_run *run,
+static int gm_lock_pin_run(struct guestmem_lock *lock, const struct gm_lock_run *run,
 			   struct rb_root_cached *seen, struct mm_struct **mmp,
 			   struct guestmem_fault *fault)
 {
-	struct gm_object *obj = lock->obj;
-	struct gm_object *base = gm_obj_base(obj);
+	struct guestmem *obj = lock->obj;
+	struct guestmem *base = gm_obj_base(obj);
 	unsigned long i = run->index;
 	u64 gpn = run->start;
 	u32 cause;
@@ -478,7 +478,7 @@ static void gm_unpin_pages(struct page **pages, unsigned long n, bool dirty)
 }
 
 /* Unpin and uncharge everything the lock pinned. */
-static void gm_lock_unpin(struct gm_lock *lock, bool dirty)
+static void gm_lock_unpin(struct guestmem_lock *lock, bool dirty)
 {
 	struct mm_struct *mm = gm_obj_base(lock->obj)->mm;
 	unsigned long start, end;
@@ -498,7 +498,7 @@ static void gm_lock_unpin(struct gm_lock *lock, bool dirty)
 }
 
 /* Fill lock->pages, run by run; on failure nothing stays pinned. */
-static int gm_lock_pin(struct gm_lock *lock, struct mm_struct **mmp,
+static int gm_lock_pin(struct guestmem_lock *lock, struct mm_struct **mmp,
 		       struct guestmem_fault *fault)
 {
 	struct rb_root_cached seen = RB_ROOT_CACHED;
@@ -515,18 +515,18 @@ static int gm_lock_pin(struct gm_lock *lock, struct mm_struct **mmp,
 	return rc;
 }
 
-static void gm_index_insert(struct gm_lock *lock)
+static void gm_index_insert(struct guestmem_lock *lock)
 {
-	struct gm_object *obj = lock->obj;
+	struct guestmem *obj = lock->obj;
 	unsigned long r;
 
 	for (r = 0; r < lock->nr_runs; r++)
 		gm_run_tree_insert(&lock->runs[r], &obj->gpn_index);
 }
 
-static void gm_index_remove(struct gm_lock *lock)
+static void gm_index_remove(struct guestmem_lock *lock)
 {
-	struct gm_object *obj = lock->obj;
+	struct guestmem *obj = lock->obj;
 	unsigned long r;
 
 	for (r = 0; r < lock->nr_runs; r++)
@@ -534,7 +534,7 @@ static void gm_index_remove(struct gm_lock *lock)
 }
 
 /* Would one more lock of @count entries pass the object's limits? */
-static bool gm_lock_over_limits(struct gm_object *obj, unsigned long count)
+static bool gm_lock_over_limits(struct guestmem *obj, unsigned long count)
 {
 	return obj->lock_count >= gm_limit(gm_max_locks) ||
 	       count > gm_limit(gm_max_object_lock_pages) -
@@ -543,10 +543,10 @@ static bool gm_lock_over_limits(struct gm_object *obj, unsigned long count)
 }
 
 /* Map, index and reserve an id for a new lock. */
-static int gm_lock_insert(struct gm_lock *lock)
+static int gm_lock_insert(struct guestmem_lock *lock)
 {
-	struct gm_object *obj = lock->obj;
-	struct gm_object *base = gm_obj_base(obj);
+	struct guestmem *obj = lock->obj;
+	struct guestmem *base = gm_obj_base(obj);
 	u32 id;
 	int rc;
 
@@ -588,10 +588,10 @@ out_unlock:
 }
 
 /* Undo gm_lock_insert(): unmap (before any unpin), unindex, free the id. */
-static void gm_lock_unlink_locked(struct gm_lock *lock)
+static void gm_lock_unlink_locked(struct guestmem_lock *lock)
 {
-	struct gm_object *obj = lock->obj;
-	struct gm_object *base = gm_obj_base(obj);
+	struct guestmem *obj = lock->obj;
+	struct guestmem *base = gm_obj_base(obj);
 
 	lockdep_assert_held(&base->lock_mutex);
 	gm_dma_unmap_lock(base, lock);
@@ -605,7 +605,7 @@ static void gm_lock_unlink_locked(struct gm_lock *lock)
 }
 
 /* Free the lock's memory (nothing pinned any more). */
-static void gm_lock_free_mem(struct gm_lock *lock)
+static void gm_lock_free_mem(struct guestmem_lock *lock)
 {
 	free_uid(lock->user);
 	kvfree(lock->pinned_map);
@@ -615,7 +615,7 @@ static void gm_lock_free_mem(struct gm_lock *lock)
 }
 
 /* Release what gm_lock_create() took; the lock is unmapped and unlinked. */
-static void gm_lock_free(struct gm_lock *lock)
+static void gm_lock_free(struct guestmem_lock *lock)
 {
 	if (lock->vaddr)
 		vunmap(lock->vaddr);
@@ -639,12 +639,12 @@ static void gm_lock_free(struct gm_lock *lock)
  *
  * Return: the lock, or an ERR_PTR (see the uapi header, GUESTMEM_LOCK_GPNS).
  */
-struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
+struct guestmem_lock *gm_lock_create(struct guestmem *obj, const u64 *gpns,
 			       unsigned long count, unsigned int flags,
 			       struct guestmem_fault *fault)
 {
 	struct mm_struct *mm = NULL;
-	struct gm_lock *lock;
+	struct guestmem_lock *lock;
 	int rc = -ENOMEM;
 
 	memset(fault, 0, sizeof(*fault));
@@ -707,9 +707,9 @@ out_free:
  *
  * Return: 0 (replacing the reserved entry does not allocate).
  */
-int gm_lock_publish(struct gm_lock *lock)
+int gm_lock_publish(struct guestmem_lock *lock)
 {
-	struct gm_object *base = gm_obj_base(lock->obj);
+	struct guestmem *base = gm_obj_base(lock->obj);
 	void *old;
 
 	mutex_lock(&base->lock_mutex);
@@ -723,9 +723,9 @@ int gm_lock_publish(struct gm_lock *lock)
  * @lock: a lock from gm_lock_create(), published or not, that no one
  *	else can reach through its id (the in-kernel API's own locks)
  */
-void gm_lock_destroy(struct gm_lock *lock)
+void gm_lock_destroy(struct guestmem_lock *lock)
 {
-	struct gm_object *base = gm_obj_base(lock->obj);
+	struct guestmem *base = gm_obj_base(lock->obj);
 
 	mutex_lock(&base->lock_mutex);
 	gm_lock_unlink_locked(lock);
@@ -737,9 +737,9 @@ void gm_lock_destroy(struct gm_lock *lock)
  * gm_obj_release_locks() - release every lock of an object being destroyed
  * @obj: the object (its last reference is gone)
  */
-void gm_obj_release_locks(struct gm_object *obj)
+void gm_obj_release_locks(struct guestmem *obj)
 {
-	struct gm_lock *lock;
+	struct guestmem_lock *lock;
 	unsigned long id;
 
 	/*
@@ -774,10 +774,10 @@ void gm_obj_release_locks(struct gm_object *obj)
  * itself and does not keep a device from being attached: the locks made
  * through the view are mapped as usual.
  */
-void gm_view_preempt(struct gm_object *view)
+void gm_view_preempt(struct guestmem *view)
 {
 	struct guestmem_fault fault;
-	struct gm_lock *lock;
+	struct guestmem_lock *lock;
 	unsigned long n, i;
 	u64 *gpns;
 
@@ -811,9 +811,9 @@ void gm_view_preempt(struct gm_object *view)
  * Return: how many pages from @gpn (1..@max) have IOVAs @iova + k * 4096,
  * or 0 when @gpn has none (not attached, not locked, or out of range).
  */
-u64 gm_iova_extent(struct gm_object *obj, u64 gpn, u64 max, dma_addr_t *iova)
+u64 gm_iova_extent(struct guestmem *obj, u64 gpn, u64 max, dma_addr_t *iova)
 {
-	struct gm_object *base = gm_obj_base(obj);
+	struct guestmem *base = gm_obj_base(obj);
 	struct gm_lock_run *run;
 
 	lockdep_assert_held(&base->lock_mutex);
@@ -843,7 +843,7 @@ u64 gm_iova_extent(struct gm_object *obj, u64 gpn, u64 max, dma_addr_t *iova)
  * Context: the base's lock_mutex is held.
  * Return: 0, or -ENOENT (not attached, not locked, or out of range).
  */
-int gm_page_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova)
+int gm_page_iova(struct guestmem *obj, u64 gpn, dma_addr_t *iova)
 {
 	return gm_iova_extent(obj, gpn, 1, iova) ? 0 : -ENOENT;
 }
@@ -857,10 +857,10 @@ int gm_page_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova)
  * the copy to the caller runs without it, so a fault on the caller's
  * buffer (a FUSE or userfaultfd page) blocks no one else.
  */
-static int gm_lock_copy_iovas(struct gm_lock *lock,
+static int gm_lock_copy_iovas(struct guestmem_lock *lock,
 			      struct guestmem_lock_gpns *cmd)
 {
-	struct gm_object *base = gm_obj_base(lock->obj);
+	struct guestmem *base = gm_obj_base(lock->obj);
 	u64 __user *uiovas = u64_to_user_ptr(cmd->iovas_uptr);
 	u64 iovas[GM_LOCK_IOVA_BATCH];
 	unsigned long r = 0, i = 0, n;
@@ -911,9 +911,9 @@ static int gm_lock_copy_iovas(struct gm_lock *lock,
 int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd)
 {
 	struct guestmem_lock_gpns *cmd = ucmd->cmd;
-	struct gm_object *obj = ucmd->obj;
-	struct gm_object *base = gm_obj_base(obj);
-	struct gm_lock *lock;
+	struct guestmem *obj = ucmd->obj;
+	struct guestmem *base = gm_obj_base(obj);
+	struct guestmem_lock *lock;
 	u64 *gpns = NULL;
 	int rc;
 
@@ -984,9 +984,9 @@ out_free:
 int gm_ioctl_unlock_gpns(struct gm_ucmd *ucmd)
 {
 	struct guestmem_unlock_gpns *cmd = ucmd->cmd;
-	struct gm_object *obj = ucmd->obj;
-	struct gm_object *base = gm_obj_base(obj);
-	struct gm_lock *lock;
+	struct guestmem *obj = ucmd->obj;
+	struct guestmem *base = gm_obj_base(obj);
+	struct guestmem_lock *lock;
 
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;

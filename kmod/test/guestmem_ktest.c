@@ -22,14 +22,14 @@
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 
-#include "guestmem_kapi.h"
-#include "test/guestmem_ktest.h"
+#include <linux/guestmem_kapi.h>
+#include "guestmem_ktest.h"
 
 #define GM_KTEST_MAX_LEN	SZ_1M
 
 struct gm_ktest_work {
 	struct work_struct work;
-	struct gm_object *obj;
+	struct guestmem *obj;
 	struct gm_ktest_cmd cmd;
 	int rc;
 };
@@ -42,7 +42,7 @@ static void gm_ktest_fill(u8 *buf, size_t len, u32 seed)
 		buf[i] = (u8)(seed + i);
 }
 
-static int gm_ktest_rw(struct gm_object *obj, struct gm_ktest_cmd *cmd,
+static int gm_ktest_rw(struct guestmem *obj, struct gm_ktest_cmd *cmd,
 		       bool check)
 {
 	u8 *buf, *want = NULL;
@@ -70,11 +70,11 @@ out_free:
 }
 
 /* Lock the pages that hold [gpa, gpa + len), with kernel access. */
-static struct gm_lock *gm_ktest_lock(struct gm_object *obj,
+static struct guestmem_lock *gm_ktest_lock(struct guestmem *obj,
 				     struct gm_ktest_cmd *cmd)
 {
 	u64 first = cmd->gpa >> 12, n, i;
-	struct gm_lock *lock;
+	struct guestmem_lock *lock;
 	u64 *gpns;
 
 	n = ((cmd->gpa + cmd->len + 4095) >> 12) - first;
@@ -83,15 +83,15 @@ static struct gm_lock *gm_ktest_lock(struct gm_object *obj,
 		return ERR_PTR(-ENOMEM);
 	for (i = 0; i < n; i++)
 		gpns[i] = first + i;
-	lock = guestmem_lock_gpns(obj, true, gpns, n);
+	lock = guestmem_lock_pages(obj, true, gpns, n);
 	kvfree(gpns);
 	return lock;
 }
 
-static int gm_ktest_lock_write(struct gm_object *obj,
+static int gm_ktest_lock_write(struct guestmem *obj,
 			       struct gm_ktest_cmd *cmd)
 {
-	struct gm_lock *lock;
+	struct guestmem_lock *lock;
 	u8 *vaddr;
 
 	lock = gm_ktest_lock(obj, cmd);
@@ -105,25 +105,25 @@ static int gm_ktest_lock_write(struct gm_object *obj,
 	return vaddr ? 0 : -EINVAL;
 }
 
-static int gm_ktest_lock_iova(struct gm_object *obj,
+static int gm_ktest_lock_iova(struct guestmem *obj,
 			      struct gm_ktest_cmd *cmd)
 {
-	struct gm_lock *lock;
+	struct guestmem_lock *lock;
 	int rc;
 
 	lock = gm_ktest_lock(obj, cmd);
 	if (IS_ERR(lock))
 		return PTR_ERR(lock);
-	rc = guestmem_iova(obj, cmd->gpa, &cmd->out_value);
+	rc = guestmem_gpa_to_iova(obj, cmd->gpa, &cmd->out_value);
 	guestmem_unlock(lock);
 	return rc;
 }
 
 /* A consumer that breaks its contract: the lock is left to the object. */
-static int gm_ktest_lock_forget(struct gm_object *obj,
+static int gm_ktest_lock_forget(struct guestmem *obj,
 				struct gm_ktest_cmd *cmd)
 {
-	struct gm_lock *lock;
+	struct guestmem_lock *lock;
 
 	lock = gm_ktest_lock(obj, cmd);
 	if (IS_ERR(lock))
@@ -132,7 +132,7 @@ static int gm_ktest_lock_forget(struct gm_object *obj,
 	return 0;
 }
 
-static int gm_ktest_do(struct gm_object *obj, struct gm_ktest_cmd *cmd)
+static int gm_ktest_do(struct guestmem *obj, struct gm_ktest_cmd *cmd)
 {
 	switch (cmd->op) {
 	case GM_KTEST_WRITE_PATTERN:
@@ -142,7 +142,7 @@ static int gm_ktest_do(struct gm_object *obj, struct gm_ktest_cmd *cmd)
 	case GM_KTEST_LOCK_WRITE:
 		return gm_ktest_lock_write(obj, cmd);
 	case GM_KTEST_IOVA:
-		return guestmem_iova(obj, cmd->gpa, &cmd->out_value);
+		return guestmem_gpa_to_iova(obj, cmd->gpa, &cmd->out_value);
 	case GM_KTEST_LOCK_IOVA:
 		return gm_ktest_lock_iova(obj, cmd);
 	case GM_KTEST_LOCK_FORGET:
@@ -207,4 +207,5 @@ static struct miscdevice gm_ktest_dev = {
 module_misc_device(gm_ktest_dev);
 
 MODULE_DESCRIPTION("Test consumer of the guestmem in-kernel API");
+GUESTMEM_IMPORT_NS();
 MODULE_LICENSE("GPL");

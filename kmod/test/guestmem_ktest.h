@@ -16,7 +16,7 @@
  * @GM_KTEST_LOCK_WRITE: lock the pages of [@gpa, @gpa + @len) with kernel
  *	access, write the pattern through the kernel mapping, unlock;
  *	@out_value: the pages' pinned count seen by the test module
- * @GM_KTEST_IOVA: guestmem_iova(@gpa) into @out_value
+ * @GM_KTEST_IOVA: guestmem_gpa_to_iova(@gpa) into @out_value
  * @GM_KTEST_LOCK_IOVA: lock the pages with kernel access, put the first
  *	page's IOVA in @out_value, unlock
  * @GM_KTEST_LOCK_FORGET: lock the pages and drop the object reference

@@ -90,7 +90,7 @@ struct gm_region {
 	unsigned long uaddr;
 };
 
-struct gm_lock;
+struct guestmem_lock;
 
 /**
  * struct gm_lock_run - consecutive gpns of one lock, as the gpn index sees
@@ -107,12 +107,12 @@ struct gm_lock_run {
 	u64 start;
 	u64 last;
 	u64 subtree_last;
-	struct gm_lock *lock;
+	struct guestmem_lock *lock;
 	unsigned long index;
 };
 
 /**
- * struct gm_lock - pages kept resident for a caller (see pin.c)
+ * struct guestmem_lock - pages kept resident for a caller (see pin.c)
  * @id: the lock id (xarray index in &gm_object.locks)
  * @obj: the object (base or view) the lock was made through
  * @npages: entries (the caller's gpn list, duplicates included)
@@ -136,9 +136,9 @@ struct gm_lock_run {
  * @sgt: @pages as a scatterlist, for the DMA mapping
  * @iovas: with a device attached, the IOVA of each entry; else NULL
  */
-struct gm_lock {
+struct guestmem_lock {
 	u32 id;
-	struct gm_object *obj;
+	struct guestmem *obj;
 	unsigned long npages;
 	struct page **pages;
 	struct gm_lock_run *runs;
@@ -197,7 +197,7 @@ struct gm_pci {
 struct gm_dma {
 	struct gm_pci *gpci;
 	struct list_head node;
-	struct gm_object *base;
+	struct guestmem *base;
 	struct list_head locks;
 	bool gone;
 	bool iova_phys;
@@ -231,7 +231,7 @@ struct gm_obj_stats {
 };
 
 /**
- * struct gm_object - a guest memory object (see object.c)
+ * struct guestmem - a guest memory object (see object.c)
  * @ref: one per object fd, one per view of this object
  * @type: GUESTMEM_OBJ_* of the base object
  * @invalid_mask: the seed's RegionDefinition.invalid_mask
@@ -279,7 +279,7 @@ struct gm_obj_stats {
  * @stats: per-object call counters (netlink.c reports them)
  * @lock_fail_rs: bounds the "lock failed" events of this object
  */
-struct gm_object {
+struct guestmem {
 	struct kref ref;
 	u32 type;
 	u64 invalid_mask;
@@ -288,11 +288,11 @@ struct gm_object {
 	u64 region_count;
 	u32 nr_regions;
 	struct gm_region *regions;
-	struct gm_object *base;
+	struct guestmem *base;
 	u64 view_offset;
 	u64 view_len;
 	bool preemptive_locking;
-	struct gm_lock *preempt;
+	struct guestmem_lock *preempt;
 	struct mm_struct *mm;
 	struct task_struct *owner;
 	struct page **pages;
@@ -323,7 +323,7 @@ struct gm_object {
 };
 
 /* The base object of @obj: itself, or the base of a view. */
-static inline struct gm_object *gm_obj_base(struct gm_object *obj)
+static inline struct guestmem *gm_obj_base(struct guestmem *obj)
 {
 	return obj->base ?: obj;
 }
@@ -335,7 +335,7 @@ static inline struct gm_object *gm_obj_base(struct gm_object *obj)
  * @off: offset of the range's first byte inside the region's backing
  */
 struct gm_loc {
-	struct gm_object *base;
+	struct guestmem *base;
 	const struct gm_region *region;
 	u64 off;
 };
@@ -350,7 +350,7 @@ struct gm_loc {
  * @cmd: kernel copy of the struct (zero-extended)
  */
 struct gm_ucmd {
-	struct gm_object *obj;
+	struct guestmem *obj;
 	struct gm_pci *gpci;
 	void __user *ubuffer;
 	u32 user_size;
@@ -378,17 +378,20 @@ static inline bool gm_pages_contiguous(struct page **pages, unsigned long n)
 
 /* main.c */
 int gm_ucmd_respond(struct gm_ucmd *ucmd);
-int gm_obj_publish(struct gm_ucmd *ucmd, struct gm_object *obj, u32 *out_fd);
+int gm_obj_publish(struct gm_ucmd *ucmd, struct guestmem *obj, u32 *out_fd);
 int gm_pci_publish(struct gm_ucmd *ucmd, struct gm_pci *gpci, u32 *out_fd);
-struct gm_object *gm_obj_from_file(struct file *file);
+struct guestmem *gm_obj_from_file(struct file *file);
 
 /* object.c */
-void gm_obj_put(struct gm_object *obj);
-bool gm_owner_exited(struct gm_object *base);
-int gm_resolve(struct gm_object *obj, u64 gpa, u64 len, struct gm_loc *loc);
-u64 gm_resolve_pages(struct gm_object *obj, u64 gpn, u64 max,
+void gm_fault_kind(struct guestmem_fault *fault, u32 kind, u32 cause);
+void gm_fault_set(struct guestmem_fault *fault, u32 kind, u32 cause, u64 gpa);
+void gm_fault_index(struct guestmem_fault *fault, u64 index, u64 gpn);
+void gm_obj_put(struct guestmem *obj);
+bool gm_owner_exited(struct guestmem *base);
+int gm_resolve(struct guestmem *obj, u64 gpa, u64 len, struct gm_loc *loc);
+u64 gm_resolve_pages(struct guestmem *obj, u64 gpn, u64 max,
 		     struct gm_loc *loc);
-int gm_obj_mmap(struct gm_object *obj, struct vm_area_struct *vma);
+int gm_obj_mmap(struct guestmem *obj, struct vm_area_struct *vma);
 int gm_ioctl_create_user(struct gm_ucmd *ucmd);
 int gm_ioctl_create_multi(struct gm_ucmd *ucmd);
 int gm_ioctl_create_alloc(struct gm_ucmd *ucmd);
@@ -397,19 +400,19 @@ int gm_ioctl_subrange(struct gm_ucmd *ucmd);
 int gm_ioctl_info(struct gm_ucmd *ucmd);
 
 /* pin.c */
-void gm_obj_init_locks(struct gm_object *obj);
-void gm_obj_release_locks(struct gm_object *obj);
+void gm_obj_init_locks(struct guestmem *obj);
+void gm_obj_release_locks(struct guestmem *obj);
 /* gm_lock_create() flags */
 #define GM_LOCK_KERNEL_ACCESS	BIT(0)	/* vmap() the pages */
 #define GM_LOCK_KERNEL		BIT(1)	/* not visible to UNLOCK_GPNS */
 #define GM_LOCK_PREEMPT		BIT(2)	/* a view's preemptive lock */
 
-struct gm_lock *gm_lock_create(struct gm_object *obj, const u64 *gpns,
+struct guestmem_lock *gm_lock_create(struct guestmem *obj, const u64 *gpns,
 			       unsigned long count, unsigned int flags,
 			       struct guestmem_fault *fault);
-void gm_view_preempt(struct gm_object *view);
-int gm_lock_publish(struct gm_lock *lock);
-void gm_lock_destroy(struct gm_lock *lock);
+void gm_view_preempt(struct guestmem *view);
+int gm_lock_publish(struct guestmem_lock *lock);
+void gm_lock_destroy(struct guestmem_lock *lock);
 struct user_struct *gm_acct_payer(void);
 int gm_acct_charge(struct user_struct *user, unsigned long npages);
 void gm_acct_uncharge(struct user_struct *user, unsigned long npages);
@@ -418,30 +421,28 @@ long gm_pin_user(struct mm_struct *mm, unsigned long start, unsigned long nr,
 		 unsigned int gup_flags, struct page **pages);
 int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd);
 int gm_ioctl_unlock_gpns(struct gm_ucmd *ucmd);
-u64 gm_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
+u64 gm_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
 		   dma_addr_t *iova);
-int gm_page_iova(struct gm_object *obj, u64 gpn, dma_addr_t *iova);
+int gm_page_iova(struct guestmem *obj, u64 gpn, dma_addr_t *iova);
 
 /* dma.c */
-int gm_dma_map_lock(struct gm_object *base, struct gm_lock *lock);
-void gm_dma_unmap_lock(struct gm_object *base, struct gm_lock *lock);
+int gm_dma_map_lock(struct guestmem *base, struct guestmem_lock *lock);
+void gm_dma_unmap_lock(struct guestmem *base, struct guestmem_lock *lock);
 u64 gm_iova_run_len(const dma_addr_t *iovas, u64 n);
-u64 gm_alloc_iova_extent(struct gm_object *obj, u64 gpn, u64 max,
+u64 gm_alloc_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
 			 dma_addr_t *iova);
-bool gm_may_read_iovas(struct gm_object *base);
-int gm_dma_may_query(struct gm_object *base);
+bool gm_may_read_iovas(struct guestmem *base);
+int gm_dma_may_query(struct guestmem *base);
 bool gm_dma_iova_is_phys(struct device *dev);
 void gm_dma_revoke(struct gm_dma *dma);
-void gm_dma_detach(struct gm_object *base);
+void gm_dma_detach(struct guestmem *base);
 int gm_ioctl_attach_device(struct gm_ucmd *ucmd);
 int gm_ioctl_iova(struct gm_ucmd *ucmd);
 int gm_ioctl_iova_runs(struct gm_ucmd *ucmd);
 
 /* access.c */
-int gm_kernel_rw(struct gm_object *obj, u64 gpa, void *buf, u64 len,
+int gm_kernel_rw(struct guestmem *obj, u64 gpa, void *buf, u64 len,
 		 bool write, struct guestmem_fault *fault);
-void gm_fault_set(struct guestmem_fault *fault, u32 kind, u32 cause,
-		  u64 gpa);
 int gm_ioctl_read(struct gm_ucmd *ucmd);
 int gm_ioctl_write(struct gm_ucmd *ucmd);
 int gm_ioctl_fill(struct gm_ucmd *ucmd);
@@ -465,9 +466,9 @@ int gm_ioctl_pci_set_irqs(struct gm_ucmd *ucmd);
 int gm_ioctl_pci_set_dma_mask(struct gm_ucmd *ucmd);
 
 /* netlink.c */
-int gm_registry_add(struct gm_object *obj);
-void gm_registry_del(struct gm_object *obj);
-void gm_nl_notify(struct gm_object *obj, u8 cmd);
+int gm_registry_add(struct guestmem *obj);
+void gm_registry_del(struct guestmem *obj);
+void gm_nl_notify(struct guestmem *obj, u8 cmd);
 int gm_nl_init(void);
 void gm_nl_exit(void);
 
