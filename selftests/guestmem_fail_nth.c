@@ -25,6 +25,11 @@
  * The debug kernel adds KASAN, lockdep, the DMA-API checks and
  * panic_on_warn, and the runner checks kmemleak after the run.
  *
+ * The calls with allocation sites of guestmem's own in a row (create,
+ * views, attach, lock) are swept a second time out of memory: from the
+ * n-th allocation on, every allocation of the call fails (see
+ * TEST_FAIL_NTH_OOM for why).
+ *
  * Needs CONFIG_FAULT_INJECTION (fail-nth), CONFIG_FAILSLAB and
  * CONFIG_FAIL_PAGE_ALLOC with their debugfs knobs, and root: the debug
  * lane.  Without them every test skips.  Each test logs its number of
@@ -515,9 +520,37 @@ static void fail_nth_min_order(const char *order)
 }
 
 /*
+ * After the n-th allocation has failed, fail every later one too, in the
+ * tasks that ask for it (make-it-fail): what a machine out of memory does.
+ * The task filter goes on first and off last: probability 100 without it
+ * would fail the next allocation of the whole system.
+ */
+static int fail_after_nth(const char *dir, bool on)
+{
+	static const char *const knobs[][3] = {
+		/* knob, on, off (the kernel's default) */
+		{ "task-filter", "Y", "N" }, { "interval", "1", "1" },
+		{ "times", "-1", "1" }, { "space", "0", "0" },
+		{ "probability", "100", "0" },
+	};
+	const int n = ARRAY_SIZE(knobs);
+	char path[128];
+	int i, k;
+
+	for (i = 0; i < n; i++) {
+		k = on ? i : n - 1 - i;
+		snprintf(path, sizeof(path), "%s%s", dir, knobs[k][0]);
+		if (write_knob(path, knobs[k][on ? 1 : 2]))
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Let fail-nth reach sleeping allocations and page allocations of any
- * order, quietly, as iommufd_fail_nth.c does.  fail_nth_exit() restores
- * the kernel's default order.
+ * order, quietly, as iommufd_fail_nth.c does; and arm the failures after
+ * the n-th for the tasks that set make-it-fail (none but ours does).
+ * fail_nth_exit() restores the kernel's defaults that matter.
  */
 static __attribute__((constructor)) void fail_nth_init(void)
 {
@@ -541,7 +574,9 @@ static __attribute__((constructor)) void fail_nth_init(void)
 	    write_knob(FAIL_PAGE_ALLOC "ignore-gfp-wait", "N") ||
 	    write_knob(FAIL_PAGE_ALLOC "ignore-gfp-highmem", "N") ||
 	    write_knob(FAIL_PAGE_ALLOC "verbose", "0") ||
-	    write_knob(FAIL_PAGE_ALLOC "min-order", "0"))
+	    write_knob(FAIL_PAGE_ALLOC "min-order", "0") ||
+	    fail_after_nth(FAILSLAB, true) ||
+	    fail_after_nth(FAIL_PAGE_ALLOC, true))
 		return;
 	have_fault_injection = true;
 }
@@ -549,8 +584,11 @@ static __attribute__((constructor)) void fail_nth_init(void)
 /* The test children _exit(); only the harness itself gets here. */
 static __attribute__((destructor)) void fail_nth_exit(void)
 {
-	if (have_fault_injection)
+	if (have_fault_injection) {
+		fail_after_nth(FAILSLAB, false);
+		fail_after_nth(FAIL_PAGE_ALLOC, false);
 		write_knob(FAIL_PAGE_ALLOC "min-order", "1");
+	}
 	if (fail_nth_total && fail_nth_total->scenarios)
 		printf("# fail-nth: %u injection points over %u scenarios\n",
 		       fail_nth_total->points, fail_nth_total->scenarios);
@@ -559,7 +597,9 @@ static __attribute__((destructor)) void fail_nth_exit(void)
 /* One round of a sweep: which point is armed, and what became of it. */
 struct fail_nth {
 	unsigned int n;
+	bool exhaust;		/* every allocation after the n-th fails too */
 	int fd;			/* /proc/thread-self/fail-nth while armed */
+	int mif;		/* /proc/thread-self/make-it-fail, exhaust */
 	bool armed;		/* the scenario reached its armed call */
 	bool injected;		/* ... and its n-th point failed */
 };
@@ -573,9 +613,18 @@ static void __fail_nth_arm(struct __test_metadata *_metadata,
 	/* One armed call per scenario. */
 	ASSERT_FALSE(nth->armed);
 	nth->armed = true;
+	nth->mif = -1;
+	if (nth->exhaust) {
+		nth->mif = open("/proc/thread-self/make-it-fail",
+				O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, nth->mif);
+	}
 	nth->fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, nth->fd);
 	ASSERT_EQ(len, write(nth->fd, buf, len));
+	/* Counting down, fail-nth keeps make-it-fail from acting. */
+	if (nth->exhaust)
+		ASSERT_EQ(1, pwrite(nth->mif, "1", 1, 0));
 }
 
 /*
@@ -585,11 +634,15 @@ static void __fail_nth_arm(struct __test_metadata *_metadata,
 static void __fail_nth_disarm(struct __test_metadata *_metadata,
 			      struct fail_nth *nth)
 {
+	ssize_t mif = nth->exhaust ? pwrite(nth->mif, "0", 1, 0) : 1;
 	char buf[16] = "";
 	ssize_t len = pread(nth->fd, buf, sizeof(buf) - 1, 0);
 	ssize_t off = pwrite(nth->fd, "0", 1, 0);
 
 	close(nth->fd);
+	if (nth->mif >= 0)
+		close(nth->mif);
+	ASSERT_EQ(1, mif);
 	ASSERT_LT(0, len);
 	ASSERT_EQ(1, off);
 	nth->injected = atoi(buf) == 0;
@@ -599,7 +652,7 @@ static void __fail_nth_disarm(struct __test_metadata *_metadata,
  * The value of @expr, evaluated with fail-nth armed, errno kept.  Nothing
  * else may run while armed: every buffer the call writes is touched
  * beforehand, so that no page fault of this process takes the n-th
- * allocation.
+ * allocation (or, exhausting, any after it).
  */
 #define fail_nth(expr) ({						\
 	__typeof__(expr) __v;						\
@@ -637,8 +690,8 @@ static void fail_nth_count(struct __test_metadata *_metadata,
  * Between rounds the fixture is torn down (its leak check) and set up
  * again.
  */
-#define __FAIL_NTH_SWEEP(fixture, fn) do {				\
-	struct fail_nth nth = { .n = 1 };				\
+#define __FAIL_NTH_SWEEP(fixture, fn, oom) do {				\
+	struct fail_nth nth = { .n = 1, .exhaust = oom };		\
 	double start = now_s();						\
 	int rc = -1;							\
 									\
@@ -678,7 +731,8 @@ static void fail_nth_count(struct __test_metadata *_metadata,
 		struct fail_nth *_nth);					\
 	TEST_F_TIMEOUT(fixture, name, FAIL_NTH_TIMEOUT)			\
 	{								\
-		__FAIL_NTH_SWEEP(fixture, fail_nth_##fixture##_##name);	\
+		__FAIL_NTH_SWEEP(fixture, fail_nth_##fixture##_##name,	\
+				 false);				\
 	}								\
 	static int fail_nth_##fixture##_##name(				\
 		struct __test_metadata __attribute__((unused)) *_metadata, \
@@ -686,6 +740,23 @@ static void fail_nth_count(struct __test_metadata *_metadata,
 		const FIXTURE_VARIANT(fixture)				\
 			__attribute__((unused)) *variant,		\
 		struct fail_nth *_nth)
+
+/*
+ * TEST_FAIL_NTH_OOM(fixture, name) - scenario @name swept again, out of
+ * memory: from the n-th allocation on, every allocation of the call fails.
+ *
+ * The number of allocations in a call is not the same from one call to
+ * the next (slab refills behind KASAN's quarantine, stack depot pages,
+ * percpu chunks: an identical call varies by one or two), so a plain
+ * sweep can step over an allocation site.  Out of memory, the first site
+ * that fails is the first one at or after n, and every site gets its turn.
+ */
+#define TEST_FAIL_NTH_OOM(fixture, name)				\
+	TEST_F_TIMEOUT(fixture, name##_out_of_memory, FAIL_NTH_TIMEOUT)	\
+	{								\
+		__FAIL_NTH_SWEEP(fixture, fail_nth_##fixture##_##name,	\
+				 true);					\
+	}
 
 static void close_fd(int *fd)
 {
@@ -902,10 +973,15 @@ TEST_FAIL_NTH(create, allocated)
 	return 0;
 }
 
+TEST_FAIL_NTH_OOM(create, allocated)
+
 /*
  * 64 MiB: the page array (128 KiB) is a kvcalloc(), a kmalloc() that falls
- * back to vmalloc().  The 16384 pages are not swept one by one (order 0 is
- * left out here, "allocated" does that).
+ * back to vmalloc().  With one failure the fallback always works; out of
+ * memory it fails too, and the page array is not there, which the release
+ * path used to walk anyway (review finding H1, fixed in 80d672f).  The
+ * 16384 pages are not swept one by one (order 0 is left out here,
+ * "allocated" does that).
  */
 TEST_FAIL_NTH(create, allocated_64m)
 {
@@ -926,6 +1002,8 @@ TEST_FAIL_NTH(create, allocated_64m)
 	EXPECT_TRUE(reads_zero(self->obj, len - PAGE, PAGE));
 	return 0;
 }
+
+TEST_FAIL_NTH_OOM(create, allocated_64m)
 
 TEST_FAIL_NTH(create, empty)
 {
@@ -1108,6 +1186,8 @@ TEST_FAIL_NTH(object, subrange_with_preemptive_locking)
 	return 0;
 }
 
+TEST_FAIL_NTH_OOM(object, subrange_with_preemptive_locking)
+
 TEST_FAIL_NTH(object, info)
 {
 	struct guestmem_region_info regions[8];
@@ -1161,6 +1241,8 @@ TEST_FAIL_NTH(object, attach_device)
 	}
 	return 0;
 }
+
+TEST_FAIL_NTH_OOM(object, attach_device)
 
 /* ------------------------------------------------------------------ */
 /* Locks, and the calls on a lock: unlock, close, IOVAs. */
@@ -1397,6 +1479,8 @@ TEST_FAIL_NTH(lock, lock_gpns)
 	expect_locked(_metadata, &self->e, s, before, &held, &cmd);
 	return 0;
 }
+
+TEST_FAIL_NTH_OOM(lock, lock_gpns)
 
 /* GUESTMEM_UNLOCK_GPNS cannot fail: everything goes back. */
 TEST_FAIL_NTH(lock, unlock)
