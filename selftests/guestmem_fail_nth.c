@@ -378,17 +378,23 @@ struct footprint {
 	long long pins;		/* FOLL_PIN references, system-wide */
 };
 
-static struct footprint footprint(struct nl *nl)
+/* @pins: count FOLL_PIN references too (the slow part), else -1. */
+static struct footprint __footprint(struct nl *nl, bool pins)
 {
 	struct footprint fp = {
 		.fds = gm_test_count_fds(),
 		.maps = gm_test_count_maps(),
 		.objects = nl_count_mine(nl),
 		.vmpin = gm_test_vmpin_pages(),
-		.pins = foll_pins(),
+		.pins = pins ? foll_pins() : -1,
 	};
 
 	return fp;
+}
+
+static struct footprint footprint(struct nl *nl)
+{
+	return __footprint(nl, true);
 }
 
 /*
@@ -414,9 +420,9 @@ static const struct footprint *footprint_at(struct nl *nl, enum mark mark)
 /* Everything as in @want; @when says which try this is. */
 static void __expect_footprint(struct __test_metadata *_metadata,
 			       struct nl *nl, const struct footprint *want,
-			       const char *when, unsigned int n)
+			       const char *when, unsigned int n, bool pins)
 {
-	struct footprint now = footprint(nl);
+	struct footprint now = __footprint(nl, pins);
 
 	EXPECT_EQ(want->fds, now.fds) TH_LOG("%s, n %u: fd leak", when, n);
 	EXPECT_EQ(want->maps, now.maps)
@@ -426,13 +432,18 @@ static void __expect_footprint(struct __test_metadata *_metadata,
 	EXPECT_EQ(want->vmpin, now.vmpin)
 		TH_LOG("%s, n %u: VmPin %ld, want %ld", when, n, now.vmpin,
 		       want->vmpin);
-	EXPECT_EQ(want->pins, now.pins)
-		TH_LOG("%s, n %u: %lld FOLL_PIN references, want %lld", when,
-		       n, now.pins, want->pins);
+	if (pins)
+		EXPECT_EQ(want->pins, now.pins)
+			TH_LOG("%s, n %u: %lld FOLL_PIN references, want %lld",
+			       when, n, now.pins, want->pins);
 }
 
 #define expect_footprint(nl, want, when) \
-	__expect_footprint(_metadata, nl, want, when, _nth->n)
+	__expect_footprint(_metadata, nl, want, when, _nth->n, true)
+
+/* After a call that pins nothing: FOLL_PIN is left to the teardown. */
+#define expect_footprint_but_pins(nl, want, when) \
+	__expect_footprint(_metadata, nl, want, when, _nth->n, false)
 
 /* The lock state GUESTMEM_INFO reports for an object fd. */
 struct locks {
@@ -822,7 +833,7 @@ static void base_teardown(struct __test_metadata *_metadata, struct base *b)
 {
 	if (b->dev >= 0 && !_metadata->skip)
 		__expect_footprint(_metadata, &b->nl, &b->before, "teardown",
-				   fail_nth_round);
+				   fail_nth_round, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -910,7 +921,8 @@ FIXTURE_TEARDOWN(create)
 #define expect_nothing_made(rc) do {					\
 	expect_enomem(rc);						\
 	EXPECT_EQ(-1, self->obj);					\
-	expect_footprint(&self->b.nl, &self->b.before, "failed create"); \
+	expect_footprint_but_pins(&self->b.nl, &self->b.before,	\
+				  "failed create");			\
 } while (0)
 
 /* ... and one that worked made exactly one object, of this type. */
@@ -1031,7 +1043,7 @@ TEST_FAIL_NTH(create, mmap_of_allocated_memory)
 		int rc = -errno;
 
 		expect_enomem(rc);
-		expect_footprint(&self->b.nl, before, "failed mmap");
+		expect_footprint_but_pins(&self->b.nl, before, "failed mmap");
 		return rc;
 	}
 	self->map = map;
@@ -1058,7 +1070,8 @@ TEST_FAIL_NTH(create, library_allocate)
 	if (rc) {
 		expect_enomem(rc);
 		EXPECT_EQ(ENOMEM, gm_last_error()->errnum);
-		expect_footprint(&self->b.nl, &self->b.before, "failed gm_allocate");
+		expect_footprint_but_pins(&self->b.nl, &self->b.before,
+					  "failed gm_allocate");
 		self->gm = NULL;
 		return rc;
 	}
@@ -1230,7 +1243,7 @@ TEST_FAIL_NTH(object, attach_device)
 	if (rc) {
 		expect_enomem(rc);
 		expect_locks(self->obj, &held);
-		expect_footprint(&self->b.nl, before, "failed attach");
+		expect_footprint_but_pins(&self->b.nl, before, "failed attach");
 		return rc;
 	}
 	EXPECT_TRUE(locks_of(self->obj).attached);
@@ -1383,6 +1396,54 @@ static void expect_locked(struct __test_metadata *_metadata,
 	}
 }
 
+/* The shapes of the lock fixture; lock_out_of_memory sweeps some again. */
+#define CONTIGUOUS { .kind = USER, GPNS(0, 1, 2, 3, 4, 5, 6, 7), .distinct = 8 }
+#define SCATTERED { .kind = USER, GPNS(9, 2, 14, 5, 11), .distinct = 5 }
+#define DUPLICATES { .kind = USER, GPNS(3, 3, 7, 3, 8, 7), .distinct = 3 }
+#define KERNEL_ACCESS { .kind = USER, .flags = GUESTMEM_LOCK_KERNEL_ACCESS, \
+			GPNS(1, 4, 4, 6), .distinct = 3 }
+#define MULTI_REGION { .kind = MULTI, GPNS(0, 1, 9, 10, 16, 17, 9), \
+		       .distinct = 6 }
+#define ALLOCATED { .kind = ALLOC, GPNS(0, 3, 3, 1), .distinct = 3 }
+#define THROUGH_VIEW { .kind = USER, .through = VIEW, GPNS(0, 5, 2, 2, 7), \
+		       .distinct = 4 }
+#define PREEMPTIVE { .kind = USER, .through = PREEMPTIVE_VIEW, \
+		     GPNS(0, 5, 2, 2, 7), .distinct = 4 }
+/* The list of the lock test guestmem_abi.c had, now with its IOVAs. */
+#define ATTACHED { .kind = USER, .attach = true, GPNS(0, 1, 2, 3, 1), \
+		   .distinct = 4 }
+#define ATTACHED_VIEW { .kind = USER, .through = VIEW, .attach = true, \
+			GPNS(1, 2, 3, 6, 2), .distinct = 4 }
+#define ATTACHED_PREEMPTIVE { .kind = USER, .through = PREEMPTIVE_VIEW, \
+			      .attach = true, GPNS(1, 2, 3, 6, 2), \
+			      .distinct = 4 }
+#define ATTACHED_ALLOCATED { .kind = ALLOC, .attach = true, \
+			     GPNS(0, 3, 3, 1), .distinct = 3 }
+
+/* GUESTMEM_LOCK_GPNS: the lock, or nothing pinned, charged or mapped. */
+static int __lock_under_fail_nth(struct __test_metadata *_metadata,
+				 struct env *e, const struct shape *s,
+				 struct fail_nth *_nth)
+{
+	const struct footprint *before = footprint_at(&e->b.nl, AT_CALL);
+	struct locks held = locks_of(e->target);
+	struct guestmem_lock_gpns cmd;
+	int rc;
+
+	rc = fail_nth(env_lock(e, s, &cmd));
+	if (rc) {
+		expect_enomem(rc);
+		EXPECT_EQ(0, cmd.out_lock_id);
+		EXPECT_EQ(0, cmd.out_flags);
+		EXPECT_EQ(0, cmd.out_fault.flags);
+		expect_locks(e->target, &held);
+		expect_footprint(&e->b.nl, before, "failed lock");
+		return rc;
+	}
+	expect_locked(_metadata, e, s, before, &held, &cmd);
+	return 0;
+}
+
 FIXTURE(lock) {
 	struct env e;
 };
@@ -1391,61 +1452,20 @@ FIXTURE_VARIANT(lock) {
 	struct shape s;
 };
 
-FIXTURE_VARIANT_ADD(lock, contiguous) {
-	.s = { .kind = USER, GPNS(0, 1, 2, 3, 4, 5, 6, 7), .distinct = 8 },
-};
-
-FIXTURE_VARIANT_ADD(lock, scattered) {
-	.s = { .kind = USER, GPNS(9, 2, 14, 5, 11), .distinct = 5 },
-};
-
-FIXTURE_VARIANT_ADD(lock, duplicates) {
-	.s = { .kind = USER, GPNS(3, 3, 7, 3, 8, 7), .distinct = 3 },
-};
-
-FIXTURE_VARIANT_ADD(lock, kernel_access) {
-	.s = { .kind = USER, .flags = GUESTMEM_LOCK_KERNEL_ACCESS,
-	       GPNS(1, 4, 4, 6), .distinct = 3 },
-};
-
-FIXTURE_VARIANT_ADD(lock, multi_region) {
-	.s = { .kind = MULTI, GPNS(0, 1, 9, 10, 16, 17, 9), .distinct = 6 },
-};
-
-FIXTURE_VARIANT_ADD(lock, allocated) {
-	.s = { .kind = ALLOC, GPNS(0, 3, 3, 1), .distinct = 3 },
-};
-
-FIXTURE_VARIANT_ADD(lock, view) {
-	.s = { .kind = USER, .through = VIEW, GPNS(0, 5, 2, 2, 7),
-	       .distinct = 4 },
-};
-
-FIXTURE_VARIANT_ADD(lock, preemptive_view) {
-	.s = { .kind = USER, .through = PREEMPTIVE_VIEW, GPNS(0, 5, 2, 2, 7),
-	       .distinct = 4 },
-};
-
-/* The list of the lock test guestmem_abi.c had, now with its IOVAs. */
-FIXTURE_VARIANT_ADD(lock, attached) {
-	.s = { .kind = USER, .attach = true, GPNS(0, 1, 2, 3, 1),
-	       .distinct = 4 },
-};
-
-FIXTURE_VARIANT_ADD(lock, attached_view) {
-	.s = { .kind = USER, .through = VIEW, .attach = true,
-	       GPNS(1, 2, 3, 6, 2), .distinct = 4 },
-};
-
+FIXTURE_VARIANT_ADD(lock, contiguous) { .s = CONTIGUOUS };
+FIXTURE_VARIANT_ADD(lock, scattered) { .s = SCATTERED };
+FIXTURE_VARIANT_ADD(lock, duplicates) { .s = DUPLICATES };
+FIXTURE_VARIANT_ADD(lock, kernel_access) { .s = KERNEL_ACCESS };
+FIXTURE_VARIANT_ADD(lock, multi_region) { .s = MULTI_REGION };
+FIXTURE_VARIANT_ADD(lock, allocated) { .s = ALLOCATED };
+FIXTURE_VARIANT_ADD(lock, view) { .s = THROUGH_VIEW };
+FIXTURE_VARIANT_ADD(lock, preemptive_view) { .s = PREEMPTIVE };
+FIXTURE_VARIANT_ADD(lock, attached) { .s = ATTACHED };
+FIXTURE_VARIANT_ADD(lock, attached_view) { .s = ATTACHED_VIEW };
 FIXTURE_VARIANT_ADD(lock, attached_preemptive_view) {
-	.s = { .kind = USER, .through = PREEMPTIVE_VIEW, .attach = true,
-	       GPNS(1, 2, 3, 6, 2), .distinct = 4 },
+	.s = ATTACHED_PREEMPTIVE
 };
-
-FIXTURE_VARIANT_ADD(lock, attached_allocated) {
-	.s = { .kind = ALLOC, .attach = true, GPNS(0, 3, 3, 1),
-	       .distinct = 3 },
-};
+FIXTURE_VARIANT_ADD(lock, attached_allocated) { .s = ATTACHED_ALLOCATED };
 
 FIXTURE_SETUP(lock)
 {
@@ -1457,30 +1477,10 @@ FIXTURE_TEARDOWN(lock)
 	env_teardown(_metadata, &self->e);
 }
 
-/* GUESTMEM_LOCK_GPNS: the lock, or nothing pinned, charged or mapped. */
 TEST_FAIL_NTH(lock, lock_gpns)
 {
-	const struct shape *s = &variant->s;
-	const struct footprint *before = footprint_at(&self->e.b.nl, AT_CALL);
-	struct locks held = locks_of(self->e.target);
-	struct guestmem_lock_gpns cmd;
-	int rc;
-
-	rc = fail_nth(env_lock(&self->e, s, &cmd));
-	if (rc) {
-		expect_enomem(rc);
-		EXPECT_EQ(0, cmd.out_lock_id);
-		EXPECT_EQ(0, cmd.out_flags);
-		EXPECT_EQ(0, cmd.out_fault.flags);
-		expect_locks(self->e.target, &held);
-		expect_footprint(&self->e.b.nl, before, "failed lock");
-		return rc;
-	}
-	expect_locked(_metadata, &self->e, s, before, &held, &cmd);
-	return 0;
+	return __lock_under_fail_nth(_metadata, &self->e, &variant->s, _nth);
 }
-
-TEST_FAIL_NTH_OOM(lock, lock_gpns)
 
 /* GUESTMEM_UNLOCK_GPNS cannot fail: everything goes back. */
 TEST_FAIL_NTH(lock, unlock)
@@ -1518,6 +1518,48 @@ TEST_FAIL_NTH(lock, close_with_locks_held)
 	expect_footprint(&self->e.b.nl, &self->e.before_target,
 			 "close with locks held");
 	return rc;
+}
+
+/*
+ * GUESTMEM_LOCK_GPNS out of memory (see TEST_FAIL_NTH_OOM), for the shapes
+ * whose error paths differ: user pages pinned, pages vmapped, pages of
+ * the object itself, pins borrowed from a preemptive view, DMA-mapped.
+ */
+FIXTURE(lock_out_of_memory) {
+	struct env e;
+};
+
+FIXTURE_VARIANT(lock_out_of_memory) {
+	struct shape s;
+};
+
+FIXTURE_VARIANT_ADD(lock_out_of_memory, scattered) { .s = SCATTERED };
+FIXTURE_VARIANT_ADD(lock_out_of_memory, kernel_access) {
+	.s = KERNEL_ACCESS
+};
+FIXTURE_VARIANT_ADD(lock_out_of_memory, allocated) { .s = ALLOCATED };
+FIXTURE_VARIANT_ADD(lock_out_of_memory, preemptive_view) {
+	.s = PREEMPTIVE
+};
+FIXTURE_VARIANT_ADD(lock_out_of_memory, attached) { .s = ATTACHED };
+FIXTURE_VARIANT_ADD(lock_out_of_memory, attached_view) {
+	.s = ATTACHED_VIEW
+};
+
+FIXTURE_SETUP(lock_out_of_memory)
+{
+	env_setup(_metadata, &self->e, &variant->s);
+}
+
+FIXTURE_TEARDOWN(lock_out_of_memory)
+{
+	env_teardown(_metadata, &self->e);
+}
+
+TEST_FAIL_NTH(lock_out_of_memory, lock_gpns)
+{
+	_nth->exhaust = true;
+	return __lock_under_fail_nth(_metadata, &self->e, &variant->s, _nth);
 }
 
 /* The IOVA queries of an attached object, on a lock made beforehand. */
@@ -1575,7 +1617,7 @@ TEST_FAIL_NTH(iova, iova)
 	rc = fail_nth(iova_of(self->e.target, s->gpns, s->count, iovas, &cmd));
 	if (rc) {
 		expect_enomem(rc);
-		expect_footprint(&self->e.b.nl, before, "failed iova");
+		expect_footprint_but_pins(&self->e.b.nl, before, "failed iova");
 		return rc;
 	}
 	for (i = 0; i < s->count; i++)
@@ -1625,7 +1667,7 @@ TEST_FAIL_NTH(iova, iova_runs)
 				   16, &cmd));
 	if (rc) {
 		expect_enomem(rc);
-		expect_footprint(&self->e.b.nl, before, "failed iova_runs");
+		expect_footprint_but_pins(&self->e.b.nl, before, "failed iova_runs");
 		return rc;
 	}
 	EXPECT_EQ(s->run_len, cmd.out_gpn_count);
