@@ -338,44 +338,13 @@ static int nl_count_mine(struct nl *nl)
 	return -EAGAIN;
 }
 
-/*
- * FOLL_PIN references held in the whole system (nothing else pins here):
- * nr_foll_pin_acquired - nr_foll_pin_released, or -1.  The per-CPU deltas
- * are folded in first (vm.stat_refresh, root): else the counters lag.
- */
-static long long foll_pins(void)
-{
-	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
-	long long val, acquired = -1, released = -1;
-	char key[64];
-	FILE *f;
-
-	if (fd < 0)
-		return -1;
-	if (write(fd, "1", 1) != 1) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	f = fopen("/proc/vmstat", "re");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", key, &val) == 2) {
-		if (!strcmp(key, "nr_foll_pin_acquired"))
-			acquired = val;
-		else if (!strcmp(key, "nr_foll_pin_released"))
-			released = val;
-	}
-	fclose(f);
-	return acquired < 0 || released < 0 ? -1 : acquired - released;
-}
-
+/* The FOLL_PIN count is the whole system's: nothing else pins in the VM. */
 struct footprint {
 	int fds;		/* open fds */
 	int maps;		/* mappings of object fds */
 	int objects;		/* live objects this process created */
 	long vmpin;		/* VmPin, pages */
-	long long pins;		/* FOLL_PIN references, system-wide */
+	long long pins;		/* FOLL_PIN references held */
 };
 
 /* @pins: count FOLL_PIN references too (the slow part), else -1. */
@@ -386,7 +355,7 @@ static struct footprint __footprint(struct nl *nl, bool pins)
 		.maps = gm_test_count_maps(),
 		.objects = nl_count_mine(nl),
 		.vmpin = gm_test_vmpin_pages(),
-		.pins = pins ? foll_pins() : -1,
+		.pins = pins ? gm_test_foll_pins() : -1,
 	};
 
 	return fp;
@@ -1162,7 +1131,7 @@ TEST_FAIL_NTH(object, subrange)
 	int rc = __view_under_fail_nth(_metadata, self, variant, _nth, 0);
 
 	if (!rc)
-		EXPECT_EQ(before->pins, foll_pins());
+		EXPECT_EQ(before->pins, gm_test_foll_pins());
 	return rc;
 }
 
@@ -1189,13 +1158,13 @@ TEST_FAIL_NTH(object, subrange_with_preemptive_locking)
 		EXPECT_TRUE(_nth->injected || !user)
 			TH_LOG("n %u: not pinned, nothing failed", _nth->n);
 		EXPECT_EQ(0, info.out_pinned_pages);
-		EXPECT_EQ(before->pins, foll_pins());
+		EXPECT_EQ(before->pins, gm_test_foll_pins());
 		EXPECT_EQ(before->vmpin, gm_test_vmpin_pages());
 		return 0;
 	}
 	EXPECT_TRUE(user);
 	EXPECT_EQ(pages, info.out_pinned_pages);
-	EXPECT_EQ(before->pins + pages, foll_pins());
+	EXPECT_EQ(before->pins + pages, gm_test_foll_pins());
 	return 0;
 }
 
@@ -1371,7 +1340,7 @@ static void expect_locked(struct __test_metadata *_metadata,
 {
 	bool pins = s->kind != ALLOC && s->through != PREEMPTIVE_VIEW;
 	struct locks now = locks_of(e->target);
-	long long pinned = foll_pins() - before->pins;
+	long long pinned = gm_test_foll_pins() - before->pins;
 	unsigned int i;
 
 	EXPECT_NE(0, cmd->out_lock_id);
