@@ -58,7 +58,7 @@
 #include "guestmem_utils.h"
 
 #define MEM_PAGES	16
-#define EDU_BDF		"0000:00:03.0"
+#define EDU_BDF		GM_TEST_EDU
 #define EDU_SYSFS	"/sys/bus/pci/devices/" EDU_BDF
 
 /* ------------------------------------------------------------------ */
@@ -202,9 +202,10 @@ static int info_of(int obj, struct guestmem_info *info)
 	return gm_raw(obj, GUESTMEM_INFO, info);
 }
 
+/* The edu device exists, and is bound to guestmem (attach needs that). */
 static bool have_edu(void)
 {
-	return access(EDU_SYSFS, F_OK) == 0;
+	return access(EDU_SYSFS, F_OK) == 0 && gm_test_bind(EDU_BDF) == 0;
 }
 
 /* ------------------------------------------------------------------ */
