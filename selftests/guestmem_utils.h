@@ -387,12 +387,34 @@ static inline long long gm_test_vmstat(const char *name)
 	return found;
 }
 
-/* Pages the system holds FOLL_PIN references on (acquired - released). */
+/*
+ * Pages the system holds FOLL_PIN references on (acquired - released), or
+ * -1: one refresh and one read for both counters, as the fail-nth sweeps
+ * ask after every try.
+ */
 static inline long long gm_test_foll_pins(void)
 {
-	long long acq = gm_test_vmstat("nr_foll_pin_acquired");
-	long long rel = gm_test_vmstat("nr_foll_pin_released");
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+	long long val, acq = -1, rel = -1;
+	char key[64];
+	FILE *f;
 
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	f = fopen("/proc/vmstat", "re");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &val) == 2) {
+		if (!strcmp(key, "nr_foll_pin_acquired"))
+			acq = val;
+		else if (!strcmp(key, "nr_foll_pin_released"))
+			rel = val;
+	}
+	fclose(f);
 	return acq < 0 || rel < 0 ? -1 : acq - rel;
 }
 

@@ -119,6 +119,17 @@ for f in "$testdir"/*; do
 	cp "$f" "$root/tests/"
 	list+=("$(basename "$f")")
 done
+# The fault-injection sweeps last: a failure they inject into the DMA-API
+# debugging's own bookkeeping turns it off for the rest of the boot
+# ("DMA-API: cacheline tracking ENOMEM, dma-debug disabled").
+first=() last=()
+for l in "${list[@]}"; do
+	case "$l" in
+	*fail_nth*) last+=("$l") ;;
+	*) first+=("$l") ;;
+	esac
+done
+list=("${first[@]}" "${last[@]}")
 if [ -n "$extradir" ]; then
 	[ -d "$extradir" ] || die "EXTRA_TESTS=$extradir is not a directory"
 	mkdir -p "$root/tests/extra"
