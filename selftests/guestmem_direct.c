@@ -38,7 +38,9 @@
 
 /*
  * The test layout, page by page: RW except page 4 (PROT_NONE), page 6
- * (read only) and page 10 (not mapped at all).
+ * (read only) and page 10 (not mapped at all).  Page 10 is unmapped only
+ * once the object exists (layout_punch()): the library maps a page of its
+ * own when it makes its first object, and mmap() may put it in any gap.
  */
 #define PG_NONE 4
 #define PG_RO 6
@@ -53,9 +55,14 @@ static uint8_t *layout_map(void)
 		return NULL;
 	if (mprotect(m + PG_NONE * SZ_4K, SZ_4K, PROT_NONE) ||
 	    mprotect(m + PG_RO * SZ_4K, SZ_4K, PROT_READ) ||
-	    munmap(m + PG_UNMAPPED * SZ_4K, SZ_4K))
+	    mprotect(m + PG_UNMAPPED * SZ_4K, SZ_4K, PROT_NONE))
 		return NULL;
 	return m;
+}
+
+static int layout_punch(uint8_t *m)
+{
+	return munmap(m + PG_UNMAPPED * SZ_4K, SZ_4K);
 }
 
 static bool layout_accessible(size_t page)
@@ -296,6 +303,7 @@ FIXTURE_SETUP(same)
 	self->mem = layout_map();
 	ASSERT_NE(NULL, self->mem);
 	test_gm_ok(gm_new("direct", self->mem, LAYOUT, &self->gm));
+	ASSERT_EQ(0, layout_punch(self->mem));
 }
 
 FIXTURE_TEARDOWN(same)
@@ -766,7 +774,7 @@ static int app_init(struct app *a)
 	if (a->bus == MAP_FAILED || a->own == MAP_FAILED || !a->mem)
 		return -1;
 	app_own = a->own;
-	return gm_new("direct", a->mem, LAYOUT, &a->gm) ? -1 : 0;
+	return gm_new("direct", a->mem, LAYOUT, &a->gm) || layout_punch(a->mem) ? -1 : 0;
 }
 
 /*
@@ -1109,6 +1117,7 @@ TEST(threads_take_faults_at_the_same_time)
 	f.mem = layout_map();
 	ASSERT_NE(NULL, f.mem);
 	test_gm_ok(gm_new("direct", f.mem, LAYOUT, &f.gm));
+	ASSERT_EQ(0, layout_punch(f.mem));
 	f0 = gm_direct_faults();
 	for (i = 0; i < FAULT_THREADS; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, fault_thread, &f));
