@@ -35,11 +35,11 @@ static int gm_rw(struct gm *gm, unsigned long cmd, enum gm_op op, uint64_t gpa,
 }
 
 /*
- * The shape of every call below: an inline fast part that handles the
- * common case - one window, a naturally aligned 1, 2, 4 or 8 byte value -
- * with one fault-tolerant instruction and no stack frame, and a slow part,
- * tail-called, that does everything else: other sizes directly, or the
- * ioctl.  @direct false: the fast part faulted, go to the kernel at once.
+ * The shape of the calls below: an inline fast part for the hottest case,
+ * an 8-byte access inside the handle's one window, done with one
+ * fault-tolerant instruction and no stack frame; and a slow part,
+ * tail-called, for everything else: other sizes directly, or the ioctl.
+ * @direct false: the fast part faulted, go to the kernel at once.
  */
 
 /* Byte accesses of length 0 succeed before any address check (seed §3.3). */
@@ -58,9 +58,9 @@ static __attribute__((noinline)) int gm_write_at_slow(struct gm *gm, uint64_t gp
 
 int gm_write_at(struct gm *gm, uint64_t gpa, const void *src, size_t len)
 {
-	uint8_t *va = gm_direct_window(gm, gpa, len);
+	uint8_t *va;
 
-	if (va && len == 8 && !((uintptr_t)va & 7))
+	if (len == 8 && gm_direct_window8(gm, gpa, &va))
 		return gm_ft_store8(va, src) ? 0 : gm_write_at_slow(gm, gpa, src, len, false);
 	return gm_write_at_slow(gm, gpa, src, len, true);
 }
@@ -80,9 +80,9 @@ static __attribute__((noinline)) int gm_read_at_slow(struct gm *gm, uint64_t gpa
 
 int gm_read_at(struct gm *gm, uint64_t gpa, void *dest, size_t len)
 {
-	uint8_t *va = gm_direct_window(gm, gpa, len);
+	uint8_t *va;
 
-	if (va && len == 8 && !((uintptr_t)va & 7))
+	if (len == 8 && gm_direct_window8(gm, gpa, &va))
 		return gm_ft_load8(dest, va) ? 0 : gm_read_at_slow(gm, gpa, dest, len, false);
 	return gm_read_at_slow(gm, gpa, dest, len, true);
 }
@@ -103,7 +103,7 @@ int gm_read_to_atomic(struct gm *gm, uint64_t gpa, _Atomic uint8_t *dest, size_t
 	return gm_read_at(gm, gpa, (void *)dest, len);
 }
 
-int gm_fill_at(struct gm *gm, uint64_t gpa, uint8_t val, size_t len)
+static int gm_fill_kernel(struct gm *gm, uint64_t gpa, uint8_t val, size_t len)
 {
 	struct guestmem_fill a = {
 		.size = sizeof(a),
@@ -111,58 +111,62 @@ int gm_fill_at(struct gm *gm, uint64_t gpa, uint8_t val, size_t len)
 		.len = len,
 		.val = val,
 	};
-	uint8_t *va;
 	int ret;
 
-	if (!len)
-		return 0;
-	va = gm_direct_va(gm, gpa, len);
-	if (va && !gm_ft_set(va, val, len))
-		return 0;
 	ret = gm_ioctl(gm->fd, GUESTMEM_FILL, &a);
 	if (ret)
 		return gm_fail_ioctl(gm, ret, GM_OP_FILL, true, gpa, len, &a.out_fault);
 	return 0;
 }
 
+int gm_fill_at(struct gm *gm, uint64_t gpa, uint8_t val, size_t len)
+{
+	uint8_t *va;
+
+	if (!len)
+		return 0;
+	va = gm_direct_va(gm, gpa, len);
+	if (va && !gm_ft_set(va, val, len))
+		return 0;
+	return gm_fill_kernel(gm, gpa, val, len);
+}
+
 /*
- * Direct plain accesses: a naturally aligned 1, 2, 4 or 8 byte value (at
- * an aligned host address, as the kernel requires too) is one load or
- * store, so it cannot tear; anything else is a copy, as in the seed.
- * 0, or -1 after a fault.
+ * Direct plain accesses: 1, 2, 4 or 8 bytes are one load or store, which
+ * cannot tear when it is naturally aligned (and is no worse than the
+ * kernel's byte copy when it is not); other sizes are a copy, as in the
+ * seed.  0, or -1 after a fault.
  */
 static inline int gm_direct_load(void *obj, const uint8_t *va, size_t size)
 {
-	if (!((uintptr_t)va & (size - 1))) {
-		switch (size) {
-		case 8:
-			return gm_ft_load8(obj, va) ? 0 : -1;
-		case 4:
-			return gm_ft_load4(obj, va) ? 0 : -1;
-		case 2:
-			return gm_ft_load2(obj, va) ? 0 : -1;
-		case 1:
-			return gm_ft_load1(obj, va) ? 0 : -1;
-		}
+	switch (size) {
+	case 8:
+		return gm_ft_load8(obj, va) ? 0 : -1;
+	case 4:
+		return gm_ft_load4(obj, va) ? 0 : -1;
+	case 2:
+		return gm_ft_load2(obj, va) ? 0 : -1;
+	case 1:
+		return gm_ft_load1(obj, va) ? 0 : -1;
+	default:
+		return gm_ft_copy(obj, va, size);
 	}
-	return gm_ft_copy(obj, va, size);
 }
 
 static inline int gm_direct_store(uint8_t *va, const void *obj, size_t size)
 {
-	if (!((uintptr_t)va & (size - 1))) {
-		switch (size) {
-		case 8:
-			return gm_ft_store8(va, obj) ? 0 : -1;
-		case 4:
-			return gm_ft_store4(va, obj) ? 0 : -1;
-		case 2:
-			return gm_ft_store2(va, obj) ? 0 : -1;
-		case 1:
-			return gm_ft_store1(va, obj) ? 0 : -1;
-		}
+	switch (size) {
+	case 8:
+		return gm_ft_store8(va, obj) ? 0 : -1;
+	case 4:
+		return gm_ft_store4(va, obj) ? 0 : -1;
+	case 2:
+		return gm_ft_store2(va, obj) ? 0 : -1;
+	case 1:
+		return gm_ft_store1(va, obj) ? 0 : -1;
+	default:
+		return gm_ft_copy(va, obj, size);
 	}
-	return gm_ft_copy(va, obj, size);
 }
 
 /*
@@ -181,9 +185,9 @@ static __attribute__((noinline)) int gm_write_plain_slow(struct gm *gm, uint64_t
 
 int gm_write_plain(struct gm *gm, uint64_t gpa, const void *obj, size_t size)
 {
-	uint8_t *va = gm_direct_window(gm, gpa, size);
+	uint8_t *va;
 
-	if (va && size == 8 && !((uintptr_t)va & 7))
+	if (size == 8 && gm_direct_window8(gm, gpa, &va))
 		return gm_ft_store8(va, obj) ? 0 : gm_write_plain_slow(gm, gpa, obj, size, false);
 	return gm_write_plain_slow(gm, gpa, obj, size, true);
 }
@@ -200,9 +204,9 @@ static __attribute__((noinline)) int gm_read_plain_slow(struct gm *gm, uint64_t 
 
 int gm_read_plain(struct gm *gm, uint64_t gpa, void *obj, size_t size)
 {
-	uint8_t *va = gm_direct_window(gm, gpa, size);
+	uint8_t *va;
 
-	if (va && size == 8 && !((uintptr_t)va & 7))
+	if (size == 8 && gm_direct_window8(gm, gpa, &va))
 		return gm_ft_load8(obj, va) ? 0 : gm_read_plain_slow(gm, gpa, obj, size, false);
 	return gm_read_plain_slow(gm, gpa, obj, size, true);
 }
@@ -289,10 +293,10 @@ static __attribute__((noinline)) int gm_compare_exchange_slow(struct gm *gm, uin
 int gm_compare_exchange(struct gm *gm, uint64_t gpa, void *current, const void *new_val,
 			size_t size)
 {
-	uint8_t *va = gm_direct_window(gm, gpa, size);
+	uint8_t *va;
 	int ret;
 
-	if (va && size == 8 && !((uintptr_t)va & 7) && !(gpa & 7)) {
+	if (size == 8 && !(gpa & 7) && gm_direct_window8(gm, gpa, &va) && !((uintptr_t)va & 7)) {
 		ret = gm_ft_cmpxchg8(va, current, new_val);
 		return ret >= 0 ? ret :
 		       gm_compare_exchange_slow(gm, gpa, current, new_val, size, false);

@@ -10,8 +10,9 @@
  *  - direct access is on: GUESTMEM_DIRECT=0 in the environment (read at
  *    first use) or gm_set_direct(false) turns it off, for applications that
  *    own SIGSEGV and SIGBUS;
- *  - the calling thread does not block SIGSEGV or SIGBUS (checked once per
- *    thread; a fault in a thread that blocks them would kill the process);
+ *  - the calling thread does not block SIGSEGV or SIGBUS (checked at its
+ *    first direct access: a fault in a thread that blocks them would kill
+ *    the process; a thread that blocks them then stays on the kernel path);
  *  - the addressed bytes lie in one region that this process maps: the
  *    library's mmap() of allocated memory (in any process that holds a
  *    handle), or a user-backed region in the process that owns it - the
@@ -37,9 +38,13 @@
  *
  * The fork canary.  A page mapped with MADV_WIPEONFORK holds the process's
  * epoch, a number no ancestor had; the kernel zeroes the page in every
- * child, whatever made it (fork(), vfork(), clone() without CLONE_VM), so
- * comparing the epoch recorded with a handle's region addresses against
- * the canary is one load, where getpid() is a system call.
+ * child, whatever made it (fork(), clone() without CLONE_VM; a vfork()
+ * child shares the memory, and so rightly the epoch), so comparing the
+ * epoch recorded with a handle's region addresses against the canary is
+ * one load, where getpid() is a system call.  Allocated memory's windows
+ * compare against gm_alloc_canary, always 0, instead.  Both carry
+ * GM_EPOCH_OFF while direct access is switched off, so the data path's
+ * window check is also the switch.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -58,21 +63,22 @@
 
 #include "direct.h"
 
-_Atomic uint32_t gm_direct_gen = GM_DIRECT_GEN_OFF;
-__thread uint32_t gm_direct_thread_gen __attribute__((tls_model("initial-exec")));
-/* The generation under which this thread was last checked (and found blocking). */
-static __thread uint32_t gm_direct_thread_checked __attribute__((tls_model("initial-exec")));
+enum { GM_MODE_UNSET, GM_MODE_ON, GM_MODE_OFF };
+static _Atomic int gm_direct_mode;
+
+__thread uint8_t gm_direct_thread_ok __attribute__((tls_model("initial-exec")));
+/* The thread was checked, and blocks SIGSEGV or SIGBUS (or there is no handler). */
+static __thread uint8_t gm_direct_thread_refused __attribute__((tls_model("initial-exec")));
 
 static pthread_once_t gm_direct_once = PTHREAD_ONCE_INIT;
 static pthread_once_t gm_handler_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t gm_direct_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint32_t gm_direct_last_on = 1;     /* the generation to use when switched on */
 static bool gm_handler_failed;
 
 static volatile uint64_t *gm_canary;       /* the fork canary; NULL: none */
 static uint64_t gm_epoch_counter;          /* copied into children, never wiped */
-/* What allocated memory's window compares with its epoch 0: always equal. */
-static const volatile uint64_t gm_no_canary;
+/* What allocated memory's windows compare their epoch 0 with. */
+static volatile uint64_t gm_alloc_canary = GM_EPOCH_OFF;
 
 static _Atomic uint64_t gm_direct_fault_count;
 
@@ -94,6 +100,28 @@ static void gm_direct_fork_done(void)
 	pthread_mutex_unlock(&gm_direct_lock);
 }
 
+/*
+ * A fork wiped the canary (or there is none yet): a new epoch, no ancestor's.
+ * gm_direct_lock held.
+ */
+static void gm_canary_refresh_locked(void)
+{
+	uint64_t off = atomic_load(&gm_direct_mode) == GM_MODE_ON ? 0 : GM_EPOCH_OFF;
+
+	if (gm_canary && !(*gm_canary & ~GM_EPOCH_OFF))
+		*gm_canary = ++gm_epoch_counter | off;
+}
+
+/* Let the canaries say what the switch says.  gm_direct_lock held. */
+static void gm_direct_switch_locked(bool on)
+{
+	atomic_store(&gm_direct_mode, on ? GM_MODE_ON : GM_MODE_OFF);
+	gm_alloc_canary = on ? 0 : GM_EPOCH_OFF;
+	gm_canary_refresh_locked();
+	if (gm_canary)
+		*gm_canary = (*gm_canary & ~GM_EPOCH_OFF) | (on ? 0 : GM_EPOCH_OFF);
+}
+
 static void gm_direct_init(void)
 {
 	const char *env = getenv("GUESTMEM_DIRECT");
@@ -107,26 +135,19 @@ static void gm_direct_init(void)
 		gm_ft_erms = 1;
 #endif
 	pthread_atfork(gm_direct_fork_prepare, gm_direct_fork_done, gm_direct_fork_done);
-	atomic_store(&gm_direct_gen, on ? gm_direct_last_on : GM_DIRECT_GEN_OFF);
+	pthread_mutex_lock(&gm_direct_lock);
+	gm_direct_switch_locked(on);
+	pthread_mutex_unlock(&gm_direct_lock);
 }
 
 bool gm_set_direct(bool enable)
 {
-	uint32_t gen;
 	bool was;
 
 	pthread_once(&gm_direct_once, gm_direct_init);
 	pthread_mutex_lock(&gm_direct_lock);
-	gen = atomic_load(&gm_direct_gen);
-	was = gen != GM_DIRECT_GEN_OFF;
-	if (enable && !was && GM_DIRECT_ARCH) {
-		/* A new generation: every thread is checked again. */
-		if (++gm_direct_last_on == GM_DIRECT_GEN_OFF)
-			gm_direct_last_on = 1;
-		atomic_store(&gm_direct_gen, gm_direct_last_on);
-	} else if (!enable && was) {
-		atomic_store(&gm_direct_gen, GM_DIRECT_GEN_OFF);
-	}
+	was = atomic_load(&gm_direct_mode) == GM_MODE_ON;
+	gm_direct_switch_locked(enable && GM_DIRECT_ARCH);
 	pthread_mutex_unlock(&gm_direct_lock);
 	return was;
 }
@@ -157,10 +178,8 @@ uint64_t gm_direct_epoch(void)
 		if (p != MAP_FAILED)
 			gm_canary = p;
 	}
-	/* Zero here means a fork wiped it since: this is a new process. */
-	if (gm_canary && !*gm_canary)
-		*gm_canary = ++gm_epoch_counter;
-	epoch = gm_canary ? *gm_canary : 0;
+	gm_canary_refresh_locked();
+	epoch = gm_canary ? *gm_canary & ~GM_EPOCH_OFF : 0;
 	pthread_mutex_unlock(&gm_direct_lock);
 	return epoch;
 }
@@ -168,7 +187,7 @@ uint64_t gm_direct_epoch(void)
 /* Still the process that @epoch was handed out to? */
 static bool gm_direct_same_process(uint64_t epoch)
 {
-	return epoch && gm_canary && *gm_canary == epoch;
+	return epoch && gm_canary && (*gm_canary & ~GM_EPOCH_OFF) == epoch;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -307,27 +326,31 @@ static void gm_direct_install(void)
 #endif
 }
 
-/* May the calling thread touch memory directly now? */
-static bool gm_direct_thread_ok(void)
+/*
+ * May the calling thread touch memory directly now?  Direct access must
+ * be on; the first time, the handler is installed and the thread's mask
+ * checked.
+ */
+static bool gm_direct_thread_may(void)
 {
-	uint32_t gen;
+	int mode = atomic_load_explicit(&gm_direct_mode, memory_order_relaxed);
 	sigset_t cur;
 
-	pthread_once(&gm_direct_once, gm_direct_init);
-	gen = atomic_load(&gm_direct_gen);
-	if (gen == GM_DIRECT_GEN_OFF)
+	if (mode == GM_MODE_UNSET) {
+		pthread_once(&gm_direct_once, gm_direct_init);
+		mode = atomic_load(&gm_direct_mode);
+	}
+	if (mode != GM_MODE_ON || gm_direct_thread_refused)
 		return false;
-	if (gm_direct_thread_gen == gen)
+	if (gm_direct_thread_ok)
 		return true;
-	if (gm_direct_thread_checked == gen)
-		return false;
 	pthread_once(&gm_handler_once, gm_direct_install);
-	if (gm_handler_failed || pthread_sigmask(SIG_BLOCK, NULL, &cur))
+	if (gm_handler_failed || pthread_sigmask(SIG_BLOCK, NULL, &cur) ||
+	    sigismember(&cur, SIGSEGV) || sigismember(&cur, SIGBUS)) {
+		gm_direct_thread_refused = 1;
 		return false;
-	gm_direct_thread_checked = gen;
-	if (sigismember(&cur, SIGSEGV) || sigismember(&cur, SIGBUS))
-		return false;
-	gm_direct_thread_gen = gen;
+	}
+	gm_direct_thread_ok = 1;
 	return true;
 }
 
@@ -514,12 +537,16 @@ fail:
 /* Publish what setup found; gm_direct_lock held. */
 static void gm_direct_publish(struct gm *gm, uint8_t **region_va, bool owner)
 {
+	uint64_t len = gm->regions[0].len;
+
 	gm->direct_region_va = region_va;
-	if (gm->region_count == 1 && region_va && region_va[0] && gm->regions[0].len) {
+	if (gm->region_count == 1 && region_va && region_va[0] && len) {
 		gm->direct_base = region_va[0];
-		gm->direct_canary = owner ? gm_canary : &gm_no_canary;
+		gm->direct_canary = owner ? gm_canary : &gm_alloc_canary;
 		gm->direct_epoch = owner ? gm->owner_epoch : 0;
-		atomic_store_explicit(&gm->direct_len, gm->regions[0].len, memory_order_release);
+		atomic_store_explicit(&gm->direct_end8, len >= 8 ? len - 7 : 0,
+				      memory_order_release);
+		atomic_store_explicit(&gm->direct_len, len, memory_order_release);
 	}
 	atomic_store_explicit(&gm->direct_state, GM_DIRECT_READY, memory_order_release);
 }
@@ -578,7 +605,7 @@ uint8_t *gm_direct_va_slow(struct gm *gm, uint64_t gpa, uint64_t len)
 	uint64_t off;
 	size_t i;
 
-	if (!GM_DIRECT_ARCH || !gm_direct_thread_ok())
+	if (!GM_DIRECT_ARCH || !gm_direct_thread_may())
 		return NULL;
 	if (atomic_load_explicit(&gm->direct_state, memory_order_acquire) != GM_DIRECT_READY)
 		gm_direct_setup(gm);

@@ -31,15 +31,17 @@
 enum { GM_DIRECT_UNSET, GM_DIRECT_READY };
 
 /*
- * The generation of the process-wide switch: a thread may touch memory
- * directly while its gm_direct_thread_gen equals gm_direct_gen (it then
- * has been checked under this generation: the handler is installed and
- * the thread does not block SIGSEGV or SIGBUS).  GM_DIRECT_GEN_OFF, which
- * no thread ever records, switches direct access off.
+ * The process-wide switch reaches the data path through the canaries
+ * (direct.c): while direct access is off, both carry GM_EPOCH_OFF, which
+ * no handle's epoch has, so every window check fails.
  */
-#define GM_DIRECT_GEN_OFF UINT32_MAX
-extern _Atomic uint32_t gm_direct_gen GM_HIDDEN;
-extern __thread uint32_t gm_direct_thread_gen
+#define GM_EPOCH_OFF (1ULL << 63)
+
+/*
+ * Set once the calling thread has been found able to take faults: the
+ * handler is installed and the thread does not block SIGSEGV or SIGBUS.
+ */
+extern __thread uint8_t gm_direct_thread_ok
 	__attribute__((tls_model("initial-exec"))) GM_HIDDEN;
 
 /* direct.c */
@@ -63,8 +65,7 @@ static inline uint8_t *gm_direct_window(struct gm *gm, uint64_t gpa, uint64_t le
 	uint64_t wlen = atomic_load_explicit(&gm->direct_len, memory_order_acquire);
 
 	if (__builtin_expect(gpa < wlen && len <= wlen - gpa, 1) &&
-	    __builtin_expect(gm_direct_thread_gen ==
-			     atomic_load_explicit(&gm_direct_gen, memory_order_relaxed), 1) &&
+	    __builtin_expect(gm_direct_thread_ok, 1) &&
 	    __builtin_expect(*gm->direct_canary == gm->direct_epoch, 1))
 		return gm->direct_base + gpa;
 #else
@@ -73,6 +74,29 @@ static inline uint8_t *gm_direct_window(struct gm *gm, uint64_t gpa, uint64_t le
 	(void)len;
 #endif
 	return NULL;
+}
+
+/*
+ * The same for an 8-byte access, the hottest case, in fewer instructions:
+ * one bound (direct_end8: the guest addresses where 8 bytes fit).  True,
+ * with *@va set, when it may go direct.
+ */
+static inline bool gm_direct_window8(struct gm *gm, uint64_t gpa, uint8_t **va)
+{
+#if GM_DIRECT_ARCH
+	if (__builtin_expect(gpa < atomic_load_explicit(&gm->direct_end8, memory_order_acquire),
+			     1) &&
+	    __builtin_expect(gm_direct_thread_ok, 1) &&
+	    __builtin_expect(*gm->direct_canary == gm->direct_epoch, 1)) {
+		*va = gm->direct_base + gpa;
+		return true;
+	}
+#else
+	(void)gm;
+	(void)gpa;
+	(void)va;
+#endif
+	return false;
 }
 
 /*

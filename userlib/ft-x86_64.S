@@ -13,11 +13,12 @@
  * use only call-clobbered registers.
  *
  * The shapes follow glibc's SSE2 memmove/memset, so that a copy costs what
- * memcpy costs: up to 64 bytes, loads of the head and the tail that may
+ * memcpy costs: up to 128 bytes, loads of the head and the tail that may
  * overlap, all loads before any store (which makes them memmove-safe);
- * above, 64-byte blocks with the last (or, copying backwards, the first)
- * 64 bytes loaded before the loop and stored after it.  From 2 KiB on, on
- * a CPU with ERMS, rep movsb/stosb (gm_ft_erms, set by direct.c).
+ * above, 128-byte blocks with the last (or, copying backwards, the first)
+ * 128 bytes loaded before the loop and stored after it.  From 2 KiB on, on
+ * a CPU with ERMS, rep movsb/stosb (gm_ft_erms, set by direct.c), which
+ * is what glibc uses there too.
  * A fault may leave a prefix copied or set, as a failing memcpy would.
  */
 #ifdef __x86_64__
@@ -100,6 +101,27 @@ gm_ft_copy:
 	xor %eax, %eax
 	ret
 .Lc_gt64:
+	cmp $128, %rdx
+	ja .Lc_gt128
+	movdqu (%rsi), %xmm0
+	movdqu 16(%rsi), %xmm1
+	movdqu 32(%rsi), %xmm2
+	movdqu 48(%rsi), %xmm3
+	movdqu -64(%rsi,%rdx), %xmm4
+	movdqu -48(%rsi,%rdx), %xmm5
+	movdqu -32(%rsi,%rdx), %xmm6
+	movdqu -16(%rsi,%rdx), %xmm7
+	movdqu %xmm0, (%rdi)
+	movdqu %xmm1, 16(%rdi)
+	movdqu %xmm2, 32(%rdi)
+	movdqu %xmm3, 48(%rdi)
+	movdqu %xmm4, -64(%rdi,%rdx)
+	movdqu %xmm5, -48(%rdi,%rdx)
+	movdqu %xmm6, -32(%rdi,%rdx)
+	movdqu %xmm7, -16(%rdi,%rdx)
+	xor %eax, %eax
+	ret
+.Lc_gt128:
 	/* dst - src < len (unsigned): dst starts inside the source, copy backwards. */
 	mov %rdi, %rax
 	sub %rsi, %rax
@@ -114,51 +136,82 @@ gm_ft_copy:
 	xor %eax, %eax
 	ret
 .Lc_forward:
-	movdqu -64(%rsi,%rdx), %xmm4
-	movdqu -48(%rsi,%rdx), %xmm5
-	movdqu -32(%rsi,%rdx), %xmm6
-	movdqu -16(%rsi,%rdx), %xmm7
-	lea -64(%rdi,%rdx), %r8
-	lea -64(%rdx), %rcx
+	movdqu -128(%rsi,%rdx), %xmm8
+	movdqu -112(%rsi,%rdx), %xmm9
+	movdqu -96(%rsi,%rdx), %xmm10
+	movdqu -80(%rsi,%rdx), %xmm11
+	movdqu -64(%rsi,%rdx), %xmm12
+	movdqu -48(%rsi,%rdx), %xmm13
+	movdqu -32(%rsi,%rdx), %xmm14
+	movdqu -16(%rsi,%rdx), %xmm15
+	lea -128(%rdx), %rcx
 	xor %eax, %eax
 1:	movdqu (%rsi,%rax), %xmm0
 	movdqu 16(%rsi,%rax), %xmm1
 	movdqu 32(%rsi,%rax), %xmm2
 	movdqu 48(%rsi,%rax), %xmm3
+	movdqu 64(%rsi,%rax), %xmm4
+	movdqu 80(%rsi,%rax), %xmm5
+	movdqu 96(%rsi,%rax), %xmm6
+	movdqu 112(%rsi,%rax), %xmm7
 	movdqu %xmm0, (%rdi,%rax)
 	movdqu %xmm1, 16(%rdi,%rax)
 	movdqu %xmm2, 32(%rdi,%rax)
 	movdqu %xmm3, 48(%rdi,%rax)
-	add $64, %rax
+	movdqu %xmm4, 64(%rdi,%rax)
+	movdqu %xmm5, 80(%rdi,%rax)
+	movdqu %xmm6, 96(%rdi,%rax)
+	movdqu %xmm7, 112(%rdi,%rax)
+	add $128, %rax
 	cmp %rcx, %rax
 	jb 1b
-	movdqu %xmm4, (%r8)
-	movdqu %xmm5, 16(%r8)
-	movdqu %xmm6, 32(%r8)
-	movdqu %xmm7, 48(%r8)
+	movdqu %xmm8, -128(%rdi,%rdx)
+	movdqu %xmm9, -112(%rdi,%rdx)
+	movdqu %xmm10, -96(%rdi,%rdx)
+	movdqu %xmm11, -80(%rdi,%rdx)
+	movdqu %xmm12, -64(%rdi,%rdx)
+	movdqu %xmm13, -48(%rdi,%rdx)
+	movdqu %xmm14, -32(%rdi,%rdx)
+	movdqu %xmm15, -16(%rdi,%rdx)
 	xor %eax, %eax
 	ret
 .Lc_backward:
-	movdqu (%rsi), %xmm4
-	movdqu 16(%rsi), %xmm5
-	movdqu 32(%rsi), %xmm6
-	movdqu 48(%rsi), %xmm7
+	movdqu (%rsi), %xmm8
+	movdqu 16(%rsi), %xmm9
+	movdqu 32(%rsi), %xmm10
+	movdqu 48(%rsi), %xmm11
+	movdqu 64(%rsi), %xmm12
+	movdqu 80(%rsi), %xmm13
+	movdqu 96(%rsi), %xmm14
+	movdqu 112(%rsi), %xmm15
 	mov %rdx, %rax
-2:	sub $64, %rax
+2:	sub $128, %rax
 	movdqu (%rsi,%rax), %xmm0
 	movdqu 16(%rsi,%rax), %xmm1
 	movdqu 32(%rsi,%rax), %xmm2
 	movdqu 48(%rsi,%rax), %xmm3
+	movdqu 64(%rsi,%rax), %xmm4
+	movdqu 80(%rsi,%rax), %xmm5
+	movdqu 96(%rsi,%rax), %xmm6
+	movdqu 112(%rsi,%rax), %xmm7
 	movdqu %xmm0, (%rdi,%rax)
 	movdqu %xmm1, 16(%rdi,%rax)
 	movdqu %xmm2, 32(%rdi,%rax)
 	movdqu %xmm3, 48(%rdi,%rax)
-	cmp $64, %rax
+	movdqu %xmm4, 64(%rdi,%rax)
+	movdqu %xmm5, 80(%rdi,%rax)
+	movdqu %xmm6, 96(%rdi,%rax)
+	movdqu %xmm7, 112(%rdi,%rax)
+	cmp $128, %rax
 	ja 2b
-	movdqu %xmm4, (%rdi)
-	movdqu %xmm5, 16(%rdi)
-	movdqu %xmm6, 32(%rdi)
-	movdqu %xmm7, 48(%rdi)
+	movdqu %xmm8, (%rdi)
+	movdqu %xmm9, 16(%rdi)
+	movdqu %xmm10, 32(%rdi)
+	movdqu %xmm11, 48(%rdi)
+	movdqu %xmm12, 64(%rdi)
+	movdqu %xmm13, 80(%rdi)
+	movdqu %xmm14, 96(%rdi)
+	movdqu %xmm15, 112(%rdi)
 	xor %eax, %eax
 	ret
 	.size gm_ft_copy, . - gm_ft_copy
@@ -217,6 +270,19 @@ gm_ft_set:
 	xor %eax, %eax
 	ret
 .Ls_gt64:
+	cmp $128, %rdx
+	ja .Ls_gt128
+	movdqu %xmm0, (%rdi)
+	movdqu %xmm0, 16(%rdi)
+	movdqu %xmm0, 32(%rdi)
+	movdqu %xmm0, 48(%rdi)
+	movdqu %xmm0, -64(%rdi,%rdx)
+	movdqu %xmm0, -48(%rdi,%rdx)
+	movdqu %xmm0, -32(%rdi,%rdx)
+	movdqu %xmm0, -16(%rdi,%rdx)
+	xor %eax, %eax
+	ret
+.Ls_gt128:
 	cmp $REP_THRESHOLD, %rdx
 	jb .Ls_loop_start
 	testb $1, gm_ft_erms(%rip)
@@ -226,20 +292,27 @@ gm_ft_set:
 	xor %eax, %eax
 	ret
 .Ls_loop_start:
-	lea -64(%rdi,%rdx), %r8
-	lea -64(%rdx), %rcx
+	lea -128(%rdx), %rcx
 	xor %eax, %eax
 3:	movdqu %xmm0, (%rdi,%rax)
 	movdqu %xmm0, 16(%rdi,%rax)
 	movdqu %xmm0, 32(%rdi,%rax)
 	movdqu %xmm0, 48(%rdi,%rax)
-	add $64, %rax
+	movdqu %xmm0, 64(%rdi,%rax)
+	movdqu %xmm0, 80(%rdi,%rax)
+	movdqu %xmm0, 96(%rdi,%rax)
+	movdqu %xmm0, 112(%rdi,%rax)
+	add $128, %rax
 	cmp %rcx, %rax
 	jb 3b
-	movdqu %xmm0, (%r8)
-	movdqu %xmm0, 16(%r8)
-	movdqu %xmm0, 32(%r8)
-	movdqu %xmm0, 48(%r8)
+	movdqu %xmm0, -128(%rdi,%rdx)
+	movdqu %xmm0, -112(%rdi,%rdx)
+	movdqu %xmm0, -96(%rdi,%rdx)
+	movdqu %xmm0, -80(%rdi,%rdx)
+	movdqu %xmm0, -64(%rdi,%rdx)
+	movdqu %xmm0, -48(%rdi,%rdx)
+	movdqu %xmm0, -32(%rdi,%rdx)
+	movdqu %xmm0, -16(%rdi,%rdx)
 	xor %eax, %eax
 	ret
 	.size gm_ft_set, . - gm_ft_set

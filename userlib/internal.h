@@ -54,11 +54,13 @@ struct gm {
 	 * Direct access (direct.c).  The window is the whole object when it is
 	 * one region this process can reach: guest address a is at
 	 * direct_base + a for a < direct_len, while *direct_canary equals
-	 * direct_epoch (this is still the process the addresses belong to).
-	 * direct_len is 0 until the handle is set up, and stays 0 for objects
-	 * of several regions, which use direct_region_va instead.
+	 * direct_epoch (this is still the process the addresses belong to,
+	 * and direct access is on).  direct_end8 is where 8 bytes still fit
+	 * (direct_len - 7).  Both are 0 until the handle is set up, and stay 0
+	 * for objects of several regions, which use direct_region_va instead.
 	 */
 	_Atomic uint64_t direct_len;
+	_Atomic uint64_t direct_end8;
 	uint8_t *direct_base;
 	const volatile uint64_t *direct_canary;
 	uint64_t direct_epoch;
