@@ -556,7 +556,7 @@ static void gm_direct_publish(struct gm *gm, uint8_t **region_va, bool owner)
  * gm_direct_lock makes concurrent first uses of one handle wait for one
  * answer.
  */
-static void gm_direct_setup(struct gm *gm)
+static __attribute__((noinline, cold)) void gm_direct_setup(struct gm *gm)
 {
 	struct gm_vma *vmas = NULL;
 	uint8_t **region_va = NULL;
@@ -600,7 +600,8 @@ out:
 	free(maps);
 }
 
-uint8_t *gm_direct_va_slow(struct gm *gm, uint64_t gpa, uint64_t len)
+static __attribute__((noinline)) uint8_t *gm_direct_va_resolve(struct gm *gm, uint64_t gpa,
+								uint64_t len)
 {
 	uint64_t off;
 	size_t i;
@@ -616,6 +617,14 @@ uint8_t *gm_direct_va_slow(struct gm *gm, uint64_t gpa, uint64_t len)
 	if (!(gm->map && gm->region_count == 1) && !gm_direct_same_process(gm->owner_epoch))
 		return NULL;
 	return gm->direct_region_va[i] + off;
+}
+
+/* With direct access off - the kernel path's question - this is all it costs. */
+uint8_t *gm_direct_va_slow(struct gm *gm, uint64_t gpa, uint64_t len)
+{
+	if (atomic_load_explicit(&gm_direct_mode, memory_order_relaxed) == GM_MODE_OFF)
+		return NULL;
+	return gm_direct_va_resolve(gm, gpa, len);
 }
 
 /*
