@@ -37,9 +37,10 @@ static int gm_rw(struct gm *gm, unsigned long cmd, enum gm_op op, uint64_t gpa,
 /*
  * The shape of the calls below: an inline fast part for the hottest case,
  * an 8-byte access inside the handle's one window, done with one
- * fault-tolerant instruction and no stack frame; and a slow part,
- * tail-called, for everything else: other sizes directly, or the ioctl.
- * @direct false: the fast part faulted, go to the kernel at once.
+ * fault-tolerant instruction and no stack frame; with direct access off,
+ * straight to the ioctl; and a slow part, tail-called, for everything
+ * else: other sizes directly, or the ioctl.  @direct false: the fast part
+ * faulted, go to the kernel at once.
  */
 
 /* Byte accesses of length 0 succeed before any address check (seed §3.3). */
@@ -62,6 +63,8 @@ int gm_write_at(struct gm *gm, uint64_t gpa, const void *src, size_t len)
 
 	if (len == 8 && gm_direct_window8(gm, gpa, &va))
 		return gm_ft_store8(va, src) ? 0 : gm_write_at_slow(gm, gpa, src, len, false);
+	if (gm_direct_off())
+		return len ? gm_rw(gm, GUESTMEM_WRITE, GM_OP_WRITE, gpa, src, len) : 0;
 	return gm_write_at_slow(gm, gpa, src, len, true);
 }
 
@@ -84,6 +87,8 @@ int gm_read_at(struct gm *gm, uint64_t gpa, void *dest, size_t len)
 
 	if (len == 8 && gm_direct_window8(gm, gpa, &va))
 		return gm_ft_load8(dest, va) ? 0 : gm_read_at_slow(gm, gpa, dest, len, false);
+	if (gm_direct_off())
+		return len ? gm_rw(gm, GUESTMEM_READ, GM_OP_READ, gpa, dest, len) : 0;
 	return gm_read_at_slow(gm, gpa, dest, len, true);
 }
 
@@ -189,6 +194,8 @@ int gm_write_plain(struct gm *gm, uint64_t gpa, const void *obj, size_t size)
 
 	if (size == 8 && gm_direct_window8(gm, gpa, &va))
 		return gm_ft_store8(va, obj) ? 0 : gm_write_plain_slow(gm, gpa, obj, size, false);
+	if (gm_direct_off())
+		return gm_rw(gm, GUESTMEM_WRITE_PLAIN, GM_OP_WRITE, gpa, obj, size);
 	return gm_write_plain_slow(gm, gpa, obj, size, true);
 }
 
@@ -208,6 +215,8 @@ int gm_read_plain(struct gm *gm, uint64_t gpa, void *obj, size_t size)
 
 	if (size == 8 && gm_direct_window8(gm, gpa, &va))
 		return gm_ft_load8(obj, va) ? 0 : gm_read_plain_slow(gm, gpa, obj, size, false);
+	if (gm_direct_off())
+		return gm_rw(gm, GUESTMEM_READ_PLAIN, GM_OP_READ, gpa, obj, size);
 	return gm_read_plain_slow(gm, gpa, obj, size, true);
 }
 

@@ -63,8 +63,7 @@
 
 #include "direct.h"
 
-enum { GM_MODE_UNSET, GM_MODE_ON, GM_MODE_OFF };
-static _Atomic int gm_direct_mode;
+_Atomic int gm_direct_mode;
 
 __thread uint8_t gm_direct_thread_ok __attribute__((tls_model("initial-exec")));
 /* The thread was checked, and blocks SIGSEGV or SIGBUS (or there is no handler). */
@@ -106,7 +105,7 @@ static void gm_direct_fork_done(void)
  */
 static void gm_canary_refresh_locked(void)
 {
-	uint64_t off = atomic_load(&gm_direct_mode) == GM_MODE_ON ? 0 : GM_EPOCH_OFF;
+	uint64_t off = atomic_load(&gm_direct_mode) == GM_DIRECT_MODE_ON ? 0 : GM_EPOCH_OFF;
 
 	if (gm_canary && !(*gm_canary & ~GM_EPOCH_OFF))
 		*gm_canary = ++gm_epoch_counter | off;
@@ -115,7 +114,7 @@ static void gm_canary_refresh_locked(void)
 /* Let the canaries say what the switch says.  gm_direct_lock held. */
 static void gm_direct_switch_locked(bool on)
 {
-	atomic_store(&gm_direct_mode, on ? GM_MODE_ON : GM_MODE_OFF);
+	atomic_store(&gm_direct_mode, on ? GM_DIRECT_MODE_ON : GM_DIRECT_MODE_OFF);
 	gm_alloc_canary = on ? 0 : GM_EPOCH_OFF;
 	gm_canary_refresh_locked();
 	if (gm_canary)
@@ -146,7 +145,7 @@ bool gm_set_direct(bool enable)
 
 	pthread_once(&gm_direct_once, gm_direct_init);
 	pthread_mutex_lock(&gm_direct_lock);
-	was = atomic_load(&gm_direct_mode) == GM_MODE_ON;
+	was = atomic_load(&gm_direct_mode) == GM_DIRECT_MODE_ON;
 	gm_direct_switch_locked(enable && GM_DIRECT_ARCH);
 	pthread_mutex_unlock(&gm_direct_lock);
 	return was;
@@ -336,11 +335,11 @@ static bool gm_direct_thread_may(void)
 	int mode = atomic_load_explicit(&gm_direct_mode, memory_order_relaxed);
 	sigset_t cur;
 
-	if (mode == GM_MODE_UNSET) {
+	if (mode == GM_DIRECT_MODE_UNSET) {
 		pthread_once(&gm_direct_once, gm_direct_init);
 		mode = atomic_load(&gm_direct_mode);
 	}
-	if (mode != GM_MODE_ON || gm_direct_thread_refused)
+	if (mode != GM_DIRECT_MODE_ON || gm_direct_thread_refused)
 		return false;
 	if (gm_direct_thread_ok)
 		return true;
@@ -622,7 +621,7 @@ static __attribute__((noinline)) uint8_t *gm_direct_va_resolve(struct gm *gm, ui
 /* With direct access off - the kernel path's question - this is all it costs. */
 uint8_t *gm_direct_va_slow(struct gm *gm, uint64_t gpa, uint64_t len)
 {
-	if (atomic_load_explicit(&gm_direct_mode, memory_order_relaxed) == GM_MODE_OFF)
+	if (gm_direct_off())
 		return NULL;
 	return gm_direct_va_resolve(gm, gpa, len);
 }

@@ -44,6 +44,15 @@ enum { GM_DIRECT_UNSET, GM_DIRECT_READY };
 extern __thread uint8_t gm_direct_thread_ok
 	__attribute__((tls_model("initial-exec"))) GM_HIDDEN;
 
+/* The switch itself (direct.c); GM_DIRECT_MODE_OFF: every call takes the ioctl. */
+enum { GM_DIRECT_MODE_UNSET, GM_DIRECT_MODE_ON, GM_DIRECT_MODE_OFF };
+extern _Atomic int gm_direct_mode GM_HIDDEN;
+
+static inline bool gm_direct_off(void)
+{
+	return atomic_load_explicit(&gm_direct_mode, memory_order_relaxed) == GM_DIRECT_MODE_OFF;
+}
+
 /* direct.c */
 uint8_t *gm_direct_va_slow(struct gm *gm, uint64_t gpa, uint64_t len) GM_HIDDEN;
 uint64_t gm_direct_epoch(void) GM_HIDDEN;
