@@ -310,7 +310,7 @@ int gm_compare_exchange(struct gm *gm, uint64_t gpa, void *current, const void *
 		return ret >= 0 ? ret :
 		       gm_compare_exchange_slow(gm, gpa, current, new_val, size, false);
 	}
-	return gm_compare_exchange_slow(gm, gpa, current, new_val, size, true);
+	return gm_compare_exchange_slow(gm, gpa, current, new_val, size, !gm_direct_off());
 }
 
 /*
