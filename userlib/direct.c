@@ -42,7 +42,7 @@
  * child shares the memory, and so rightly the epoch), so comparing the
  * epoch recorded with a handle's region addresses against the canary is
  * one load, where getpid() is a system call.  Allocated memory's windows
- * compare against gm_alloc_canary, always 0, instead.  Both carry
+ * compare against gm_alloc_canary (0) instead.  Both carry
  * GM_EPOCH_OFF while direct access is switched off, so the data path's
  * window check is also the switch.
  */
