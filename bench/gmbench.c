@@ -55,6 +55,16 @@ static int gm_iova_gpns(struct gm *gm, const uint64_t *gpns, size_t count, uint6
 }
 #endif
 
+/* Direct access (issue 13): without it, every call is an ioctl. */
+#ifndef HAVE_GM_SET_DIRECT
+static bool gm_set_direct(bool enable)
+{
+	(void)enable;
+	return false;
+}
+#define GM_NO_DIRECT 1
+#endif
+
 #ifndef HAVE_GM_IOVA_RUNS
 struct gm_iova_run { uint64_t gpn, npages, iova; };
 static int gm_iova_runs(struct gm *gm, uint64_t gpn, uint64_t count, struct gm_iova_run *runs,
@@ -119,6 +129,19 @@ static inline uint64_t step(uint64_t i, uint64_t size)
 	return size >= SZ_4K ? (i * size) % WINDOW : SMALL_OFF;
 }
 
+/*
+ * Which way libguestmem reaches the arena: the contenders of a "direct"
+ * row have ctx == &DIRECT, all other guestmem contenders take the kernel
+ * path (the rows measured before direct access existed).  Switched per
+ * sample, outside the timed loop.
+ */
+static const char DIRECT[] = "direct";
+
+static void set_path(const struct contender *c)
+{
+	gm_set_direct(c->ctx == DIRECT);
+}
+
 /* One timed loop of @iters operations; @body yields 0 or -errno. */
 #define TIMED_LOOP(body)                                                      \
 	do {                                                                  \
@@ -142,17 +165,32 @@ static inline int sys_rc(long rc, long want)
 
 static int run_read_at(struct contender *c, uint64_t iters, double *t)
 {
+	set_path(c);
 	TIMED_LOOP(gm_read_at(E.gm, step(i, c->arg), E.buf, c->arg));
 }
 
 static int run_write_at(struct contender *c, uint64_t iters, double *t)
 {
+	set_path(c);
 	TIMED_LOOP(gm_write_at(E.gm, step(i, c->arg), E.buf, c->arg));
 }
 
 static int run_fill_at(struct contender *c, uint64_t iters, double *t)
 {
+	set_path(c);
 	TIMED_LOOP(gm_fill_at(E.gm, step(i, c->arg), (uint8_t)i, c->arg));
+}
+
+static int run_read_plain(struct contender *c, uint64_t iters, double *t)
+{
+	set_path(c);
+	TIMED_LOOP(gm_read_plain(E.gm, SMALL_OFF, E.buf, c->arg));
+}
+
+static int run_write_plain(struct contender *c, uint64_t iters, double *t)
+{
+	set_path(c);
+	TIMED_LOOP(gm_write_plain(E.gm, SMALL_OFF, E.buf, c->arg));
 }
 
 static int cas_once(void)
@@ -166,8 +204,58 @@ static int cas_once(void)
 
 static int run_cas(struct contender *c, uint64_t iters, double *t)
 {
-	(void)c;
+	set_path(c);
 	TIMED_LOOP(cas_once());
+}
+
+/*
+ * The peers of the direct rows: the same 8-byte operation on the mapping
+ * through a plain pointer, as a VMM that maps guest memory itself would do
+ * it, behind a call of the same shape as the library's (address in, value
+ * through a pointer) so that the loop around it is the same.
+ */
+static __attribute__((noinline)) int ptr_load8(uint64_t off, void *out)
+{
+	memcpy(out, E.map + off, 8);
+	return 0;
+}
+
+static __attribute__((noinline)) int ptr_store8(uint64_t off, const void *in)
+{
+	memcpy(E.map + off, in, 8);
+	return 0;
+}
+
+static __attribute__((noinline)) int ptr_cas8(uint64_t off, uint64_t *cur, const uint64_t *next)
+{
+	return __atomic_compare_exchange_n((uint64_t *)(E.map + off), cur, *next, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+static int ptr_cas_once(void)
+{
+	uint64_t cur = E.cas, next = cur + 1;
+
+	E.cas = ptr_cas8(128, &cur, &next) ? next : cur;
+	return 0;
+}
+
+static int run_ptr_load(struct contender *c, uint64_t iters, double *t)
+{
+	(void)c;
+	TIMED_LOOP(ptr_load8(SMALL_OFF, E.buf));
+}
+
+static int run_ptr_store(struct contender *c, uint64_t iters, double *t)
+{
+	(void)c;
+	TIMED_LOOP(ptr_store8(SMALL_OFF, E.buf));
+}
+
+static int run_ptr_cas(struct contender *c, uint64_t iters, double *t)
+{
+	(void)c;
+	TIMED_LOOP(ptr_cas_once());
 }
 
 static int null_ioctl(void)
@@ -264,6 +352,7 @@ static int run_write_at_cold(struct contender *c, uint64_t iters, double *t)
 	int rc = punch_cold(c->arg);
 
 	(void)iters;
+	set_path(c);
 	if (rc)
 		return rc;
 	t0 = now_ns();
@@ -313,6 +402,7 @@ static void *mt_worker(void *arg)
 		uint64_t off = base + (i % 256) * SZ_4K;
 		uint8_t *dst = E.buf + m->cpu * SZ_4K;
 
+		/* (the kernel path: run_threads switched direct access off) */
 		m->rc = m->pread ? sys_rc(pread(E.memfd, dst, SZ_4K, off), SZ_4K) :
 				   gm_read_at(E.gm, off, dst, SZ_4K);
 	}
@@ -336,6 +426,7 @@ static int run_threads(struct contender *c, uint64_t iters, double *t)
 	double t0 = 0, t1 = 0;
 	int rc = 0;
 
+	gm_set_direct(false);
 	pthread_barrier_init(&start, NULL, n);
 	for (i = 0; i < n; i++) {
 		m[i] = (struct mt){ .start = &start, .pread = !!c->ctx, .iters = iters,
@@ -633,7 +724,8 @@ static struct contender mk(const char *name, run_fn run, uint64_t arg)
 	struct contender c = { .run = run, .arg = arg, .r = { .name = name } };
 
 	if (!E.gm && (run == run_read_at || run == run_write_at || run == run_fill_at ||
-		      run == run_cas || run == run_write_at_cold))
+		      run == run_cas || run == run_write_at_cold || run == run_read_plain ||
+		      run == run_write_plain))
 		skip_contender(&c, E.gm_err, E.gm_why);
 	if (E.devfd < 0 && run == run_null_ioctl)
 		skip_contender(&c, 0, "module not loaded: no /dev/guestmem");
@@ -649,6 +741,22 @@ static const struct goal le_1_0 = { .max = 1.00, .text = "<= 1.00x" };
 static const struct goal le_1_1 = { .max = 1.10, .text = "<= 1.10x" };
 static const struct goal linear_90 = { .max = 1 / 0.9, .text = "<= 1.11x (0.9x linear)" };
 static const struct goal faster_15x = { .max = 1 / 15.0, .text = "<= 0.067x (15x faster)" };
+/* Direct access (issue 13). */
+static const struct goal le_3 = { .max = 3.0, .text = "<= 3.00x" };
+static const struct goal faster_20x = { .max = 0.05, .text = "<= 0.05x (20x faster)" };
+static const struct goal le_1_05 = { .max = 1.05, .text = "<= 1.05x" };
+
+/* A contender of a direct row: libguestmem with direct access on. */
+static struct contender mk_direct(const char *name, run_fn run, uint64_t arg)
+{
+	struct contender c = mk(name, run, arg);
+
+	c.ctx = (void *)DIRECT;
+#ifdef GM_NO_DIRECT
+	skip_contender(&c, EOPNOTSUPP, NULL);
+#endif
+	return c;
+}
 
 static void small_ops(void)
 {
@@ -661,9 +769,17 @@ static void small_ops(void)
 		mk("process_vm_writev", run_pvw, 8),
 		mk("pread memfd", run_pread, 8),
 		mk("pwrite memfd", run_pwrite, 8),
+		mk_direct("read_at direct", run_read_at, 8),
+		mk_direct("write_at direct", run_write_at, 8),
+		mk_direct("compare_exchange direct", run_cas, 8),
+		mk_direct("read_plain direct", run_read_plain, 8),
+		mk_direct("write_plain direct", run_write_plain, 8),
+		mk("8-byte load via pointer", run_ptr_load, 8),
+		mk("8-byte store via pointer", run_ptr_store, 8),
+		mk("lock cmpxchg via pointer", run_ptr_cas, 8),
 	};
 
-	section("8-byte accesses (pre-faulted)");
+	section("8-byte accesses (pre-faulted; ours without 'direct': through the kernel)");
 	measure(c, ARRAY_SIZE(c));
 	row("read_at", 8, "pre-faulted", &c[0].r, &c[3].r, 1, NULL, le_1_3, "ns", NULL);
 	row("read_at", 8, "pre-faulted", &c[0].r, &c[4].r, 1, NULL, faster_4x, "ns", NULL);
@@ -674,6 +790,17 @@ static void small_ops(void)
 	row("write_at", 8, "pre-faulted", &c[1].r, &c[7].r, 1, NULL, faster_2x, "ns",
 	    "goal from perf-anchors.md section 6");
 	row("compare_exchange", 8, "pre-faulted", &c[2].r, &c[3].r, 1, NULL, le_1_3, "ns", NULL);
+	/* Direct access: against the same access through a pointer, and the null ioctl. */
+	row("read_at direct", 8, "pre-faulted", &c[8].r, &c[13].r, 1, NULL, le_3, "ns", NULL);
+	row("read_at direct", 8, "pre-faulted", &c[8].r, &c[3].r, 1, NULL, faster_20x, "ns", NULL);
+	row("write_at direct", 8, "pre-faulted", &c[9].r, &c[14].r, 1, NULL, le_3, "ns", NULL);
+	row("write_at direct", 8, "pre-faulted", &c[9].r, &c[3].r, 1, NULL, faster_20x, "ns", NULL);
+	row("compare_exchange direct", 8, "pre-faulted", &c[10].r, &c[15].r, 1, NULL, le_3, "ns",
+	    NULL);
+	row("compare_exchange direct", 8, "pre-faulted", &c[10].r, &c[3].r, 1, NULL, faster_20x,
+	    "ns", NULL);
+	row("read_plain direct", 8, "pre-faulted", &c[11].r, &c[13].r, 1, NULL, le_3, "ns", NULL);
+	row("write_plain direct", 8, "pre-faulted", &c[12].r, &c[14].r, 1, NULL, le_3, "ns", NULL);
 }
 
 static void bulk_ops(void)
@@ -681,7 +808,8 @@ static void bulk_ops(void)
 	static const uint64_t sizes[] = { SZ_4K, SZ_64K, SZ_1M };
 	size_t s;
 
-	section("bulk copies and fills (pre-faulted; offsets step through 16 MiB)");
+	section("bulk copies and fills (pre-faulted; offsets step through 16 MiB; "
+		"ours without 'direct': through the kernel)");
 	for (s = 0; s < 3; s++) {
 		uint64_t n = sizes[s];
 		struct goal g = n >= SZ_64K ? bw_85 : no_goal;
@@ -694,6 +822,9 @@ static void bulk_ops(void)
 			mk("pwrite memfd", run_pwrite, n),
 			mk("fill_at", run_fill_at, n),
 			mk("memset", run_memset, n),
+			mk_direct("read_at direct", run_read_at, n),
+			mk_direct("write_at direct", run_write_at, n),
+			mk_direct("fill_at direct", run_fill_at, n),
 		};
 
 		measure(c, ARRAY_SIZE(c));
@@ -704,6 +835,12 @@ static void bulk_ops(void)
 		if (n >= SZ_64K)
 			row("fill_at", n, "pre-faulted", &c[6].r, &c[7].r, 1, NULL, bw_85, "ns",
 			    NULL);
+		row("read_at direct", n, "pre-faulted", &c[8].r, &c[2].r, 1, NULL, le_1_05, "ns",
+		    NULL);
+		row("write_at direct", n, "pre-faulted", &c[9].r, &c[3].r, 1, NULL, le_1_05, "ns",
+		    NULL);
+		row("fill_at direct", n, "pre-faulted", &c[10].r, &c[7].r, 1, NULL, le_1_05, "ns",
+		    NULL);
 	}
 }
 
@@ -712,12 +849,15 @@ static void cold_ops(void)
 	struct contender c[] = {
 		mk("write_at", run_write_at_cold, SZ_1M),
 		mk("memcpy", run_memcpy_cold, SZ_1M),
+		mk_direct("write_at direct", run_write_at_cold, SZ_1M),
 	};
 
-	c[0].single = c[1].single = true;
+	c[0].single = c[1].single = c[2].single = true;
 	section("cold memory (holes punched in the memfd before each sample)");
-	measure(c, 2);
+	measure(c, 3);
 	row("write_at", SZ_1M, "cold", &c[0].r, &c[1].r, 1, NULL, bw_85, "ns",
+	    "both sides fault in every page");
+	row("write_at direct", SZ_1M, "cold", &c[2].r, &c[1].r, 1, NULL, no_goal, "ns",
 	    "both sides fault in every page");
 }
 
@@ -738,7 +878,7 @@ static void thread_ops(void)
 		skip_contender(&c[0], E.gm_err, E.gm_why);
 		skip_contender(&c[1], E.gm_err, E.gm_why);
 	}
-	section("threads (4 KiB reads, each thread its own MiB, pinned to a CPU)");
+	section("threads (4 KiB reads through the kernel, each thread its own MiB, pinned to a CPU)");
 	if (cpus < 2) {
 		skip_contender(&c[1], 0, "only 1 CPU online");
 		skip_contender(&c[3], 0, "only 1 CPU online");

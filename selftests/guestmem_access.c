@@ -2,9 +2,11 @@
 /*
  * The data path of a guest memory object: byte copies, fills, the
  * atomic-buffer variants, plain (typed) accesses and compare-exchange, each
- * checked against the bytes of the backing itself.  Every test runs once over
- * user memory (GuestMemory::new) and once over allocated memory
- * (GuestMemory::allocate), which the kernel backs very differently.
+ * checked against the bytes of the backing itself.  Every test runs over
+ * user memory (GuestMemory::new) and over allocated memory
+ * (GuestMemory::allocate), which the kernel backs very differently, each
+ * both ways the library can reach it: directly (the default in the owner,
+ * guestmem_direct.c) and through the kernel (gm_set_direct(false)).
  */
 #include <stdatomic.h>
 #include <sys/syscall.h>
@@ -22,6 +24,7 @@ FIXTURE(mem) {
 
 FIXTURE_VARIANT(mem) {
 	bool allocated;
+	bool kernel;            /* direct access off: every call is an ioctl */
 };
 
 FIXTURE_VARIANT_ADD(mem, user) {
@@ -32,12 +35,23 @@ FIXTURE_VARIANT_ADD(mem, allocated) {
 	.allocated = true,
 };
 
+FIXTURE_VARIANT_ADD(mem, user_through_the_kernel) {
+	.allocated = false,
+	.kernel = true,
+};
+
+FIXTURE_VARIANT_ADD(mem, allocated_through_the_kernel) {
+	.allocated = true,
+	.kernel = true,
+};
+
 FIXTURE_SETUP(mem)
 {
 	size_t len;
 
 	gm_require_module();
 	self->before = gm_test_snapshot();
+	gm_set_direct(!variant->kernel);
 	if (variant->allocated) {
 		test_gm_ok(gm_allocate(MEM_SIZE, &self->gm));
 		test_gm_ok(gm_full_mapping(self->gm, (void **)&self->bytes, &len));

@@ -1120,8 +1120,8 @@ static int __view_under_fail_nth(struct __test_metadata *_metadata,
 		return rc;
 	}
 	ASSERT_EQ(0, info_of(self->view, &info));
-	EXPECT_TRUE(info.out_flags & GUESTMEM_INFO_VIEW);
-	EXPECT_EQ(variant->view_offset, info.out_view_offset);
+	EXPECT_TRUE(info.out_flags & GUESTMEM_INFO_SUBRANGE);
+	EXPECT_EQ(variant->view_offset, info.out_subrange_offset);
 	EXPECT_EQ(before->objects + 1, nl_count_mine(&self->b.nl));
 	return 0;
 }

@@ -3,7 +3,8 @@
  * Many threads on one object: naturally aligned 8-byte plain accesses are
  * single untorn loads and stores, and compare-exchange is atomic, so
  * counters built on it lose no increment.  Each runs over user memory and
- * over allocated memory.
+ * over allocated memory, directly (one instruction in the library) and
+ * through the kernel (gm_set_direct(false)).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,6 +30,7 @@ FIXTURE(shared) {
 
 FIXTURE_VARIANT(shared) {
 	bool allocated;
+	bool kernel;            /* direct access off: every call is an ioctl */
 };
 
 FIXTURE_VARIANT_ADD(shared, user) {
@@ -39,12 +41,23 @@ FIXTURE_VARIANT_ADD(shared, allocated) {
 	.allocated = true,
 };
 
+FIXTURE_VARIANT_ADD(shared, user_through_the_kernel) {
+	.allocated = false,
+	.kernel = true,
+};
+
+FIXTURE_VARIANT_ADD(shared, allocated_through_the_kernel) {
+	.allocated = true,
+	.kernel = true,
+};
+
 FIXTURE_SETUP(shared)
 {
 	size_t len;
 
 	gm_require_module();
 	self->before = gm_test_snapshot();
+	gm_set_direct(!variant->kernel);
 	if (variant->allocated) {
 		test_gm_ok(gm_allocate(MEM_SIZE, &self->gm));
 		test_gm_ok(gm_full_mapping(self->gm, (void **)&self->bytes, &len));

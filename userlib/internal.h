@@ -6,11 +6,14 @@
  * the library needs to know about the object (name, region layout, how to
  * reach its full mapping) is read once with GUESTMEM_INFO when the handle
  * is made, so handles made by gm_from_fd() in another process know as much
- * as the creator's.
+ * as the creator's.  Where this process can reach the memory itself (the
+ * owner's regions, the library's mmap() of allocated memory) the data path
+ * touches it directly; direct.c says how and when.
  */
 #ifndef GUESTMEM_INTERNAL_H
 #define GUESTMEM_INTERNAL_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,6 +49,24 @@ struct gm {
 	void *map;
 	size_t map_len;
 	uint64_t map_offset;
+
+	/*
+	 * Direct access (direct.c).  The window is the whole object when it is
+	 * one region this process can reach: guest address a is at
+	 * direct_base + a for a < direct_len, while *direct_canary equals
+	 * direct_epoch (this is still the process the addresses belong to,
+	 * and direct access is on).  direct_end8 is where 8 bytes still fit
+	 * (direct_len - 7).  Both are 0 until the handle is set up, and stay 0
+	 * for objects of several regions, which use direct_region_va instead.
+	 */
+	_Atomic uint64_t direct_len;
+	_Atomic uint64_t direct_end8;
+	uint8_t *direct_base;
+	const volatile uint64_t *direct_canary;
+	uint64_t direct_epoch;
+	uint64_t owner_epoch;           /* gm_direct_epoch() when the VAs were reported */
+	_Atomic int direct_state;       /* GM_DIRECT_UNSET or GM_DIRECT_READY */
+	uint8_t **direct_region_va;     /* per region: its address 0 here, or NULL */
 };
 
 /* What went wrong, before it becomes the thread's struct gm_error. */
@@ -89,5 +110,23 @@ int gm_parse_bdf(const char *bdf, uint32_t *domain, uint32_t *bus, uint32_t *dev
 int gm_adopt_fd(int fd, struct gm **out);
 
 int gm_gpn_to_gpa(uint64_t gpn, uint64_t *gpa);
+
+/* The seed's region(gpa, len) (spec §2.1): 0, or -ERANGE. */
+static inline int gm_resolve(const struct gm *gm, uint64_t gpa, uint64_t len, size_t *index,
+			     uint64_t *off)
+{
+	uint64_t i;
+
+	if ((gpa | len) & gm->invalid_mask)
+		return -ERANGE;
+	*off = gpa & gm->region_mask;
+	if ((*off + len) & ~gm->region_mask)
+		return -ERANGE;
+	i = gm->region_bits < 64 ? gpa >> gm->region_bits : 0;
+	if (i >= gm->region_count || *off + len > gm->regions[i].len)
+		return -ERANGE;
+	*index = (size_t)i;
+	return 0;
+}
 
 #endif /* GUESTMEM_INTERNAL_H */

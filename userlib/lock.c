@@ -89,24 +89,6 @@ static void gm_kernel_unlock(struct gm *gm, uint32_t lock_id)
 /* ------------------------------------------------------------------------ */
 /* Addresses. */
 
-/* The seed's region(gpa, len) (spec §2.1): 0, or -ERANGE. */
-static int gm_resolve(const struct gm *gm, uint64_t gpa, uint64_t len, size_t *index,
-		      uint64_t *off)
-{
-	uint64_t i;
-
-	if ((gpa | len) & gm->invalid_mask)
-		return -ERANGE;
-	*off = gpa & gm->region_mask;
-	if ((*off + len) & ~gm->region_mask)
-		return -ERANGE;
-	i = gm->region_bits < 64 ? gpa >> gm->region_bits : 0;
-	if (i >= gm->region_count || *off + len > gm->regions[i].len)
-		return -ERANGE;
-	*index = (size_t)i;
-	return 0;
-}
-
 /*
  * Does this process see the owner's addresses that GUESTMEM_INFO reported?
  * Only the process that asked does (not a fork child).  Asked once per

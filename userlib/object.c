@@ -21,8 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
-
+#include "direct.h"
 
 int gm_ioctl(int fd, unsigned long cmd, void *arg)
 {
@@ -110,6 +109,7 @@ static int gm_query_info(struct gm *gm)
 	gm->full_mapping_va = info.out_full_mapping_va;
 	gm->full_mapping_len = info.out_full_mapping_len;
 	gm->info_pid = getpid();
+	gm->owner_epoch = gm_direct_epoch();
 
 	if ((gm->info_flags & GUESTMEM_INFO_MMAP) && info.out_mmap_size) {
 		gm->map = mmap(NULL, info.out_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -126,6 +126,7 @@ static int gm_query_info(struct gm *gm)
 
 static void gm_destroy(struct gm *gm)
 {
+	gm_direct_release(gm);
 	if (gm->map)
 		munmap(gm->map, gm->map_len);
 	if (gm->fd >= 0)
@@ -288,7 +289,10 @@ int gm_subrange(struct gm *gm, uint64_t offset, uint64_t len, bool allow_preempt
 	ret = gm_ioctl(gm->fd, GUESTMEM_SUBRANGE, &a);
 	if (ret)
 		return gm_fail_ioctl(gm, ret, GM_OP_SUBRANGE, true, offset, len, &a.out_fault);
-	return gm_adopt_fd((int)a.out_fd, out);
+	ret = gm_adopt_fd((int)a.out_fd, out);
+	if (!ret)
+		gm_direct_inherit(gm, *out, offset);
+	return ret;
 }
 
 struct gm *gm_clone(struct gm *gm)

@@ -5,13 +5,14 @@
  * A PagedRange is a byte window [start, end) into the flat space made by
  * laying its gpns end to end, page k covering [k*4096, (k+1)*4096).  Only the
  * first and last pages may be partial.  The helpers are arithmetic on the
- * caller's arrays; the *_range accesses hand the whole range to the kernel,
- * which walks it chunk by chunk as the seed's op_range does.
+ * caller's arrays; the *_range accesses walk the range chunk by chunk as
+ * the seed's op_range does - directly where every chunk can be touched
+ * directly (direct.h), else, or after a fault, all of it again in one ioctl.
  */
 #include <errno.h>
 #include <inttypes.h>
 
-#include "internal.h"
+#include "direct.h"
 
 static uint64_t div_ceil_page(uint64_t x)
 {
@@ -190,10 +191,56 @@ int gm_paged_ranges_next(struct gm_paged_ranges *pr, struct gm_paged_range *out)
 	return 1;
 }
 
+enum gm_range_op { GM_RANGE_READ, GM_RANGE_WRITE, GM_RANGE_FILL };
+
 /*
- * The accesses: one GUESTMEM_RANGE_* ioctl, which splits the range as the
- * seed's op_range does (head chunk, whole pages, tail; neighbouring gpns not
- * merged; stop at the first failing chunk).  Range-style errors carry no
+ * The seed's op_range over memory this process maps: a head chunk to the
+ * end of the first page, whole pages, a tail; one access per gpn, in order.
+ * 0 when all of it is done; -1 when a chunk cannot be done directly (a gpn
+ * that is invalid, out of range or not mapped here, or a fault): then the
+ * kernel does the whole range again and reports what it finds, the chunks
+ * before that one done twice, with the same bytes.  The gpn list is read
+ * fault-tolerantly, as the kernel reads it.
+ */
+static int gm_range_direct(struct gm *gm, const struct gm_paged_range *r, enum gm_range_op op,
+			   uint8_t *buf, uint8_t val)
+{
+	uint64_t len = r->end - r->start, index, pgoff, done = 0, gpn;
+	uint8_t *va;
+	int rc;
+
+	if (!GM_DIRECT_ARCH || !len || r->start > r->end || r->count > UINT32_MAX ||
+	    r->end > (uint64_t)r->count * GM_PAGE_SIZE)
+		return -1;
+	index = r->start / GM_PAGE_SIZE;
+	pgoff = r->start % GM_PAGE_SIZE;
+	while (done < len) {
+		uint64_t n = len - done < GM_PAGE_SIZE - pgoff ? len - done : GM_PAGE_SIZE - pgoff;
+
+		if (!gm_ft_load8(&gpn, &r->gpns[index]) || gpn > UINT64_MAX / GM_PAGE_SIZE)
+			return -1;
+		va = gm_direct_va(gm, gpn * GM_PAGE_SIZE + pgoff, n);
+		if (!va)
+			return -1;
+		if (op == GM_RANGE_READ)
+			rc = gm_ft_copy(buf + done, va, n);
+		else if (op == GM_RANGE_WRITE)
+			rc = gm_ft_copy(va, buf + done, n);
+		else
+			rc = gm_ft_set(va, val, n);
+		if (rc)
+			return -1;
+		done += n;
+		index++;
+		pgoff = 0;
+	}
+	return 0;
+}
+
+/*
+ * The kernel's walk: one GUESTMEM_RANGE_* ioctl, which splits the range as
+ * the seed's op_range does (head chunk, whole pages, tail; neighbouring gpns
+ * not merged; stop at the first failing chunk).  Range-style errors carry no
  * range, only the failing GPA.
  */
 static int gm_range_ioctl(struct gm *gm, const struct gm_paged_range *r, unsigned long cmd,
@@ -231,20 +278,26 @@ static int gm_range_check_len(struct gm *gm, enum gm_op op, const struct gm_page
 
 int gm_write_range(struct gm *gm, const struct gm_paged_range *r, const void *src, size_t len)
 {
-	return gm_range_check_len(gm, GM_OP_WRITE, r, len) ?:
-	       gm_range_ioctl(gm, r, GUESTMEM_RANGE_WRITE, GM_OP_WRITE, (void *)src, 0);
+	int ret = gm_range_check_len(gm, GM_OP_WRITE, r, len);
+
+	if (ret || !gm_range_direct(gm, r, GM_RANGE_WRITE, (uint8_t *)src, 0))
+		return ret;
+	return gm_range_ioctl(gm, r, GUESTMEM_RANGE_WRITE, GM_OP_WRITE, (void *)src, 0);
 }
 
 int gm_read_range(struct gm *gm, const struct gm_paged_range *r, void *dest, size_t len)
 {
-	return gm_range_check_len(gm, GM_OP_READ, r, len) ?:
-	       gm_range_ioctl(gm, r, GUESTMEM_RANGE_READ, GM_OP_READ, dest, 0);
+	int ret = gm_range_check_len(gm, GM_OP_READ, r, len);
+
+	if (ret || !gm_range_direct(gm, r, GM_RANGE_READ, dest, 0))
+		return ret;
+	return gm_range_ioctl(gm, r, GUESTMEM_RANGE_READ, GM_OP_READ, dest, 0);
 }
 
 int gm_write_range_from_atomic(struct gm *gm, const struct gm_paged_range *r,
 			       const _Atomic uint8_t *src, size_t len)
 {
-	/* The kernel copies with copy_from_user: byte-wise safe against racing writers. */
+	/* Either copy reads each byte whole: safe against racing writers. */
 	return gm_write_range(gm, r, (const void *)src, len);
 }
 
@@ -256,6 +309,8 @@ int gm_read_range_to_atomic(struct gm *gm, const struct gm_paged_range *r,
 
 int gm_fill_range(struct gm *gm, const struct gm_paged_range *r, uint8_t val)
 {
+	if (!gm_range_direct(gm, r, GM_RANGE_FILL, NULL, val))
+		return 0;
 	return gm_range_ioctl(gm, r, GUESTMEM_RANGE_FILL, GM_OP_FILL, NULL, val);
 }
 

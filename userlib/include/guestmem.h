@@ -241,6 +241,30 @@ struct gm_stats {
  */
 int gm_stats(struct gm *gm, struct gm_stats *out);
 
+/*
+ * Direct access.  Where this process maps the guest memory itself - the
+ * owner's own regions, and allocated memory through the library's mmap() -
+ * the byte, fill, plain, atomic-buffer, compare-exchange and paged-range
+ * calls touch it directly instead of making an ioctl (x86-64 and aarch64).
+ * A fault there is caught by a SIGSEGV/SIGBUS handler the library installs
+ * the first time it goes direct (every other fault goes on to the handler
+ * installed before it, or takes the default action), and the call is then
+ * redone through the kernel, so errors are exactly those of the kernel
+ * path.  Direct accesses are not counted in the object's statistics
+ * (gm_stats() reads, writes, bytes); faulting ones are, once, when redone.
+ * An application that installs its own SIGSEGV or SIGBUS handler after the
+ * library's must hand it the faults it does not recognise, as usual, or
+ * turn direct access off.  Documentation/userlib.rst has the details.
+ *
+ * gm_set_direct(false) turns direct access off for the whole process from
+ * the next call on (as GUESTMEM_DIRECT=0 in the environment does from the
+ * start; then no handler is ever installed); true turns it back on.
+ * Returns the previous setting.  gm_direct_faults() counts the faults the
+ * handler has recovered in this process.
+ */
+bool gm_set_direct(bool enable);
+uint64_t gm_direct_faults(void);
+
 /* GuestMemory::fill_range: write @val to every byte of @r (op "fill"). */
 int gm_fill_range(struct gm *gm, const struct gm_paged_range *r, uint8_t val);
 
