@@ -586,7 +586,7 @@ TEST_F(abi, unknown_or_misdirected_ioctls_are_enotty)
 	struct guestmem_create_empty ce = { .size = sizeof(ce) };
 
 	test_err(ENOTTY, self->dev, _IO(GUESTMEM_TYPE, 0x0f), &rw);
-	test_err(ENOTTY, self->obj, _IO(GUESTMEM_TYPE, 0x1f), &rw);
+	test_err(ENOTTY, self->obj, _IO(GUESTMEM_TYPE, 0x2f), &rw);
 	test_err(ENOTTY, self->obj, _IO(GUESTMEM_TYPE, 0xff), &rw);
 	test_err(ENOTTY, self->obj, _IO('x', 0x10), &rw);
 	/* Right nr, wrong encoding: _IOWR is not _IO. */
