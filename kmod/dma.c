@@ -254,7 +254,7 @@ void gm_dma_unmap_lock(struct guestmem *base, struct guestmem_lock *lock)
  * k * PAGE_SIZE: one IOVA range (IOMMU), or a physically contiguous
  * stretch (dma-direct).
  */
-u64 gm_iova_run_len(const dma_addr_t *iovas, u64 n)
+static u64 gm_iova_run_len(const dma_addr_t *iovas, u64 n)
 {
 	u64 k = 1;
 
@@ -274,8 +274,8 @@ u64 gm_iova_run_len(const dma_addr_t *iovas, u64 n)
  * Return: how many pages from @gpn (1..@max) have IOVAs @iova + k * 4096,
  * or 0 outside the object.
  */
-u64 gm_alloc_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
-			 dma_addr_t *iova)
+static u64 gm_alloc_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
+				dma_addr_t *iova)
 {
 	struct guestmem *base = gm_obj_base(obj);
 	const dma_addr_t *iovas;
@@ -380,6 +380,35 @@ static int gm_dma_map_alloc(struct guestmem *base, struct gm_dma *dma,
 }
 
 /**
+ * gm_dma_info() - GUESTMEM_INFO's device flags and base IOVA
+ * @obj: the object (base or view)
+ * @cmd: the call
+ *
+ * Context: the base's lock_mutex is held.
+ */
+void gm_dma_info(struct guestmem *obj, struct guestmem_info *cmd)
+{
+	struct guestmem *base = gm_obj_base(obj);
+	struct gm_dma *dma = base->dma;
+
+	lockdep_assert_held(&base->lock_mutex);
+	cmd->__reserved = 0;
+	cmd->out_base_iova = 0;
+	if (!dma)
+		return;
+	cmd->out_flags |= GUESTMEM_INFO_ATTACHED;
+	if (dma->gone)
+		cmd->out_flags |= GUESTMEM_INFO_DEVICE_GONE;
+	if (dma->iova_phys)
+		cmd->out_flags |= GUESTMEM_INFO_IOVA_PHYS;
+	if (dma->alloc_iovas && dma->alloc_contig && gm_may_read_iovas(base)) {
+		cmd->out_flags |= GUESTMEM_INFO_BASE_IOVA;
+		cmd->out_base_iova = dma->alloc_iovas[0] +
+				     (obj->base ? obj->view_offset : 0);
+	}
+}
+
+/**
  * gm_ioctl_attach_device() - GUESTMEM_ATTACH_DEVICE
  * @ucmd: the call (&struct guestmem_attach_device)
  *
@@ -451,6 +480,109 @@ out_put_pci:
 }
 
 /**
+ * gm_iova_extent() - the IOVA of a guest page, and how far it runs
+ * @obj: the object (its own locks are searched)
+ * @gpn: the first page, in @obj's address space
+ * @max: pages wanted, at least 1
+ * @iova: the IOVA of @gpn's first byte
+ *
+ * Context: the base's lock_mutex is held.
+ * Return: how many pages from @gpn (1..@max) have IOVAs @iova + k * 4096,
+ * or 0 when @gpn has none (not attached, not locked, or out of range).
+ */
+u64 gm_iova_extent(struct guestmem *obj, u64 gpn, u64 max, dma_addr_t *iova)
+{
+	struct guestmem *base = gm_obj_base(obj);
+	struct gm_lock_run *run;
+
+	lockdep_assert_held(&base->lock_mutex);
+	if (!base->dma || base->dma->gone)
+		return 0;
+	if (base->type == GUESTMEM_OBJ_ALLOC)
+		return gm_alloc_iova_extent(obj, gpn, max, iova);
+	for (run = gm_index_first(obj, gpn); run; run = gm_index_next(run, gpn)) {
+		const dma_addr_t *iovas = run->lock->iovas;
+
+		if (!iovas)
+			continue;
+		iovas += run->index + (gpn - run->start);
+		*iova = iovas[0];
+		return gm_iova_run_len(iovas, min(max, run->last - gpn + 1));
+	}
+	return 0;
+}
+
+/**
+ * gm_page_iova() - the IOVA of a guest page
+ * @obj: the object (its own locks are searched)
+ * @gpn: the page, in @obj's address space
+ * @iova: the IOVA of the page's first byte
+ *
+ * Context: the base's lock_mutex is held.
+ * Return: 0, or -ENOENT (not attached, not locked, or out of range).
+ */
+int gm_page_iova(struct guestmem *obj, u64 gpn, dma_addr_t *iova)
+{
+	return gm_iova_extent(obj, gpn, 1, iova) ? 0 : -ENOENT;
+}
+
+/* IOVAs looked up per hold of the mutex, then copied out without it. */
+#define GM_LOCK_IOVA_BATCH	64
+
+/**
+ * gm_dma_lock_iovas() - LOCK_GPNS's iovas_uptr: every entry's IOVA
+ * @lock: a new lock, not reachable by id yet
+ * @cmd: the call; its iovas_uptr receives the IOVAs (OUT_IOVAS is set)
+ *
+ * The mutex guards each batch of lookups; the copy to the caller runs
+ * without it, so a fault on the caller's buffer (a FUSE or userfaultfd
+ * page) blocks no one else.
+ *
+ * Return: 0 (nothing to copy without a device), or a negative errno.
+ */
+int gm_dma_lock_iovas(struct guestmem_lock *lock,
+		      struct guestmem_lock_gpns *cmd)
+{
+	struct guestmem *base = gm_obj_base(lock->obj);
+	u64 __user *uiovas = u64_to_user_ptr(cmd->iovas_uptr);
+	u64 iovas[GM_LOCK_IOVA_BATCH];
+	unsigned long r = 0, i = 0, n;
+	u64 gpn = lock->nr_runs ? lock->runs[0].start : 0;
+	dma_addr_t iova;
+	int rc = 0;
+
+	/* Attached before this lock existed, or never: it cannot change. */
+	if (!READ_ONCE(base->dma))
+		return 0;
+	while (r < lock->nr_runs) {
+		mutex_lock(&base->lock_mutex);
+		rc = gm_dma_may_query(base);
+		for (n = 0; !rc && n < GM_LOCK_IOVA_BATCH && r < lock->nr_runs;
+		     n++) {
+			if (lock->iovas) {
+				iova = lock->iovas[i + n];
+			} else {
+				rc = gm_page_iova(lock->obj, gpn, &iova);
+				if (rc)
+					break;
+			}
+			iovas[n] = iova;
+			if (gpn++ == lock->runs[r].last && ++r < lock->nr_runs)
+				gpn = lock->runs[r].start;
+		}
+		mutex_unlock(&base->lock_mutex);
+		if (rc)
+			return rc;
+		if (copy_to_user(uiovas + i, iovas, n * sizeof(*iovas)))
+			return -EFAULT;
+		i += n;
+		cond_resched();
+	}
+	cmd->out_flags |= GUESTMEM_LOCK_OUT_IOVAS;
+	return 0;
+}
+
+/**
  * gm_ioctl_iova() - GUESTMEM_IOVA: iova() for a batch of pages
  * @ucmd: the call (&struct guestmem_iova)
  *
@@ -508,18 +640,97 @@ int gm_ioctl_iova(struct gm_ucmd *ucmd)
 	return 0;
 }
 
-/* Runs collected under the mutex, then copied out without it. */
-#define GM_RUNS_BATCH	16
 /* Pages looked at per hold of the mutex. */
 #define GM_RUNS_SCAN	BIT_ULL(16)
+/* Runs built under the mutex, then copied out without it. */
+#define GM_RUNS_BATCH	16
+
+/**
+ * struct gm_runs_batch - IOVA runs not yet copied to the caller
+ * @runs: the runs, in gpn order
+ * @n: how many
+ */
+struct gm_runs_batch {
+	struct guestmem_iova_run runs[GM_RUNS_BATCH];
+	unsigned int n;
+};
+
+/* Why gm_runs_collect() stopped. */
+enum gm_runs_stop {
+	GM_RUNS_MORE,	/* flush the batch and scan on */
+	GM_RUNS_DONE,	/* the range is described, or a page has no IOVA */
+	GM_RUNS_FULL,	/* the caller's max_runs are used up */
+};
+
+/*
+ * Describe up to GM_RUNS_SCAN more pages of the range, from *@done on, in
+ * @b: a page whose IOVA continues the last run extends it.  A page without
+ * an IOVA sets *@rc to -ENOENT.  Context: the base's lock_mutex is held.
+ */
+static enum gm_runs_stop gm_runs_collect(struct guestmem *obj,
+					 struct guestmem_iova_runs *cmd,
+					 struct gm_runs_batch *b, u64 *done,
+					 int *rc)
+{
+	struct guestmem_iova_run *last;
+	u64 scanned = 0, n;
+	dma_addr_t iova;
+
+	while (*done < cmd->gpn_count) {
+		if (scanned == GM_RUNS_SCAN)
+			return GM_RUNS_MORE;
+		n = gm_iova_extent(obj, cmd->gpn + *done,
+				   min(cmd->gpn_count - *done,
+				       GM_RUNS_SCAN - scanned), &iova);
+		if (!n) {
+			*rc = -ENOENT;
+			return GM_RUNS_DONE;
+		}
+		last = b->n ? &b->runs[b->n - 1] : NULL;
+		if (last && last->iova + last->npages * GM_PAGE_SIZE == iova) {
+			last->npages += n;
+		} else if (cmd->out_nr_runs + b->n == cmd->max_runs) {
+			/* Out of room: the caller goes on from here. */
+			return GM_RUNS_FULL;
+		} else if (b->n == GM_RUNS_BATCH) {
+			return GM_RUNS_MORE;
+		} else {
+			b->runs[b->n++] = (struct guestmem_iova_run){
+				.gpn = cmd->gpn + *done, .npages = n,
+				.iova = iova,
+			};
+		}
+		scanned += n;
+		*done += n;
+	}
+	return GM_RUNS_DONE;
+}
+
+/* Copy out the batch's runs but the last @keep, which may still grow. */
+static int gm_runs_flush(struct guestmem_iova_runs *cmd,
+			 struct gm_runs_batch *b, unsigned int keep)
+{
+	struct guestmem_iova_run __user *uruns =
+		u64_to_user_ptr(cmd->runs_uptr);
+	unsigned int n = b->n - keep;
+
+	if (copy_to_user(uruns + cmd->out_nr_runs, b->runs,
+			 n * sizeof(*b->runs)))
+		return -EFAULT;
+	cmd->out_nr_runs += n;
+	if (keep)
+		b->runs[0] = b->runs[b->n - 1];
+	b->n = keep;
+	return 0;
+}
 
 /**
  * gm_ioctl_iova_runs() - GUESTMEM_IOVA_RUNS: the IOVAs of a range, as runs
  * @ucmd: the call (&struct guestmem_iova_runs)
  *
- * Runs are built under the mutex in a small buffer and copied out after it
- * is dropped.  When the mutex is dropped only to bound its hold time, the
- * last run stays in the buffer: the next extent may continue it.
+ * Runs are collected under the mutex, GM_RUNS_SCAN pages at most per hold,
+ * and copied out after it is dropped; while the scan goes on, the last run
+ * stays behind, as the next page may continue it (iommufd's batch carry).
  *
  * Return: 0 or a negative errno (see the uapi header).
  */
@@ -528,13 +739,9 @@ int gm_ioctl_iova_runs(struct gm_ucmd *ucmd)
 	struct guestmem_iova_runs *cmd = ucmd->cmd;
 	struct guestmem *obj = ucmd->obj;
 	struct guestmem *base = gm_obj_base(obj);
-	struct guestmem_iova_run __user *uruns =
-		u64_to_user_ptr(cmd->runs_uptr);
-	struct guestmem_iova_run buf[GM_RUNS_BATCH], *last;
-	unsigned int nbuf = 0, keep;
-	u64 done = 0, scanned, n;
-	bool stop = false;
-	dma_addr_t iova;
+	struct gm_runs_batch b = { .n = 0 };
+	enum gm_runs_stop stop;
+	u64 done = 0;
 	int rc = 0;
 
 	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
@@ -549,62 +756,20 @@ int gm_ioctl_iova_runs(struct gm_ucmd *ucmd)
 	if (!cmd->max_runs)
 		return -EINVAL;
 
-	while (!stop) {
-		keep = 0;
+	do {
 		mutex_lock(&base->lock_mutex);
 		rc = gm_dma_may_query(base);
-		if (rc) {
-			mutex_unlock(&base->lock_mutex);
-			return rc;
-		}
-		for (scanned = 0; ; scanned += n, done += n) {
-			if (done == cmd->gpn_count) {
-				stop = true;
-				break;
-			}
-			if (scanned == GM_RUNS_SCAN) {
-				keep = 1;
-				break;
-			}
-			n = gm_iova_extent(obj, cmd->gpn + done,
-					   min(cmd->gpn_count - done,
-					       GM_RUNS_SCAN - scanned), &iova);
-			if (!n) {
-				rc = -ENOENT;
-				stop = true;
-				break;
-			}
-			last = nbuf ? &buf[nbuf - 1] : NULL;
-			if (last && last->iova + last->npages * GM_PAGE_SIZE ==
-				    iova) {
-				last->npages += n;
-				continue;
-			}
-			if (cmd->out_nr_runs + nbuf == cmd->max_runs) {
-				/* Out of room: the caller goes on from here. */
-				stop = true;
-				break;
-			}
-			if (nbuf == GM_RUNS_BATCH)
-				break;
-			buf[nbuf++] = (struct guestmem_iova_run){
-				.gpn = cmd->gpn + done, .npages = n,
-				.iova = iova,
-			};
-		}
+		stop = rc ? GM_RUNS_DONE :
+			    gm_runs_collect(obj, cmd, &b, &done, &rc);
 		mutex_unlock(&base->lock_mutex);
-		if (copy_to_user(uruns + cmd->out_nr_runs, buf,
-				 (nbuf - keep) * sizeof(*buf)))
+		if (rc && rc != -ENOENT)
+			return rc;
+		if (gm_runs_flush(cmd, &b, stop == GM_RUNS_MORE && b.n))
 			return -EFAULT;
-		cmd->out_nr_runs += nbuf - keep;
-		if (keep)
-			buf[0] = buf[nbuf - 1];
-		nbuf = keep;
 		cond_resched();
-	}
+	} while (stop == GM_RUNS_MORE);
 	cmd->out_gpn_count = done;
-	if (rc == -ENOENT) {
+	if (rc == -ENOENT)
 		gm_fault_index(&cmd->out_fault, done, cmd->gpn + done);
-	}
 	return rc;
 }

@@ -380,7 +380,7 @@ static inline bool gm_pages_contiguous(struct page **pages, unsigned long n)
 int gm_ucmd_respond(struct gm_ucmd *ucmd);
 int gm_obj_publish(struct gm_ucmd *ucmd, struct guestmem *obj, u32 *out_fd);
 int gm_pci_publish(struct gm_ucmd *ucmd, struct gm_pci *gpci, u32 *out_fd);
-struct guestmem *gm_obj_from_file(struct file *file);
+struct guestmem *gm_obj_get_fd(int fd);
 
 /* object.c */
 void gm_fault_kind(struct guestmem_fault *fault, u32 kind, u32 cause);
@@ -421,17 +421,29 @@ long gm_pin_user(struct mm_struct *mm, unsigned long start, unsigned long nr,
 		 unsigned int gup_flags, struct page **pages);
 int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd);
 int gm_ioctl_unlock_gpns(struct gm_ucmd *ucmd);
-u64 gm_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
-		   dma_addr_t *iova);
-int gm_page_iova(struct guestmem *obj, u64 gpn, dma_addr_t *iova);
+
+/* index.c */
+void gm_index_insert(struct guestmem_lock *lock);
+void gm_index_remove(struct guestmem_lock *lock);
+struct gm_lock_run *gm_index_first(struct guestmem *obj, u64 gpn);
+struct gm_lock_run *gm_index_next(struct gm_lock_run *run, u64 gpn);
+void gm_run_tree_insert(struct gm_lock_run *run, struct rb_root_cached *root);
+void gm_run_tree_remove(struct gm_lock_run *run, struct rb_root_cached *root);
+struct gm_lock_run *gm_run_tree_iter_first(struct rb_root_cached *root,
+					   u64 start, u64 last);
+struct gm_lock_run *gm_run_tree_iter_next(struct gm_lock_run *run,
+					  u64 start, u64 last);
 
 /* dma.c */
 int gm_dma_map_lock(struct guestmem *base, struct guestmem_lock *lock);
 void gm_dma_unmap_lock(struct guestmem *base, struct guestmem_lock *lock);
-u64 gm_iova_run_len(const dma_addr_t *iovas, u64 n);
-u64 gm_alloc_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
-			 dma_addr_t *iova);
+u64 gm_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
+		   dma_addr_t *iova);
+int gm_page_iova(struct guestmem *obj, u64 gpn, dma_addr_t *iova);
+int gm_dma_lock_iovas(struct guestmem_lock *lock,
+		      struct guestmem_lock_gpns *cmd);
 bool gm_may_read_iovas(struct guestmem *base);
+void gm_dma_info(struct guestmem *obj, struct guestmem_info *cmd);
 int gm_dma_may_query(struct guestmem *base);
 bool gm_dma_iova_is_phys(struct device *dev);
 void gm_dma_revoke(struct gm_dma *dma);

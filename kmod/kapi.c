@@ -16,7 +16,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/err.h>
-#include <linux/file.h>
 #include <linux/module.h>
 
 #include "guestmem_private.h"
@@ -33,17 +32,7 @@
  */
 struct guestmem *guestmem_get_object(int fd)
 {
-	struct guestmem *obj;
-	struct file *file;
-
-	file = fget(fd);
-	if (!file)
-		return ERR_PTR(-EBADF);
-	obj = gm_obj_from_file(file);
-	if (obj)
-		kref_get(&obj->ref);
-	fput(file);
-	return obj ?: ERR_PTR(-EINVAL);
+	return gm_obj_get_fd(fd);
 }
 GM_EXPORT(guestmem_get_object);
 

@@ -404,15 +404,26 @@ static const struct file_operations gm_obj_fops = {
 };
 
 /**
- * gm_obj_from_file() - the object behind an object file
- * @file: any file
+ * gm_obj_get_fd() - take a reference to the object behind an fd
+ * @fd: an fd of the calling process
  *
- * Return: the object (no reference taken), or NULL if @file is not an
- * object fd.
+ * Return: the object, or ERR_PTR(-EBADF) (not an fd) or ERR_PTR(-EINVAL)
+ * (not a guestmem object fd).
  */
-struct guestmem *gm_obj_from_file(struct file *file)
+struct guestmem *gm_obj_get_fd(int fd)
 {
-	return file->f_op == &gm_obj_fops ? file->private_data : NULL;
+	struct guestmem *obj = ERR_PTR(-EINVAL);
+	struct file *file;
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	if (file->f_op == &gm_obj_fops) {
+		obj = file->private_data;
+		kref_get(&obj->ref);
+	}
+	fput(file);
+	return obj;
 }
 
 /**

@@ -29,7 +29,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cred.h>
-#include <linux/file.h>
 #include <linux/pci.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
@@ -266,22 +265,6 @@ static bool gm_nl_visible(struct guestmem *obj, bool privileged, kuid_t uid)
 	return privileged || uid_eq(obj->creator_uid, uid);
 }
 
-/* The object behind the caller's @fd, referenced, or NULL. */
-static struct guestmem *gm_nl_get_by_fd(u32 fd)
-{
-	struct guestmem *obj = NULL;
-	struct file *file;
-
-	file = fget(fd);
-	if (!file)
-		return NULL;
-	obj = gm_obj_from_file(file);
-	if (obj)
-		kref_get(&obj->ref);
-	fput(file);
-	return obj;
-}
-
 static int gm_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	bool privileged = netlink_capable(skb, CAP_SYS_ADMIN);
@@ -292,8 +275,8 @@ static int gm_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 
 	if (info->attrs[GUESTMEM_A_FD]) {
 		/* doit runs in the sender's context: its fd table. */
-		obj = gm_nl_get_by_fd(nla_get_u32(info->attrs[GUESTMEM_A_FD]));
-		if (!obj)
+		obj = gm_obj_get_fd(nla_get_u32(info->attrs[GUESTMEM_A_FD]));
+		if (IS_ERR(obj))
 			return -EBADF;
 		privileged = true;
 	} else if (info->attrs[GUESTMEM_A_ID]) {

@@ -837,34 +837,18 @@ static int gm_info_copy_regions(struct guestmem *obj,
 	return 0;
 }
 
-/* GUESTMEM_INFO's view of the locks and of the attached device. */
+/* GUESTMEM_INFO's view of the locks, and of the device (dma.c). */
 static void gm_info_locks(struct guestmem *obj, struct guestmem_info *cmd)
 {
 	struct guestmem *base = gm_obj_base(obj);
-	struct gm_dma *dma;
 
-	cmd->__reserved = 0;
-	cmd->out_base_iova = 0;
 	mutex_lock(&base->lock_mutex);
 	cmd->out_locked_pages = obj->locked_pages;
 	cmd->out_pinned_pages = obj->pinned_pages;
 	cmd->out_lock_count = obj->lock_count;
 	if (obj->preempt)
 		cmd->out_flags |= GUESTMEM_INFO_PREEMPTIVE;
-	dma = base->dma;
-	if (dma) {
-		cmd->out_flags |= GUESTMEM_INFO_ATTACHED;
-		if (dma->gone)
-			cmd->out_flags |= GUESTMEM_INFO_DEVICE_GONE;
-		if (dma->iova_phys)
-			cmd->out_flags |= GUESTMEM_INFO_IOVA_PHYS;
-		if (dma->alloc_iovas && dma->alloc_contig &&
-		    gm_may_read_iovas(base)) {
-			cmd->out_flags |= GUESTMEM_INFO_BASE_IOVA;
-			cmd->out_base_iova = dma->alloc_iovas[0] +
-				(obj->base ? obj->view_offset : 0);
-		}
-	}
+	gm_dma_info(obj, cmd);
 	mutex_unlock(&base->lock_mutex);
 }
 

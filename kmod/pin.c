@@ -52,12 +52,8 @@
  * creation, as one hidden lock (best effort, see gm_view_preempt()); locks
  * through the view then borrow those pages instead of pinning them again.
  *
- * The gpn index (@gpn_index) answers "which lock holds this page" for IOVA
- * queries: an interval tree of the runs of every lock of the object, so a
- * lock costs one node per run, not one entry per page (a 1 GiB lock of a
- * contiguous range is one node), and a lookup is O(log runs).  Runs of
- * different locks, or of one lock that lists a gpn twice, may overlap; any
- * run holding the page answers, the first one that is DMA-mapped.
+ * A published lock's runs are in its object's gpn index (index.c), which
+ * dma.c asks which lock holds a page.
  *
  * Lock order: base->lock_mutex -> owner's mmap_lock (GUP) -> nothing of
  * guestmem.  The mutex guards the lock tables of a base object
@@ -71,7 +67,6 @@
 #include <linux/bitmap.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
-#include <linux/interval_tree_generic.h>
 #include <linux/sched/user.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -87,11 +82,6 @@
 
 /* Pages per GUP call: bounds the time between fatal-signal checks. */
 #define GM_PIN_BATCH	512
-
-#define GM_RUN_START(run)	((run)->start)
-#define GM_RUN_LAST(run)	((run)->last)
-INTERVAL_TREE_DEFINE(struct gm_lock_run, node, u64, subtree_last,
-		     GM_RUN_START, GM_RUN_LAST, static, gm_run_tree)
 
 /**
  * gm_obj_init_locks() - set up an object's (empty) lock tables
@@ -515,24 +505,6 @@ static int gm_lock_pin(struct guestmem_lock *lock, struct mm_struct **mmp,
 	return rc;
 }
 
-static void gm_index_insert(struct guestmem_lock *lock)
-{
-	struct guestmem *obj = lock->obj;
-	unsigned long r;
-
-	for (r = 0; r < lock->nr_runs; r++)
-		gm_run_tree_insert(&lock->runs[r], &obj->gpn_index);
-}
-
-static void gm_index_remove(struct guestmem_lock *lock)
-{
-	struct guestmem *obj = lock->obj;
-	unsigned long r;
-
-	for (r = 0; r < lock->nr_runs; r++)
-		gm_run_tree_remove(&lock->runs[r], &obj->gpn_index);
-}
-
 /* Would one more lock of @count entries pass the object's limits? */
 static bool gm_lock_over_limits(struct guestmem *obj, unsigned long count)
 {
@@ -801,105 +773,6 @@ void gm_view_preempt(struct guestmem *view)
 }
 
 /**
- * gm_iova_extent() - the IOVA of a guest page, and how far it runs
- * @obj: the object (its own locks are searched)
- * @gpn: the first page, in @obj's address space
- * @max: pages wanted, at least 1
- * @iova: the IOVA of @gpn's first byte
- *
- * Context: the base's lock_mutex is held.
- * Return: how many pages from @gpn (1..@max) have IOVAs @iova + k * 4096,
- * or 0 when @gpn has none (not attached, not locked, or out of range).
- */
-u64 gm_iova_extent(struct guestmem *obj, u64 gpn, u64 max, dma_addr_t *iova)
-{
-	struct guestmem *base = gm_obj_base(obj);
-	struct gm_lock_run *run;
-
-	lockdep_assert_held(&base->lock_mutex);
-	if (!base->dma || base->dma->gone)
-		return 0;
-	if (base->type == GUESTMEM_OBJ_ALLOC)
-		return gm_alloc_iova_extent(obj, gpn, max, iova);
-	for (run = gm_run_tree_iter_first(&obj->gpn_index, gpn, gpn); run;
-	     run = gm_run_tree_iter_next(run, gpn, gpn)) {
-		const dma_addr_t *iovas = run->lock->iovas;
-
-		if (!iovas)
-			continue;
-		iovas += run->index + (gpn - run->start);
-		*iova = iovas[0];
-		return gm_iova_run_len(iovas, min(max, run->last - gpn + 1));
-	}
-	return 0;
-}
-
-/**
- * gm_page_iova() - the IOVA of a guest page
- * @obj: the object (its own locks are searched)
- * @gpn: the page, in @obj's address space
- * @iova: the IOVA of the page's first byte
- *
- * Context: the base's lock_mutex is held.
- * Return: 0, or -ENOENT (not attached, not locked, or out of range).
- */
-int gm_page_iova(struct guestmem *obj, u64 gpn, dma_addr_t *iova)
-{
-	return gm_iova_extent(obj, gpn, 1, iova) ? 0 : -ENOENT;
-}
-
-/* IOVAs looked up per hold of the mutex, then copied out without it. */
-#define GM_LOCK_IOVA_BATCH	64
-
-/*
- * The IOVA of every entry of a new lock, if the caller may see them.  The
- * lock is not reachable by id yet, but the mutex still guards the lookup;
- * the copy to the caller runs without it, so a fault on the caller's
- * buffer (a FUSE or userfaultfd page) blocks no one else.
- */
-static int gm_lock_copy_iovas(struct guestmem_lock *lock,
-			      struct guestmem_lock_gpns *cmd)
-{
-	struct guestmem *base = gm_obj_base(lock->obj);
-	u64 __user *uiovas = u64_to_user_ptr(cmd->iovas_uptr);
-	u64 iovas[GM_LOCK_IOVA_BATCH];
-	unsigned long r = 0, i = 0, n;
-	u64 gpn = lock->nr_runs ? lock->runs[0].start : 0;
-	dma_addr_t iova;
-	int rc = 0;
-
-	/* Attached before this lock existed, or never: it cannot change. */
-	if (!READ_ONCE(base->dma))
-		return 0;
-	while (r < lock->nr_runs) {
-		mutex_lock(&base->lock_mutex);
-		rc = gm_dma_may_query(base);
-		for (n = 0; !rc && n < GM_LOCK_IOVA_BATCH && r < lock->nr_runs;
-		     n++) {
-			if (lock->iovas) {
-				iova = lock->iovas[i + n];
-			} else {
-				rc = gm_page_iova(lock->obj, gpn, &iova);
-				if (rc)
-					break;
-			}
-			iovas[n] = iova;
-			if (gpn++ == lock->runs[r].last && ++r < lock->nr_runs)
-				gpn = lock->runs[r].start;
-		}
-		mutex_unlock(&base->lock_mutex);
-		if (rc)
-			return rc;
-		if (copy_to_user(uiovas + i, iovas, n * sizeof(*iovas)))
-			return -EFAULT;
-		i += n;
-		cond_resched();
-	}
-	cmd->out_flags |= GUESTMEM_LOCK_OUT_IOVAS;
-	return 0;
-}
-
-/**
  * gm_ioctl_lock_gpns() - GUESTMEM_LOCK_GPNS: lock_gpns()
  * @ucmd: the call (&struct guestmem_lock_gpns)
  *
@@ -952,7 +825,7 @@ int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd)
 		goto out_free;
 	}
 	if (cmd->iovas_uptr) {
-		rc = gm_lock_copy_iovas(lock, cmd);
+		rc = gm_dma_lock_iovas(lock, cmd);
 		if (rc)
 			goto out_destroy;
 	}
