@@ -100,11 +100,11 @@ static int gm_out_of_range(struct guestmem_fault *fault, u64 gpa)
 }
 
 /* Walk [uaddr, uaddr + len) of the owner's mm; @gpa is its guest address. */
-static int gm_walk_user(struct guestmem *base, unsigned long uaddr, u64 gpa,
+static int gm_walk_user(struct gm_mem *mem, unsigned long uaddr, u64 gpa,
 			u64 len, bool write, gm_chunk_fn fn, void *ctx,
 			struct guestmem_fault *fault)
 {
-	struct mm_struct *mm = base->mm;
+	struct mm_struct *mm = mem->mm;
 	struct page *pages[GM_BATCH];
 	u64 done = 0;
 	int rc = 0;
@@ -122,7 +122,7 @@ static int gm_walk_user(struct guestmem *base, unsigned long uaddr, u64 gpa,
 							  PAGE_SIZE));
 		long pinned, i;
 
-		if (gm_owner_exited(base)) {
+		if (gm_owner_exited(mem)) {
 			gm_fault_set(fault, GUESTMEM_KIND_OTHER,
 				     GUESTMEM_CAUSE_OWNER_EXITED, gpa + done);
 			rc = -ESRCH;
@@ -165,7 +165,7 @@ static int gm_walk_user(struct guestmem *base, unsigned long uaddr, u64 gpa,
 }
 
 /* Walk [off, off + len) of an allocated object's pages. */
-static int gm_walk_alloc(struct guestmem *base, u64 off, u64 len,
+static int gm_walk_alloc(struct gm_mem *mem, u64 off, u64 len,
 			 gm_chunk_fn fn, void *ctx)
 {
 	u64 done = 0;
@@ -175,7 +175,7 @@ static int gm_walk_alloc(struct guestmem *base, u64 off, u64 len,
 		u64 pos = off + done;
 		unsigned long pgoff = offset_in_page(pos);
 		size_t n = min_t(u64, PAGE_SIZE - pgoff, len - done);
-		void *kaddr = kmap_local_page(base->pages[pos >> PAGE_SHIFT]);
+		void *kaddr = kmap_local_page(mem->pages[pos >> PAGE_SHIFT]);
 
 		rc = fn(ctx, kaddr + pgoff, done, n);
 		kunmap_local(kaddr);
@@ -206,12 +206,12 @@ static int gm_access(struct guestmem *obj, u64 gpa, u64 len, bool write,
 	case GM_REGION_USER:
 		if (!len)
 			return 0;
-		return gm_walk_user(loc.base, loc.region->uaddr + loc.off, gpa,
+		return gm_walk_user(loc.base->mem, loc.region->uaddr + loc.off, gpa,
 				    len, write, fn, ctx, fault);
 	case GM_REGION_ALLOC:
 		if (!len)
 			return 0;
-		return gm_walk_alloc(loc.base, loc.off, len, fn, ctx);
+		return gm_walk_alloc(loc.base->mem, loc.off, len, fn, ctx);
 	case GM_REGION_NONE:
 		/* No mapping: the seed calls the backing's absent fallback. */
 		gm_fault_set(fault, GUESTMEM_KIND_OTHER,
@@ -414,8 +414,8 @@ static bool gm_fast_owner(struct guestmem *obj, u64 gpa,
 
 	if (!f->len || f->len > GM_FAST_MAX ||
 	    gm_resolve(obj, gpa, f->len, &loc) ||
-	    loc.region->type != GM_REGION_USER || loc.base->mm != mm ||
-	    gm_owner_exited(loc.base))
+	    loc.region->type != GM_REGION_USER || loc.base->mem->mm != mm ||
+	    gm_owner_exited(loc.base->mem))
 		return false;
 	uaddr = loc.region->uaddr + loc.off;
 	if (!mmap_read_trylock(mm))

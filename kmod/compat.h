@@ -128,11 +128,15 @@ static inline void gm_eventfd_signal(struct eventfd_ctx *ctx)
 #define PCI_IRQ_INTX	PCI_IRQ_LEGACY
 #endif
 
-/* 6.13 made the namespace argument of EXPORT_SYMBOL_NS_GPL() a string. */
+/*
+ * The export namespace: 6.13 made the namespace argument of
+ * EXPORT_SYMBOL_NS_GPL() a string; before, it was a token the macro
+ * stringified.
+ */
 #if GM_KERNEL_AT_LEAST(6, 13)
-#define GM_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, "GUESTMEM")
+#define GM_NS	"GUESTMEM"
 #else
-#define GM_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, GUESTMEM)
+#define GM_NS	GUESTMEM
 #endif
 
 /* 6.3 made vma->vm_flags read-only; writers use vm_flags_set(). */

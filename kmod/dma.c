@@ -34,9 +34,9 @@
  * Without IOMMU translation (dma-direct, identity domain) an IOVA is a
  * physical address: only CAP_SYS_RAWIO callers may read one.
  *
- * Lock order: gm_pci.lock -> base->lock_mutex.  Attach, detach and revoke
+ * Lock order: gm_pci.lock -> mem->lock_mutex.  Attach, detach and revoke
  * take both; mapping and unmapping a lock, and IOVA lookups, take only the
- * base's mutex and check gm_dma.gone under it.
+ * mem->lock_mutex and check gm_dma.gone under it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -60,21 +60,21 @@
 /* gpns looked up per batch of GUESTMEM_IOVA, under the mutex. */
 #define GM_IOVA_BATCH	16
 
-static struct device *gm_dma_dev(struct guestmem *base)
+static struct device *gm_dma_dev(struct gm_mem *mem)
 {
-	return &base->dma->gpci->pdev->dev;
+	return &mem->dma->gpci->pdev->dev;
 }
 
 /**
  * gm_may_read_iovas() - may the caller see the attached device's IOVAs?
- * @base: an attached base object
+ * @mem: attached memory
  *
  * Return: true with an IOMMU, or for CAP_SYS_RAWIO callers.
  */
-bool gm_may_read_iovas(struct guestmem *base)
+bool gm_may_read_iovas(struct gm_mem *mem)
 {
 	/* A refusal is an answer here, not an event worth an audit record. */
-	return !base->dma->iova_phys ||
+	return !mem->dma->iova_phys ||
 	       ns_capable_noaudit(&init_user_ns, CAP_SYS_RAWIO);
 }
 
@@ -92,21 +92,21 @@ bool gm_dma_iova_is_phys(struct device *dev)
 }
 
 /**
- * gm_dma_may_query() - may the caller ask for IOVAs of @base now?
- * @base: a base object
+ * gm_dma_may_query() - may the caller ask for IOVAs of @mem now?
+ * @mem: an object's memory
  *
- * Context: the base's lock_mutex is held.
+ * Context: mem->lock_mutex is held.
  * Return: 0 (an unattached object simply has none), -ENODEV (the device
  * is gone) or -EPERM (physical IOVAs, without CAP_SYS_RAWIO).
  */
-int gm_dma_may_query(struct guestmem *base)
+int gm_dma_may_query(struct gm_mem *mem)
 {
-	lockdep_assert_held(&base->lock_mutex);
-	if (!base->dma)
+	lockdep_assert_held(&mem->lock_mutex);
+	if (!mem->dma)
 		return 0;
-	if (base->dma->gone)
+	if (mem->dma->gone)
 		return -ENODEV;
-	return gm_may_read_iovas(base) ? 0 : -EPERM;
+	return gm_may_read_iovas(mem) ? 0 : -EPERM;
 }
 
 /* Would mappings for @dev be bounced, or need CPU syncs? */
@@ -203,46 +203,46 @@ static void gm_dma_unmap_pages(struct device *dev, struct sg_table *sgt,
 
 /**
  * gm_dma_map_lock() - map a new lock's pages for the attached device
- * @base: the attached base object
+ * @mem: the memory of the lock's object, attached
  * @lock: the lock, pinned, not yet indexed
  *
- * Context: the base's lock_mutex is held.
+ * Context: mem->lock_mutex is held.
  * Return: 0 or a negative errno.
  */
-int gm_dma_map_lock(struct guestmem *base, struct guestmem_lock *lock)
+int gm_dma_map_lock(struct gm_mem *mem, struct guestmem_lock *lock)
 {
 	int rc;
 
-	lockdep_assert_held(&base->lock_mutex);
+	lockdep_assert_held(&mem->lock_mutex);
 	if (!lock->npages)
 		return 0;
-	rc = gm_dma_map_pages(gm_dma_dev(base), &lock->sgt, lock->pages,
+	rc = gm_dma_map_pages(gm_dma_dev(mem), &lock->sgt, lock->pages,
 			      lock->npages, &lock->iovas);
 	if (rc)
 		return rc;
 	lock->mapped = true;
-	list_add(&lock->dma_node, &base->dma->locks);
-	base->mapped_pages += lock->npages;
+	list_add(&lock->dma_node, &mem->dma->locks);
+	mem->mapped_pages += lock->npages;
 	return 0;
 }
 
 /**
  * gm_dma_unmap_lock() - undo gm_dma_map_lock(), if it was done
- * @base: the base object
+ * @mem: the memory of the lock's object
  * @lock: the lock, still pinned
  *
- * Context: the base's lock_mutex is held.
+ * Context: mem->lock_mutex is held.
  */
-void gm_dma_unmap_lock(struct guestmem *base, struct guestmem_lock *lock)
+void gm_dma_unmap_lock(struct gm_mem *mem, struct guestmem_lock *lock)
 {
-	lockdep_assert_held(&base->lock_mutex);
+	lockdep_assert_held(&mem->lock_mutex);
 	if (!lock->mapped)
 		return;
-	gm_dma_unmap_pages(gm_dma_dev(base), &lock->sgt, lock->iovas);
+	gm_dma_unmap_pages(gm_dma_dev(mem), &lock->sgt, lock->iovas);
 	list_del(&lock->dma_node);
 	lock->iovas = NULL;
 	lock->mapped = false;
-	base->mapped_pages -= lock->npages;
+	mem->mapped_pages -= lock->npages;
 }
 
 /**
@@ -277,12 +277,12 @@ static u64 gm_iova_run_len(const dma_addr_t *iovas, u64 n)
 static u64 gm_alloc_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
 				dma_addr_t *iova)
 {
-	struct guestmem *base = gm_obj_base(obj);
+	struct gm_mem *mem = obj->mem;
 	const dma_addr_t *iovas;
 	struct gm_loc loc;
 	u64 n;
 
-	if (!base->dma || !base->dma->alloc_iovas)
+	if (!mem->dma || !mem->dma->alloc_iovas)
 		return 0;
 	n = gm_resolve_pages(obj, gpn, max, &loc);
 	if (!n || loc.region->type != GM_REGION_ALLOC)
@@ -291,21 +291,21 @@ static u64 gm_alloc_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
 	 * A view may start inside a page: each page's first byte then keeps
 	 * that offset into the object's page, as for GUESTMEM_IOVA.
 	 */
-	iovas = base->dma->alloc_iovas + (loc.off >> PAGE_SHIFT);
+	iovas = mem->dma->alloc_iovas + (loc.off >> PAGE_SHIFT);
 	*iova = iovas[0] + offset_in_page(loc.off);
 	return gm_iova_run_len(iovas, n);
 }
 
 /* Unmap an allocated object's pages (attach mapped them all). */
-static void gm_dma_unmap_alloc(struct guestmem *base)
+static void gm_dma_unmap_alloc(struct gm_mem *mem)
 {
-	struct gm_dma *dma = base->dma;
+	struct gm_dma *dma = mem->dma;
 
 	if (!dma->alloc_iovas)
 		return;
-	gm_dma_unmap_pages(gm_dma_dev(base), &dma->alloc_sgt, dma->alloc_iovas);
+	gm_dma_unmap_pages(gm_dma_dev(mem), &dma->alloc_sgt, dma->alloc_iovas);
 	dma->alloc_iovas = NULL;
-	base->mapped_pages = 0;
+	mem->mapped_pages = 0;
 }
 
 /**
@@ -321,24 +321,25 @@ static void gm_dma_unmap_alloc(struct guestmem *base)
  */
 void gm_dma_revoke(struct gm_dma *dma)
 {
-	struct guestmem *base = dma->base;
+	struct gm_mem *mem = dma->mem;
 	struct guestmem_lock *lock, *next;
 
-	mutex_lock(&base->lock_mutex);
+	mutex_lock(&mem->lock_mutex);
 	list_for_each_entry_safe(lock, next, &dma->locks, dma_node)
-		gm_dma_unmap_lock(base, lock);
-	gm_dma_unmap_alloc(base);
+		gm_dma_unmap_lock(mem, lock);
+	gm_dma_unmap_alloc(mem);
 	dma->gone = true;
-	mutex_unlock(&base->lock_mutex);
+	mutex_unlock(&mem->lock_mutex);
 }
 
 /**
  * gm_dma_detach() - unmap an allocated object and drop the device
- * @base: a base object being destroyed (all locks already released)
+ * @mem: the memory of a base object being destroyed (all locks already
+ *	released)
  */
-void gm_dma_detach(struct guestmem *base)
+void gm_dma_detach(struct gm_mem *mem)
 {
-	struct gm_dma *dma = base->dma;
+	struct gm_dma *dma = mem->dma;
 	struct gm_pci *gpci;
 
 	if (!dma)
@@ -348,34 +349,34 @@ void gm_dma_detach(struct guestmem *base)
 	list_del(&dma->node);
 	/* After a revoke the device may be gone: nothing is mapped then. */
 	if (!dma->gone)
-		gm_dma_unmap_alloc(base);
+		gm_dma_unmap_alloc(mem);
 	mutex_unlock(&gpci->lock);
 	gm_pci_put(gpci);
 	kfree(dma);
-	base->dma = NULL;
+	mem->dma = NULL;
 }
 
 /*
  * Map a whole allocated object for the device: one IOVA run.  Without
  * IOMMU translation the pages must be one physically contiguous block.
  */
-static int gm_dma_map_alloc(struct guestmem *base, struct gm_dma *dma,
+static int gm_dma_map_alloc(struct gm_mem *mem, struct gm_dma *dma,
 			    struct device *dev)
 {
-	unsigned long n = base->nr_pages;
+	unsigned long n = mem->nr_pages;
 	int rc;
 
 	if (!n)
 		return 0;
-	if (dma->iova_phys && !gm_pages_contiguous(base->pages, n))
+	if (dma->iova_phys && !gm_pages_contiguous(mem->pages, n))
 		return (u64)n << PAGE_SHIFT > GM_CONTIG_MAX_BYTES ? -E2BIG :
 								    -ENOMEM;
-	rc = gm_dma_map_pages(dev, &dma->alloc_sgt, base->pages, n,
+	rc = gm_dma_map_pages(dev, &dma->alloc_sgt, mem->pages, n,
 			      &dma->alloc_iovas);
 	if (rc)
 		return rc;
 	dma->alloc_contig = gm_iova_run_len(dma->alloc_iovas, n) == n;
-	base->mapped_pages = n;
+	mem->mapped_pages = n;
 	return 0;
 }
 
@@ -384,14 +385,14 @@ static int gm_dma_map_alloc(struct guestmem *base, struct gm_dma *dma,
  * @obj: the object (base or view)
  * @cmd: the call
  *
- * Context: the base's lock_mutex is held.
+ * Context: mem->lock_mutex is held.
  */
 void gm_dma_info(struct guestmem *obj, struct guestmem_info *cmd)
 {
-	struct guestmem *base = gm_obj_base(obj);
-	struct gm_dma *dma = base->dma;
+	struct gm_mem *mem = obj->mem;
+	struct gm_dma *dma = mem->dma;
 
-	lockdep_assert_held(&base->lock_mutex);
+	lockdep_assert_held(&mem->lock_mutex);
 	cmd->__reserved = 0;
 	cmd->out_base_iova = 0;
 	if (!dma)
@@ -401,7 +402,7 @@ void gm_dma_info(struct guestmem *obj, struct guestmem_info *cmd)
 		cmd->out_flags |= GUESTMEM_INFO_DEVICE_GONE;
 	if (dma->iova_phys)
 		cmd->out_flags |= GUESTMEM_INFO_IOVA_PHYS;
-	if (dma->alloc_iovas && dma->alloc_contig && gm_may_read_iovas(base)) {
+	if (dma->alloc_iovas && dma->alloc_contig && gm_may_read_iovas(mem)) {
 		cmd->out_flags |= GUESTMEM_INFO_BASE_IOVA;
 		cmd->out_base_iova = dma->alloc_iovas[0] +
 				     (obj->base ? obj->view_offset : 0);
@@ -417,7 +418,8 @@ void gm_dma_info(struct guestmem *obj, struct guestmem_info *cmd)
 int gm_ioctl_attach_device(struct gm_ucmd *ucmd)
 {
 	struct guestmem_attach_device *cmd = ucmd->cmd;
-	struct guestmem *base = gm_obj_base(ucmd->obj);
+	struct guestmem *obj = ucmd->obj;
+	struct gm_mem *mem = obj->mem;
 	struct gm_pci *gpci;
 	struct device *dev;
 	struct gm_dma *dma;
@@ -440,16 +442,16 @@ int gm_ioctl_attach_device(struct gm_ucmd *ucmd)
 		goto out_put_pci;
 	}
 	dma->gpci = gpci;
-	dma->base = base;
+	dma->mem = mem;
 	INIT_LIST_HEAD(&dma->locks);
 
 	mutex_lock(&gpci->lock);
-	mutex_lock(&base->lock_mutex);
+	mutex_lock(&mem->lock_mutex);
 	if (gpci->gone) {
 		rc = -ENODEV;
 		goto out_unlock;
 	}
-	if (base->dma || base->nr_base_locks) {
+	if (mem->dma || mem->nr_locks) {
 		rc = -EBUSY;
 		goto out_unlock;
 	}
@@ -458,20 +460,20 @@ int gm_ioctl_attach_device(struct gm_ucmd *ucmd)
 		rc = -EOPNOTSUPP;
 		goto out_unlock;
 	}
-	if (base->type == GUESTMEM_OBJ_ALLOC) {
-		rc = gm_dma_map_alloc(base, dma, dev);
+	if (mem->type == GUESTMEM_OBJ_ALLOC) {
+		rc = gm_dma_map_alloc(mem, dma, dev);
 		if (rc)
 			goto out_unlock;
 	}
 	list_add(&dma->node, &gpci->objects);
-	base->dma = dma;
-	mutex_unlock(&base->lock_mutex);
+	mem->dma = dma;
+	mutex_unlock(&mem->lock_mutex);
 	mutex_unlock(&gpci->lock);
-	gm_nl_notify(base, GUESTMEM_CMD_DEV_ATTACH);
+	gm_nl_notify(gm_obj_base(obj), GUESTMEM_CMD_DEV_ATTACH);
 	return 0;
 
 out_unlock:
-	mutex_unlock(&base->lock_mutex);
+	mutex_unlock(&mem->lock_mutex);
 	mutex_unlock(&gpci->lock);
 	kfree(dma);
 out_put_pci:
@@ -486,19 +488,19 @@ out_put_pci:
  * @max: pages wanted, at least 1
  * @iova: the IOVA of @gpn's first byte
  *
- * Context: the base's lock_mutex is held.
+ * Context: mem->lock_mutex is held.
  * Return: how many pages from @gpn (1..@max) have IOVAs @iova + k * 4096,
  * or 0 when @gpn has none (not attached, not locked, or out of range).
  */
 u64 gm_iova_extent(struct guestmem *obj, u64 gpn, u64 max, dma_addr_t *iova)
 {
-	struct guestmem *base = gm_obj_base(obj);
+	struct gm_mem *mem = obj->mem;
 	struct gm_lock_run *run;
 
-	lockdep_assert_held(&base->lock_mutex);
-	if (!base->dma || base->dma->gone)
+	lockdep_assert_held(&mem->lock_mutex);
+	if (!mem->dma || mem->dma->gone)
 		return 0;
-	if (base->type == GUESTMEM_OBJ_ALLOC)
+	if (mem->type == GUESTMEM_OBJ_ALLOC)
 		return gm_alloc_iova_extent(obj, gpn, max, iova);
 	for (run = gm_index_first(obj, gpn); run; run = gm_index_next(run, gpn)) {
 		const dma_addr_t *iovas = run->lock->iovas;
@@ -518,7 +520,7 @@ u64 gm_iova_extent(struct guestmem *obj, u64 gpn, u64 max, dma_addr_t *iova)
  * @gpn: the page, in @obj's address space
  * @iova: the IOVA of the page's first byte
  *
- * Context: the base's lock_mutex is held.
+ * Context: mem->lock_mutex is held.
  * Return: 0, or -ENOENT (not attached, not locked, or out of range).
  */
 int gm_page_iova(struct guestmem *obj, u64 gpn, dma_addr_t *iova)
@@ -543,7 +545,7 @@ int gm_page_iova(struct guestmem *obj, u64 gpn, dma_addr_t *iova)
 int gm_dma_lock_iovas(struct guestmem_lock *lock,
 		      struct guestmem_lock_gpns *cmd)
 {
-	struct guestmem *base = gm_obj_base(lock->obj);
+	struct gm_mem *mem = lock->obj->mem;
 	u64 __user *uiovas = u64_to_user_ptr(cmd->iovas_uptr);
 	u64 iovas[GM_LOCK_IOVA_BATCH];
 	unsigned long r = 0, i = 0, n;
@@ -552,11 +554,11 @@ int gm_dma_lock_iovas(struct guestmem_lock *lock,
 	int rc = 0;
 
 	/* Attached before this lock existed, or never: it cannot change. */
-	if (!READ_ONCE(base->dma))
+	if (!READ_ONCE(mem->dma))
 		return 0;
 	while (r < lock->nr_runs) {
-		mutex_lock(&base->lock_mutex);
-		rc = gm_dma_may_query(base);
+		mutex_lock(&mem->lock_mutex);
+		rc = gm_dma_may_query(mem);
 		for (n = 0; !rc && n < GM_LOCK_IOVA_BATCH && r < lock->nr_runs;
 		     n++) {
 			if (lock->iovas) {
@@ -570,7 +572,7 @@ int gm_dma_lock_iovas(struct guestmem_lock *lock,
 			if (gpn++ == lock->runs[r].last && ++r < lock->nr_runs)
 				gpn = lock->runs[r].start;
 		}
-		mutex_unlock(&base->lock_mutex);
+		mutex_unlock(&mem->lock_mutex);
 		if (rc)
 			return rc;
 		if (copy_to_user(uiovas + i, iovas, n * sizeof(*iovas)))
@@ -592,7 +594,7 @@ int gm_ioctl_iova(struct gm_ucmd *ucmd)
 {
 	struct guestmem_iova *cmd = ucmd->cmd;
 	struct guestmem *obj = ucmd->obj;
-	struct guestmem *base = gm_obj_base(obj);
+	struct gm_mem *mem = obj->mem;
 	u64 __user *ugpns = u64_to_user_ptr(cmd->gpns_uptr);
 	u64 __user *uiovas = u64_to_user_ptr(cmd->iovas_uptr);
 	u64 gpns[GM_IOVA_BATCH], iovas[GM_IOVA_BATCH];
@@ -611,15 +613,15 @@ int gm_ioctl_iova(struct gm_ucmd *ucmd)
 
 		if (copy_from_user(gpns, ugpns + done, n * sizeof(u64)))
 			return -EFAULT;
-		mutex_lock(&base->lock_mutex);
-		rc = gm_dma_may_query(base);
+		mutex_lock(&mem->lock_mutex);
+		rc = gm_dma_may_query(mem);
 		for (i = 0; i < n && !rc; i++) {
 			dma_addr_t iova = 0;
 
 			rc = gm_page_iova(obj, gpns[i], &iova);
 			iovas[i] = iova;
 		}
-		mutex_unlock(&base->lock_mutex);
+		mutex_unlock(&mem->lock_mutex);
 		if (rc == -ENOENT) {
 			i--;
 			gm_fault_index(&cmd->out_fault, done + i, gpns[i]);
@@ -665,7 +667,7 @@ enum gm_runs_stop {
 /*
  * Describe up to GM_RUNS_SCAN more pages of the range, from *@done on, in
  * @b: a page whose IOVA continues the last run extends it.  A page without
- * an IOVA sets *@rc to -ENOENT.  Context: the base's lock_mutex is held.
+ * an IOVA sets *@rc to -ENOENT.  Context: mem->lock_mutex is held.
  */
 static enum gm_runs_stop gm_runs_collect(struct guestmem *obj,
 					 struct guestmem_iova_runs *cmd,
@@ -689,12 +691,12 @@ static enum gm_runs_stop gm_runs_collect(struct guestmem *obj,
 		last = b->n ? &b->runs[b->n - 1] : NULL;
 		if (last && last->iova + last->npages * GM_PAGE_SIZE == iova) {
 			last->npages += n;
-		} else if (cmd->out_nr_runs + b->n == cmd->max_runs) {
-			/* Out of room: the caller goes on from here. */
-			return GM_RUNS_FULL;
-		} else if (b->n == GM_RUNS_BATCH) {
-			return GM_RUNS_MORE;
 		} else {
+			/* Out of room: the caller goes on from here. */
+			if (cmd->out_nr_runs + b->n == cmd->max_runs)
+				return GM_RUNS_FULL;
+			if (b->n == GM_RUNS_BATCH)
+				return GM_RUNS_MORE;
 			b->runs[b->n++] = (struct guestmem_iova_run){
 				.gpn = cmd->gpn + *done, .npages = n,
 				.iova = iova,
@@ -738,7 +740,7 @@ int gm_ioctl_iova_runs(struct gm_ucmd *ucmd)
 {
 	struct guestmem_iova_runs *cmd = ucmd->cmd;
 	struct guestmem *obj = ucmd->obj;
-	struct guestmem *base = gm_obj_base(obj);
+	struct gm_mem *mem = obj->mem;
 	struct gm_runs_batch b = { .n = 0 };
 	enum gm_runs_stop stop;
 	u64 done = 0;
@@ -757,11 +759,11 @@ int gm_ioctl_iova_runs(struct gm_ucmd *ucmd)
 		return -EINVAL;
 
 	do {
-		mutex_lock(&base->lock_mutex);
-		rc = gm_dma_may_query(base);
+		mutex_lock(&mem->lock_mutex);
+		rc = gm_dma_may_query(mem);
 		stop = rc ? GM_RUNS_DONE :
 			    gm_runs_collect(obj, cmd, &b, &done, &rc);
-		mutex_unlock(&base->lock_mutex);
+		mutex_unlock(&mem->lock_mutex);
 		if (rc && rc != -ENOENT)
 			return rc;
 		if (gm_runs_flush(cmd, &b, stop == GM_RUNS_MORE && b.n))

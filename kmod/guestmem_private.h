@@ -23,6 +23,7 @@
 #include <linux/atomic.h>
 #include <linux/uidgid.h>
 #include <linux/types.h>
+#include <linux/uaccess.h>
 #include <linux/xarray.h>
 #include <linux/guestmem.h>
 
@@ -185,10 +186,10 @@ struct gm_pci {
  * struct gm_dma - a base object's attachment to a device (see dma.c)
  * @gpci: the device's binding (reference held)
  * @node: in &gm_pci.objects (under &gm_pci.lock)
- * @base: the attached base object
+ * @mem: the attached memory
  * @locks: the mapped locks of the base and its views (under its mutex)
  * @gone: the device was removed: everything is unmapped (set under both
- *	&gm_pci.lock and the base's mutex)
+ *	&gm_pci.lock and @mem->lock_mutex)
  * @iova_phys: IOVAs are physical addresses (no IOMMU translation)
  * @alloc_sgt: allocated objects: all pages, DMA-mapped at attach
  * @alloc_iovas: allocated objects: the IOVA of each page
@@ -197,7 +198,7 @@ struct gm_pci {
 struct gm_dma {
 	struct gm_pci *gpci;
 	struct list_head node;
-	struct guestmem *base;
+	struct gm_mem *mem;
 	struct list_head locks;
 	bool gone;
 	bool iova_phys;
@@ -231,23 +232,14 @@ struct gm_obj_stats {
 };
 
 /**
- * struct guestmem - a guest memory object (see object.c)
- * @ref: one per object fd, one per view of this object
+ * struct gm_mem - the memory behind a base object and all its views
+ *	(see object.c); allocated and freed with the base
  * @type: GUESTMEM_OBJ_* of the base object
- * @invalid_mask: the seed's RegionDefinition.invalid_mask
- * @region_mask: the seed's RegionDefinition.region_mask
- * @region_bits: the seed's RegionDefinition.region_bits
- * @region_count: region slots, padding included (1 << n)
- * @nr_regions: entries in @regions (slots past it are padding)
- * @regions: the region slots; NULL for views
- * @base: for a view, the base object (never itself a view); else NULL
- * @view_offset: for a view, its address 0 in @base
- * @view_len: for a view, its length
- * @preemptive_locking: for a view, the subrange flag
- * @preempt: for a view made with @preemptive_locking, the lock that pins
- *	its whole range since creation (NULL if that failed); set before the
- *	fd exists, released last
- * @mm: owner's mm (mmgrab'ed) for user-backed objects, else NULL
+ * @nr_regions: entries in @regions (the base's slots past it are padding)
+ * @regions: what backs each region slot of the base
+ * @name: debug name, NUL-terminated
+ * @name_len: strlen(@name)
+ * @mm: owner's mm (mmgrab'ed) for user-backed memory, else NULL
  * @owner: owner's thread-group leader (its signal_struct tells whether the
  *	owner is alive); NULL when @mm is NULL
  * @pages: for GUESTMEM_OBJ_ALLOC, the zeroed pages
@@ -255,19 +247,56 @@ struct gm_obj_stats {
  * @alloc_user: for GUESTMEM_OBJ_ALLOC, the user whose locked_vm pays for
  *	@alloc_charged pages (get_uid), or NULL (CAP_IPC_LOCK)
  * @alloc_charged: pages charged to @alloc_user
- * @name: debug name, NUL-terminated; a view points at its base's
- * @name_len: strlen(@name)
- * @lock_mutex: base objects only: guards the lock tables of the base and
- *	of all its views, @dma and @nr_base_locks (never the data path)
- * @locks: this object's locks by id (under the base's @lock_mutex)
- * @gpn_index: the runs of this object's locks, by gpn (an interval tree)
+ * @lock_mutex: guards the lock tables of the base and of all its views,
+ *	@nr_locks, @dma and @mapped_pages (never the data path)
+ * @nr_locks: locks of the base and of its views
+ * @dma: the attached device, or NULL
+ * @mapped_pages: pages DMA-mapped for @dma
+ * @nr_views: views of the base alive
+ *
+ * Everything but the fields under @lock_mutex and @nr_views is set before
+ * the base's fd exists and never changes.
+ */
+struct gm_mem {
+	u32 type;
+	u32 nr_regions;
+	struct gm_region *regions;
+	const char *name;
+	size_t name_len;
+	struct mm_struct *mm;
+	struct task_struct *owner;
+	struct page **pages;
+	unsigned long nr_pages;
+	struct user_struct *alloc_user;
+	unsigned long alloc_charged;
+	struct mutex lock_mutex;	/* lock tables, @dma: not the data path */
+	unsigned long nr_locks;
+	struct gm_dma *dma;
+	unsigned long mapped_pages;
+	atomic_t nr_views;
+};
+
+/**
+ * struct guestmem - a guest memory object: the address space one object fd
+ *	sees, a base object or a view of one (see object.c)
+ * @ref: one per object fd, one per view of this object
+ * @mem: the memory: a base's own, a view's base's
+ * @base: for a view, the base object (never itself a view, referenced);
+ *	NULL for a base
+ * @invalid_mask: the seed's RegionDefinition.invalid_mask
+ * @region_mask: the seed's RegionDefinition.region_mask
+ * @region_bits: the seed's RegionDefinition.region_bits
+ * @region_count: region slots, padding included (1 << n)
+ * @view_offset: for a view, its address 0 in @base
+ * @view_len: for a view, its length
+ * @preempt: for a view made with allow_preemptive_locking, the lock that
+ *	pins its whole range since creation (NULL if that failed); set before
+ *	the fd exists, released last
+ * @locks: this object's locks by id (under @mem's lock_mutex)
+ * @gpn_index: the runs of this object's locks, by gpn (index.c)
  * @lock_count: locks in @locks
  * @locked_pages: entries in those locks
  * @pinned_pages: user pages pinned (and charged) by those locks
- * @nr_base_locks: base objects only: locks of the base and of its views
- * @dma: base objects only: the attached device, or NULL
- * @mapped_pages: base objects only: pages DMA-mapped for @dma (under
- *	@lock_mutex)
  * @id: registry id for netlink.c (0 until registered)
  * @announced: the "created" event was sent
  * @creator_pid: the creating process (its tgid), referenced
@@ -275,41 +304,25 @@ struct gm_obj_stats {
  * @creator_comm: its comm
  * @created_ns: creation time, CLOCK_REALTIME
  * @nr_files: open files of this object
- * @nr_views: views of this (base) object alive
  * @stats: per-object call counters (netlink.c reports them)
  * @lock_fail_rs: bounds the "lock failed" events of this object
  */
 struct guestmem {
 	struct kref ref;
-	u32 type;
+	struct gm_mem *mem;
+	struct guestmem *base;
 	u64 invalid_mask;
 	u64 region_mask;
 	u32 region_bits;
 	u64 region_count;
-	u32 nr_regions;
-	struct gm_region *regions;
-	struct guestmem *base;
 	u64 view_offset;
 	u64 view_len;
-	bool preemptive_locking;
 	struct guestmem_lock *preempt;
-	struct mm_struct *mm;
-	struct task_struct *owner;
-	struct page **pages;
-	unsigned long nr_pages;
-	struct user_struct *alloc_user;
-	unsigned long alloc_charged;
-	const char *name;
-	size_t name_len;
-	struct mutex lock_mutex;	/* lock tables, @dma: not the data path */
 	struct xarray locks;
 	struct rb_root_cached gpn_index;
 	u32 lock_count;
 	unsigned long locked_pages;
 	unsigned long pinned_pages;
-	unsigned long nr_base_locks;
-	struct gm_dma *dma;
-	unsigned long mapped_pages;
 	u32 id;
 	bool announced;
 	struct pid *creator_pid;
@@ -317,7 +330,6 @@ struct guestmem {
 	char creator_comm[TASK_COMM_LEN];
 	u64 created_ns;
 	atomic_t nr_files;
-	atomic_t nr_views;
 	struct gm_obj_stats __percpu *stats;
 	struct ratelimit_state lock_fail_rs;
 };
@@ -358,6 +370,25 @@ struct gm_ucmd {
 	void *cmd;
 };
 
+/**
+ * gm_ucmd_respond() - copy the kernel's struct back to the caller
+ * @ucmd: the call
+ *
+ * Never writes past the caller's size: an older caller gets the prefix it
+ * knows.  main.c responds after a handler returns; a handler that must
+ * answer before its result becomes reachable (a new fd, a new lock id)
+ * calls this itself.
+ *
+ * Return: 0 or -EFAULT.
+ */
+static inline int gm_ucmd_respond(struct gm_ucmd *ucmd)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(u32, ucmd->user_size, ucmd->ksize)))
+		return -EFAULT;
+	return 0;
+}
+
 /*
  * Allocated objects up to this size are one physically contiguous block
  * (the page allocator's largest, order 10 with 4 KiB pages), so that they
@@ -377,7 +408,6 @@ static inline bool gm_pages_contiguous(struct page **pages, unsigned long n)
 }
 
 /* main.c */
-int gm_ucmd_respond(struct gm_ucmd *ucmd);
 int gm_obj_publish(struct gm_ucmd *ucmd, struct guestmem *obj, u32 *out_fd);
 int gm_pci_publish(struct gm_ucmd *ucmd, struct gm_pci *gpci, u32 *out_fd);
 struct guestmem *gm_obj_get_fd(int fd);
@@ -387,7 +417,7 @@ void gm_fault_kind(struct guestmem_fault *fault, u32 kind, u32 cause);
 void gm_fault_set(struct guestmem_fault *fault, u32 kind, u32 cause, u64 gpa);
 void gm_fault_index(struct guestmem_fault *fault, u64 index, u64 gpn);
 void gm_obj_put(struct guestmem *obj);
-bool gm_owner_exited(struct guestmem *base);
+bool gm_owner_exited(struct gm_mem *mem);
 int gm_resolve(struct guestmem *obj, u64 gpa, u64 len, struct gm_loc *loc);
 u64 gm_resolve_pages(struct guestmem *obj, u64 gpn, u64 max,
 		     struct gm_loc *loc);
@@ -400,7 +430,6 @@ int gm_ioctl_subrange(struct gm_ucmd *ucmd);
 int gm_ioctl_info(struct gm_ucmd *ucmd);
 
 /* pin.c */
-void gm_obj_init_locks(struct guestmem *obj);
 void gm_obj_release_locks(struct guestmem *obj);
 /* gm_lock_create() flags */
 #define GM_LOCK_KERNEL_ACCESS	BIT(0)	/* vmap() the pages */
@@ -408,8 +437,8 @@ void gm_obj_release_locks(struct guestmem *obj);
 #define GM_LOCK_PREEMPT		BIT(2)	/* a view's preemptive lock */
 
 struct guestmem_lock *gm_lock_create(struct guestmem *obj, const u64 *gpns,
-			       unsigned long count, unsigned int flags,
-			       struct guestmem_fault *fault);
+				     unsigned long count, unsigned int flags,
+				     struct guestmem_fault *fault);
 void gm_view_preempt(struct guestmem *view);
 int gm_lock_publish(struct guestmem_lock *lock);
 void gm_lock_destroy(struct guestmem_lock *lock);
@@ -427,27 +456,24 @@ void gm_index_insert(struct guestmem_lock *lock);
 void gm_index_remove(struct guestmem_lock *lock);
 struct gm_lock_run *gm_index_first(struct guestmem *obj, u64 gpn);
 struct gm_lock_run *gm_index_next(struct gm_lock_run *run, u64 gpn);
-void gm_run_tree_insert(struct gm_lock_run *run, struct rb_root_cached *root);
-void gm_run_tree_remove(struct gm_lock_run *run, struct rb_root_cached *root);
-struct gm_lock_run *gm_run_tree_iter_first(struct rb_root_cached *root,
-					   u64 start, u64 last);
-struct gm_lock_run *gm_run_tree_iter_next(struct gm_lock_run *run,
-					  u64 start, u64 last);
+void gm_run_insert(struct gm_lock_run *run, struct rb_root_cached *root);
+struct gm_lock_run *gm_run_first(struct rb_root_cached *root, u64 start,
+				 u64 last);
 
 /* dma.c */
-int gm_dma_map_lock(struct guestmem *base, struct guestmem_lock *lock);
-void gm_dma_unmap_lock(struct guestmem *base, struct guestmem_lock *lock);
+int gm_dma_map_lock(struct gm_mem *mem, struct guestmem_lock *lock);
+void gm_dma_unmap_lock(struct gm_mem *mem, struct guestmem_lock *lock);
 u64 gm_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
 		   dma_addr_t *iova);
 int gm_page_iova(struct guestmem *obj, u64 gpn, dma_addr_t *iova);
 int gm_dma_lock_iovas(struct guestmem_lock *lock,
 		      struct guestmem_lock_gpns *cmd);
-bool gm_may_read_iovas(struct guestmem *base);
+bool gm_may_read_iovas(struct gm_mem *mem);
 void gm_dma_info(struct guestmem *obj, struct guestmem_info *cmd);
-int gm_dma_may_query(struct guestmem *base);
+int gm_dma_may_query(struct gm_mem *mem);
 bool gm_dma_iova_is_phys(struct device *dev);
 void gm_dma_revoke(struct gm_dma *dma);
-void gm_dma_detach(struct guestmem *base);
+void gm_dma_detach(struct gm_mem *mem);
 int gm_ioctl_attach_device(struct gm_ucmd *ucmd);
 int gm_ioctl_iova(struct gm_ucmd *ucmd);
 int gm_ioctl_iova_runs(struct gm_ucmd *ucmd);

@@ -34,7 +34,7 @@ struct guestmem *guestmem_get_object(int fd)
 {
 	return gm_obj_get_fd(fd);
 }
-GM_EXPORT(guestmem_get_object);
+EXPORT_SYMBOL_NS_GPL(guestmem_get_object, GM_NS);
 
 /**
  * guestmem_put_object() - drop a reference from guestmem_get_object()
@@ -44,7 +44,7 @@ void guestmem_put_object(struct guestmem *obj)
 {
 	gm_obj_put(obj);
 }
-GM_EXPORT(guestmem_put_object);
+EXPORT_SYMBOL_NS_GPL(guestmem_put_object, GM_NS);
 
 /**
  * guestmem_read() - read_at() into a kernel buffer
@@ -61,7 +61,7 @@ int guestmem_read(struct guestmem *obj, u64 gpa, void *buf, size_t len)
 
 	return gm_kernel_rw(obj, gpa, buf, len, false, &fault);
 }
-GM_EXPORT(guestmem_read);
+EXPORT_SYMBOL_NS_GPL(guestmem_read, GM_NS);
 
 /**
  * guestmem_write() - write_at() from a kernel buffer
@@ -79,7 +79,7 @@ int guestmem_write(struct guestmem *obj, u64 gpa, const void *buf,
 
 	return gm_kernel_rw(obj, gpa, (void *)buf, len, true, &fault);
 }
-GM_EXPORT(guestmem_write);
+EXPORT_SYMBOL_NS_GPL(guestmem_write, GM_NS);
 
 /**
  * guestmem_lock_pages() - lock_gpns() for a kernel consumer
@@ -92,8 +92,9 @@ GM_EXPORT(guestmem_write);
  *
  * Return: the lock, or an ERR_PTR.
  */
-struct guestmem_lock *guestmem_lock_pages(struct guestmem *obj, bool kernel_access,
-				   const u64 *gpns, unsigned long count)
+struct guestmem_lock *guestmem_lock_pages(struct guestmem *obj,
+					  bool kernel_access, const u64 *gpns,
+					  unsigned long count)
 {
 	struct guestmem_fault fault;
 	struct guestmem_lock *lock;
@@ -111,7 +112,7 @@ struct guestmem_lock *guestmem_lock_pages(struct guestmem *obj, bool kernel_acce
 	}
 	return lock;
 }
-GM_EXPORT(guestmem_lock_pages);
+EXPORT_SYMBOL_NS_GPL(guestmem_lock_pages, GM_NS);
 
 /**
  * guestmem_lock_count() - number of entries of a lock
@@ -123,7 +124,7 @@ unsigned long guestmem_lock_count(struct guestmem_lock *lock)
 {
 	return lock->npages;
 }
-GM_EXPORT(guestmem_lock_count);
+EXPORT_SYMBOL_NS_GPL(guestmem_lock_count, GM_NS);
 
 /**
  * guestmem_lock_page() - the page of one entry
@@ -137,7 +138,7 @@ struct page *guestmem_lock_page(struct guestmem_lock *lock, unsigned long i)
 {
 	return i < lock->npages ? lock->pages[i] : NULL;
 }
-GM_EXPORT(guestmem_lock_page);
+EXPORT_SYMBOL_NS_GPL(guestmem_lock_page, GM_NS);
 
 /**
  * guestmem_lock_vaddr() - the kernel mapping of a lock's pages
@@ -150,7 +151,7 @@ void *guestmem_lock_vaddr(struct guestmem_lock *lock)
 {
 	return lock->vaddr;
 }
-GM_EXPORT(guestmem_lock_vaddr);
+EXPORT_SYMBOL_NS_GPL(guestmem_lock_vaddr, GM_NS);
 
 /**
  * guestmem_unlock() - release a lock from guestmem_lock_pages()
@@ -160,7 +161,7 @@ void guestmem_unlock(struct guestmem_lock *lock)
 {
 	gm_lock_destroy(lock);
 }
-GM_EXPORT(guestmem_unlock);
+EXPORT_SYMBOL_NS_GPL(guestmem_unlock, GM_NS);
 
 /**
  * guestmem_gpa_to_iova() - iova() of one guest address
@@ -174,15 +175,15 @@ GM_EXPORT(guestmem_unlock);
  */
 int guestmem_gpa_to_iova(struct guestmem *obj, u64 gpa, u64 *iova)
 {
-	struct guestmem *base = gm_obj_base(obj);
+	struct gm_mem *mem = obj->mem;
 	dma_addr_t addr;
 	int rc;
 
-	mutex_lock(&base->lock_mutex);
+	mutex_lock(&mem->lock_mutex);
 	rc = gm_page_iova(obj, gpa >> GM_PAGE_SHIFT, &addr);
-	mutex_unlock(&base->lock_mutex);
+	mutex_unlock(&mem->lock_mutex);
 	if (!rc)
 		*iova = addr + (gpa & (GM_PAGE_SIZE - 1));
 	return rc;
 }
-GM_EXPORT(guestmem_gpa_to_iova);
+EXPORT_SYMBOL_NS_GPL(guestmem_gpa_to_iova, GM_NS);

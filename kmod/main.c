@@ -252,23 +252,6 @@ static const struct gm_ioctl_op gm_ioctl_ops[] = {
 	      GM_RESPOND_NEVER),
 };
 
-/**
- * gm_ucmd_respond() - copy the kernel's struct back to the caller
- * @ucmd: the call
- *
- * Never writes past the caller's @size: an older caller gets the prefix it
- * knows.
- *
- * Return: 0 or -EFAULT.
- */
-int gm_ucmd_respond(struct gm_ucmd *ucmd)
-{
-	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
-			 min_t(u32, ucmd->user_size, ucmd->ksize)))
-		return -EFAULT;
-	return 0;
-}
-
 /*
  * The per-object counters netlink.c reports: one or two per-CPU adds a call,
  * nothing for calls that are not data or lock calls.

@@ -102,7 +102,7 @@ static u32 gm_nl_kind(struct guestmem *obj)
 {
 	if (obj->base)
 		return GUESTMEM_NL_KIND_SUBRANGE;
-	switch (obj->type) {
+	switch (obj->mem->type) {
 	case GUESTMEM_OBJ_USER:
 		return GUESTMEM_NL_KIND_USER;
 	case GUESTMEM_OBJ_MULTI:
@@ -121,8 +121,8 @@ static u64 gm_nl_size(struct guestmem *obj)
 
 	if (obj->base)
 		return obj->view_len;
-	for (i = 0; i < obj->nr_regions; i++)
-		size += obj->regions[i].len;
+	for (i = 0; i < obj->mem->nr_regions; i++)
+		size += obj->mem->regions[i].len;
 	return size;
 }
 
@@ -131,26 +131,26 @@ static int gm_nl_put_u64(struct sk_buff *msg, int attr, u64 val)
 	return nla_put_u64_64bit(msg, attr, val, GUESTMEM_A_PAD);
 }
 
-/* The lock and device attributes, under the base's lock_mutex. */
+/* The lock and device attributes, under mem->lock_mutex. */
 static int gm_nl_fill_locks(struct sk_buff *msg, struct guestmem *obj)
 {
-	struct guestmem *base = gm_obj_base(obj);
+	struct gm_mem *mem = obj->mem;
 	int rc = 0;
 
-	mutex_lock(&base->lock_mutex);
+	mutex_lock(&mem->lock_mutex);
 	if (nla_put_u32(msg, GUESTMEM_A_LOCK_COUNT, obj->lock_count) ||
 	    gm_nl_put_u64(msg, GUESTMEM_A_LOCKED_PAGES, obj->locked_pages) ||
 	    gm_nl_put_u64(msg, GUESTMEM_A_PINNED_PAGES, obj->pinned_pages))
 		rc = -EMSGSIZE;
 	else if (!obj->base &&
 		 gm_nl_put_u64(msg, GUESTMEM_A_DMA_MAPPED,
-			       (u64)base->mapped_pages << PAGE_SHIFT))
+			       (u64)mem->mapped_pages << PAGE_SHIFT))
 		rc = -EMSGSIZE;
-	else if (base->dma &&
+	else if (mem->dma &&
 		 nla_put_string(msg, GUESTMEM_A_DEVICE,
-				pci_name(base->dma->gpci->pdev)))
+				pci_name(mem->dma->gpci->pdev)))
 		rc = -EMSGSIZE;
-	mutex_unlock(&base->lock_mutex);
+	mutex_unlock(&mem->lock_mutex);
 	return rc;
 }
 
@@ -208,7 +208,7 @@ static int gm_nl_fill(struct sk_buff *msg, struct guestmem *obj, u8 cmd,
 	if (cb)
 		genl_dump_check_consistent(cb, hdr);
 	if (nla_put_u32(msg, GUESTMEM_A_ID, obj->id) ||
-	    nla_put_string(msg, GUESTMEM_A_NAME, obj->name) ||
+	    nla_put_string(msg, GUESTMEM_A_NAME, obj->mem->name) ||
 	    nla_put_u32(msg, GUESTMEM_A_KIND, gm_nl_kind(obj)) ||
 	    (obj->base &&
 	     nla_put_u32(msg, GUESTMEM_A_BASE_ID, obj->base->id)) ||
@@ -222,7 +222,7 @@ static int gm_nl_fill(struct sk_buff *msg, struct guestmem *obj, u8 cmd,
 	    nla_put_u32(msg, GUESTMEM_A_REGION_COUNT, obj->region_count) ||
 	    gm_nl_put_u64(msg, GUESTMEM_A_REGION_SIZE, region_size) ||
 	    nla_put_u32(msg, GUESTMEM_A_FILES, atomic_read(&obj->nr_files)) ||
-	    nla_put_u32(msg, GUESTMEM_A_SUBRANGES, atomic_read(&obj->nr_views)) ||
+	    nla_put_u32(msg, GUESTMEM_A_SUBRANGES, atomic_read(&obj->mem->nr_views)) ||
 	    gm_nl_fill_locks(msg, obj) ||
 	    gm_nl_fill_stats(msg, obj->stats))
 		goto out_cancel;
@@ -239,7 +239,7 @@ out_cancel:
  * @obj: the object the event is about
  * @cmd: GUESTMEM_CMD_OBJ_NEW, _OBJ_DEL, _DEV_ATTACH or _LOCK_FAIL
  *
- * Context: process context, no spinlock held; the base's lock_mutex must
+ * Context: process context, no spinlock held; mem->lock_mutex must
  * not be held (the fill takes it).
  */
 void gm_nl_notify(struct guestmem *obj, u8 cmd)

@@ -21,23 +21,28 @@
  *  - GM_REGION_NONE: the empty object's backing: no mapping.
  *  - GM_REGION_ABSENT: a hole or a padding slot of a multi-region object.
  *
- * A *view* (subrange) is an object with one slot whose @base points at the
- * object it was cut from and whose @view_offset is its address 0 in the
- * base.  A view of a view points at the original base with the offsets
+ * The object (&struct guestmem) is the address space one fd sees: the
+ * region definition, the locks made through it, its registry entry and
+ * counters.  The memory behind it (&struct gm_mem: regions, owner, pages,
+ * the device, the mutex of the lock tables) belongs to a *base* object and
+ * is shared by its *views* (subranges), as iommufd's iopt_area windows
+ * share an iopt_pages.  A view has one slot, a reference on its base
+ * (@base) and a window (@view_offset, @view_len) into the base's address
+ * space; a view of a view points at the original base with the offsets
  * added, so views never nest.
  *
  * Objects are immutable once published: regions, name, owner and pages
  * are set before the fd exists and never change.  The data path therefore
  * takes no lock of its own; concurrent accesses to one object are as safe
  * as concurrent accesses to the memory behind it.  What does change - the
- * locks of an object and of its views, and the device attached to a base
- * object - lives beside the immutable part, under the base object's
- * lock_mutex (pin.c, dma.c), which the data path never takes.
+ * locks of an object and of its views, and the attached device - is
+ * guarded by mem->lock_mutex (pin.c, dma.c), which the data path never
+ * takes.
  *
  * References: every object fd holds one reference (dropped by release);
  * every view holds one on its base; a kernel consumer holds one per
  * guestmem_get_object() (kapi.c).  An mmap() of an allocated object holds
- * the fd's file, hence the object.  The object holds mmgrab() on the owner's
+ * the fd's file, hence the object.  The memory holds mmgrab() on the owner's
  * mm (the mm_struct stays, its pages may go) and a task reference on the
  * owner's thread-group leader.  Each access takes mmget_not_zero() on the
  * owner's mm for its duration and fails with -ESRCH once the owner has
@@ -52,9 +57,9 @@
  * object leaves the registry (the "destroyed" event); its locks are
  * unmapped from the device, unpinned (dirtied) and uncharged; a view then
  * drops its base; a base unmaps its allocated pages from the device, drops
- * the device, frees its pages, and drops the owner.
+ * the device, and frees its memory: pages, owner, regions.
  *
- * Lock order: base->lock_mutex (lock tables, attach; never the data path)
+ * Lock order: mem->lock_mutex (lock tables, attach; never the data path)
  * -> mmap_lock of the owner's mm (GUP) or of the caller's mm (uaccess).
  * The data path takes only the owner's mmap_lock (read, while pinning
  * pages of another process); copies to and from the caller's buffer run
@@ -79,7 +84,12 @@ static const struct gm_region gm_absent_region = {
 	.type = GM_REGION_ABSENT,
 };
 
-static struct guestmem *gm_obj_alloc(u32 nr_regions)
+/*
+ * A new object: a base with @nr_regions region slots and memory of its
+ * own when @base is NULL, else a view of @base (referenced) sharing its
+ * memory.
+ */
+static struct guestmem *gm_obj_alloc(struct guestmem *base, u32 nr_regions)
 {
 	struct guestmem *obj;
 
@@ -87,26 +97,40 @@ static struct guestmem *gm_obj_alloc(u32 nr_regions)
 	if (!obj)
 		return NULL;
 	obj->stats = alloc_percpu_gfp(struct gm_obj_stats, GFP_KERNEL_ACCOUNT);
-	if (!obj->stats) {
-		kfree(obj);
-		return NULL;
+	if (!obj->stats)
+		goto out_free_obj;
+	if (base) {
+		kref_get(&base->ref);
+		atomic_inc(&base->mem->nr_views);
+		obj->base = base;
+		obj->mem = base->mem;
+	} else {
+		obj->mem = kzalloc(sizeof(*obj->mem), GFP_KERNEL_ACCOUNT);
+		if (!obj->mem)
+			goto out_free_stats;
+		obj->mem->regions = kvcalloc(nr_regions,
+					     sizeof(*obj->mem->regions),
+					     GFP_KERNEL_ACCOUNT);
+		if (!obj->mem->regions)
+			goto out_free_mem;
+		obj->mem->nr_regions = nr_regions;
+		mutex_init(&obj->mem->lock_mutex);
 	}
 	kref_init(&obj->ref);
-	gm_obj_init_locks(obj);
+	xa_init_flags(&obj->locks, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	obj->gpn_index = RB_ROOT_CACHED;
 	/* "Lock failed" events: a burst of 10, then 2 a second. */
 	ratelimit_state_init(&obj->lock_fail_rs, HZ / 2, 10);
 	ratelimit_set_flags(&obj->lock_fail_rs, RATELIMIT_MSG_ON_RELEASE);
-	if (nr_regions) {
-		obj->regions = kvcalloc(nr_regions, sizeof(*obj->regions),
-					GFP_KERNEL_ACCOUNT);
-		if (!obj->regions) {
-			free_percpu(obj->stats);
-			kfree(obj);
-			return NULL;
-		}
-	}
-	obj->nr_regions = nr_regions;
 	return obj;
+
+out_free_mem:
+	kfree(obj->mem);
+out_free_stats:
+	free_percpu(obj->stats);
+out_free_obj:
+	kfree(obj);
+	return NULL;
 }
 
 /* The seed's single-region RegionDefinition: addresses below 2^63. */
@@ -118,37 +142,42 @@ static void gm_obj_set_single_region(struct guestmem *obj)
 	obj->region_count = 1;
 }
 
+/* A base's memory, once nothing refers to it any more. */
+static void gm_mem_free(struct gm_mem *mem)
+{
+	unsigned long i;
+
+	mutex_destroy(&mem->lock_mutex);
+	for (i = 0; i < mem->nr_pages; i++)
+		if (mem->pages[i])
+			__free_page(mem->pages[i]);
+	kvfree(mem->pages);
+	gm_acct_uncharge(mem->alloc_user, mem->alloc_charged);
+	free_uid(mem->alloc_user);
+	if (mem->owner)
+		put_task_struct(mem->owner);
+	if (mem->mm)
+		mmdrop(mem->mm);
+	kvfree(mem->regions);
+	kfree(mem->name);
+	kfree(mem);
+}
+
 static void gm_obj_kref_release(struct kref *ref)
 {
 	struct guestmem *obj = container_of(ref, struct guestmem, ref);
-	unsigned long i;
 
 	/* Announced and unregistered first: a dump no longer finds it. */
 	gm_registry_del(obj);
 	/* Unmap and unpin before anything they point into goes away. */
 	gm_obj_release_locks(obj);
 	if (obj->base) {
-		atomic_dec(&obj->base->nr_views);
+		atomic_dec(&obj->mem->nr_views);
 		gm_obj_put(obj->base);
-		mutex_destroy(&obj->lock_mutex);
-		free_percpu(obj->stats);
-		kfree(obj);
-		return;
+	} else {
+		gm_dma_detach(obj->mem);
+		gm_mem_free(obj->mem);
 	}
-	gm_dma_detach(obj);
-	mutex_destroy(&obj->lock_mutex);
-	for (i = 0; i < obj->nr_pages; i++)
-		if (obj->pages[i])
-			__free_page(obj->pages[i]);
-	kvfree(obj->pages);
-	gm_acct_uncharge(obj->alloc_user, obj->alloc_charged);
-	free_uid(obj->alloc_user);
-	if (obj->owner)
-		put_task_struct(obj->owner);
-	if (obj->mm)
-		mmdrop(obj->mm);
-	kvfree(obj->regions);
-	kfree(obj->name);
 	free_percpu(obj->stats);
 	kfree(obj);
 }
@@ -165,9 +194,9 @@ void gm_obj_put(struct guestmem *obj)
 /* Record the calling process as the owner of a user-backed object. */
 static void gm_obj_set_owner(struct guestmem *obj)
 {
-	obj->mm = current->mm;
-	mmgrab(obj->mm);
-	obj->owner = get_task_struct(current->group_leader);
+	obj->mem->mm = current->mm;
+	mmgrab(obj->mem->mm);
+	obj->mem->owner = get_task_struct(current->group_leader);
 }
 
 /**
@@ -180,18 +209,18 @@ static void gm_obj_set_owner(struct guestmem *obj)
  *
  * Return: true if accesses must fail with -ESRCH.
  */
-bool gm_owner_exited(struct guestmem *base)
+bool gm_owner_exited(struct gm_mem *mem)
 {
-	return !atomic_read(&base->owner->signal->live) ||
-	       !atomic_read(&base->mm->mm_users);
+	return !atomic_read(&mem->owner->signal->live) ||
+	       !atomic_read(&mem->mm->mm_users);
 }
 
 static int gm_obj_set_name_kernel(struct guestmem *obj, const char *name)
 {
-	obj->name = kstrdup(name, GFP_KERNEL_ACCOUNT);
-	if (!obj->name)
+	obj->mem->name = kstrdup(name, GFP_KERNEL_ACCOUNT);
+	if (!obj->mem->name)
 		return -ENOMEM;
-	obj->name_len = strlen(name);
+	obj->mem->name_len = strlen(name);
 	return 0;
 }
 
@@ -214,8 +243,8 @@ static int gm_obj_set_name_user(struct guestmem *obj, u64 name_uptr,
 		return -EINVAL;
 	}
 	name[name_len] = 0;
-	obj->name = name;
-	obj->name_len = name_len;
+	obj->mem->name = name;
+	obj->mem->name_len = name_len;
 	return 0;
 }
 
@@ -323,7 +352,7 @@ int gm_resolve(struct guestmem *obj, u64 gpa, u64 len, struct gm_loc *loc)
 	idx = gpa >> base->region_bits;
 	loc->base = base;
 	loc->off = off;
-	loc->region = idx < base->nr_regions ? &base->regions[idx] :
+	loc->region = idx < obj->mem->nr_regions ? &obj->mem->regions[idx] :
 					       &gm_absent_region;
 	if (off + len > loc->region->len)
 		return -ERANGE;
@@ -396,17 +425,17 @@ int gm_ioctl_create_user(struct gm_ucmd *ucmd)
 	if (rc)
 		return rc;
 
-	obj = gm_obj_alloc(1);
+	obj = gm_obj_alloc(NULL, 1);
 	if (!obj)
 		return -ENOMEM;
 	rc = gm_obj_set_name_user(obj, cmd->name_uptr, cmd->name_len);
 	if (rc)
 		goto out_put_obj;
-	obj->type = GUESTMEM_OBJ_USER;
+	obj->mem->type = GUESTMEM_OBJ_USER;
 	gm_obj_set_single_region(obj);
-	obj->regions[0].type = GM_REGION_USER;
-	obj->regions[0].len = cmd->len;
-	obj->regions[0].uaddr = cmd->base_uptr;
+	obj->mem->regions[0].type = GM_REGION_USER;
+	obj->mem->regions[0].len = cmd->len;
+	obj->mem->regions[0].uaddr = cmd->base_uptr;
 	gm_obj_set_owner(obj);
 	return gm_obj_publish(ucmd, obj, &cmd->out_fd);
 
@@ -431,7 +460,7 @@ static int gm_multi_take_backing(struct guestmem_create_multi *cmd,
 	if (!(b.flags & GUESTMEM_BACKING_PRESENT)) {
 		if (b.base_uptr || b.len)
 			return -EINVAL;
-		obj->regions[i].type = GM_REGION_ABSENT;
+		obj->mem->regions[i].type = GM_REGION_ABSENT;
 		return 0;
 	}
 	if (b.len > cmd->region_size) {
@@ -442,9 +471,9 @@ static int gm_multi_take_backing(struct guestmem_create_multi *cmd,
 	rc = gm_check_user_range(b.base_uptr, b.len);
 	if (rc)
 		return rc;
-	obj->regions[i].type = GM_REGION_USER;
-	obj->regions[i].len = b.len;
-	obj->regions[i].uaddr = b.base_uptr;
+	obj->mem->regions[i].type = GM_REGION_USER;
+	obj->mem->regions[i].len = b.len;
+	obj->mem->regions[i].uaddr = b.base_uptr;
 	return 0;
 }
 
@@ -494,7 +523,7 @@ int gm_ioctl_create_multi(struct gm_ucmd *ucmd)
 	if (cmd->backing_count > gm_limit(gm_max_regions))
 		return -ENOSPC;
 
-	obj = gm_obj_alloc(cmd->backing_count);
+	obj = gm_obj_alloc(NULL, cmd->backing_count);
 	if (!obj)
 		return -ENOMEM;
 	rc = gm_obj_set_name_user(obj, cmd->name_uptr, cmd->name_len);
@@ -505,7 +534,7 @@ int gm_ioctl_create_multi(struct gm_ucmd *ucmd)
 		if (rc)
 			goto out_put_obj;
 	}
-	obj->type = GUESTMEM_OBJ_MULTI;
+	obj->mem->type = GUESTMEM_OBJ_MULTI;
 	obj->region_bits = region_bits;
 	obj->region_mask = rs - 1;
 	obj->invalid_mask = ~0ULL << (region_bits + ilog2(region_count));
@@ -581,7 +610,7 @@ int gm_ioctl_create_alloc(struct gm_ucmd *ucmd)
 	    cmd->len > U64_MAX - GM_PAGE_SIZE)
 		return -ENOSPC;
 
-	obj = gm_obj_alloc(1);
+	obj = gm_obj_alloc(NULL, 1);
 	if (!obj)
 		return -ENOMEM;
 	rc = gm_obj_set_name_kernel(obj, "heap");
@@ -589,29 +618,29 @@ int gm_ioctl_create_alloc(struct gm_ucmd *ucmd)
 		goto out_put_obj;
 	nr_pages = DIV_ROUND_UP(cmd->len, PAGE_SIZE);
 	/* Unevictable memory: charged like pins, before it exists. */
-	obj->alloc_user = gm_acct_payer();
-	rc = gm_acct_charge(obj->alloc_user, nr_pages);
+	obj->mem->alloc_user = gm_acct_payer();
+	rc = gm_acct_charge(obj->mem->alloc_user, nr_pages);
 	if (rc)
 		goto out_put_obj;
-	obj->alloc_charged = nr_pages;
+	obj->mem->alloc_charged = nr_pages;
 	if (nr_pages) {
-		obj->pages = kvcalloc(nr_pages, sizeof(*obj->pages),
-				      GFP_KERNEL_ACCOUNT);
-		if (!obj->pages) {
+		obj->mem->pages = kvcalloc(nr_pages, sizeof(*obj->mem->pages),
+					   GFP_KERNEL_ACCOUNT);
+		if (!obj->mem->pages) {
 			rc = -ENOMEM;
 			goto out_put_obj;
 		}
 	}
 	/* Only now: release walks nr_pages entries of the array. */
-	obj->nr_pages = nr_pages;
-	rc = gm_alloc_pages(obj->pages, nr_pages);
+	obj->mem->nr_pages = nr_pages;
+	rc = gm_alloc_pages(obj->mem->pages, nr_pages);
 	if (rc)
 		goto out_put_obj;
-	obj->type = GUESTMEM_OBJ_ALLOC;
+	obj->mem->type = GUESTMEM_OBJ_ALLOC;
 	gm_obj_set_single_region(obj);
-	obj->regions[0].type = GM_REGION_ALLOC;
-	obj->regions[0].len = round_up(cmd->len, GM_PAGE_SIZE);
-	cmd->out_alloc_size = obj->regions[0].len;
+	obj->mem->regions[0].type = GM_REGION_ALLOC;
+	obj->mem->regions[0].len = round_up(cmd->len, GM_PAGE_SIZE);
+	cmd->out_alloc_size = obj->mem->regions[0].len;
 	return gm_obj_publish(ucmd, obj, &cmd->out_fd);
 
 out_put_obj:
@@ -633,15 +662,15 @@ int gm_ioctl_create_empty(struct gm_ucmd *ucmd)
 
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
-	obj = gm_obj_alloc(1);
+	obj = gm_obj_alloc(NULL, 1);
 	if (!obj)
 		return -ENOMEM;
 	rc = gm_obj_set_name_kernel(obj, "empty");
 	if (rc)
 		goto out_put_obj;
-	obj->type = GUESTMEM_OBJ_EMPTY;
+	obj->mem->type = GUESTMEM_OBJ_EMPTY;
 	gm_obj_set_single_region(obj);
-	obj->regions[0].type = GM_REGION_NONE;
+	obj->mem->regions[0].type = GM_REGION_NONE;
 	return gm_obj_publish(ucmd, obj, &cmd->out_fd);
 
 out_put_obj:
@@ -677,21 +706,14 @@ int gm_ioctl_subrange(struct gm_ucmd *ucmd)
 		return -ERANGE;
 	}
 
-	view = gm_obj_alloc(0);
+	view = gm_obj_alloc(loc.base, 0);
 	if (!view)
 		return -ENOMEM;
-	kref_get(&loc.base->ref);
-	atomic_inc(&loc.base->nr_views);
-	view->base = loc.base;
-	view->type = loc.base->type;
 	view->view_offset = (obj->base ? obj->view_offset : 0) + cmd->offset;
 	view->view_len = cmd->len;
-	view->preemptive_locking =
-		cmd->flags & GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING;
-	view->name = loc.base->name;
-	view->name_len = loc.base->name_len;
 	gm_obj_set_single_region(view);
-	if (view->preemptive_locking && loc.base->type != GUESTMEM_OBJ_ALLOC)
+	if ((cmd->flags & GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING) &&
+	    view->mem->type != GUESTMEM_OBJ_ALLOC)
 		gm_view_preempt(view);
 	return gm_obj_publish(ucmd, view, &cmd->out_fd);
 }
@@ -704,7 +726,7 @@ static void gm_mmap_window(struct guestmem *obj, unsigned long *first,
 			   unsigned long *count, u64 *offset)
 {
 	u64 start = obj->base ? obj->view_offset : 0;
-	u64 len = obj->base ? obj->view_len : obj->regions[0].len;
+	u64 len = obj->base ? obj->view_len : obj->mem->regions[0].len;
 
 	*first = start >> PAGE_SHIFT;
 	*offset = start & ~PAGE_MASK;
@@ -714,7 +736,7 @@ static void gm_mmap_window(struct guestmem *obj, unsigned long *first,
 static vm_fault_t gm_vm_fault(struct vm_fault *vmf)
 {
 	struct guestmem *obj = vmf->vma->vm_private_data;
-	struct guestmem *base = obj->base ?: obj;
+	struct gm_mem *mem = obj->mem;
 	unsigned long first, count;
 	struct page *page;
 	u64 offset;
@@ -722,7 +744,7 @@ static vm_fault_t gm_vm_fault(struct vm_fault *vmf)
 	gm_mmap_window(obj, &first, &count, &offset);
 	if (vmf->pgoff >= count)
 		return VM_FAULT_SIGBUS;
-	page = base->pages[first + vmf->pgoff];
+	page = mem->pages[first + vmf->pgoff];
 	get_page(page);
 	vmf->page = page;
 	return 0;
@@ -746,11 +768,11 @@ static const struct vm_operations_struct gm_vm_ops = {
  */
 int gm_obj_mmap(struct guestmem *obj, struct vm_area_struct *vma)
 {
-	struct guestmem *base = obj->base ?: obj;
+	struct gm_mem *mem = obj->mem;
 	unsigned long first, count, end;
 	u64 offset;
 
-	if (base->type != GUESTMEM_OBJ_ALLOC)
+	if (mem->type != GUESTMEM_OBJ_ALLOC)
 		return -ENODEV;
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
@@ -787,7 +809,7 @@ static void gm_region_info(struct guestmem *obj, u64 slot, bool owner,
 		va_off = loc.off;
 		ri->len = obj->view_len;
 	} else {
-		region = slot < obj->nr_regions ? &obj->regions[slot] :
+		region = slot < obj->mem->nr_regions ? &obj->mem->regions[slot] :
 						  &gm_absent_region;
 		ri->len = region->len;
 	}
@@ -809,7 +831,7 @@ static bool gm_obj_supports_locking(struct guestmem *obj)
 	u64 i;
 
 	/* The empty object has nothing to lock; a view of it has no mapping. */
-	if (obj->type == GUESTMEM_OBJ_EMPTY)
+	if (obj->mem->type == GUESTMEM_OBJ_EMPTY)
 		return !obj->base;
 	for (i = 0; i < obj->region_count; i++) {
 		gm_region_info(obj, i, false, &ri);
@@ -840,16 +862,16 @@ static int gm_info_copy_regions(struct guestmem *obj,
 /* GUESTMEM_INFO's view of the locks, and of the device (dma.c). */
 static void gm_info_locks(struct guestmem *obj, struct guestmem_info *cmd)
 {
-	struct guestmem *base = gm_obj_base(obj);
+	struct gm_mem *mem = obj->mem;
 
-	mutex_lock(&base->lock_mutex);
+	mutex_lock(&mem->lock_mutex);
 	cmd->out_locked_pages = obj->locked_pages;
 	cmd->out_pinned_pages = obj->pinned_pages;
 	cmd->out_lock_count = obj->lock_count;
 	if (obj->preempt)
 		cmd->out_flags |= GUESTMEM_INFO_PREEMPTIVE;
 	gm_dma_info(obj, cmd);
-	mutex_unlock(&base->lock_mutex);
+	mutex_unlock(&mem->lock_mutex);
 }
 
 /**
@@ -863,15 +885,15 @@ int gm_ioctl_info(struct gm_ucmd *ucmd)
 {
 	struct guestmem_info *cmd = ucmd->cmd;
 	struct guestmem *obj = ucmd->obj;
-	struct guestmem *base = obj->base ?: obj;
+	struct gm_mem *mem = obj->mem;
 	struct guestmem_region_info ri;
-	bool owner = base->mm && base->mm == current->mm;
+	bool owner = mem->mm && mem->mm == current->mm;
 	int rc;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	cmd->out_name_len = obj->name_len;
-	cmd->out_type = obj->type;
+	cmd->out_name_len = obj->mem->name_len;
+	cmd->out_type = obj->mem->type;
 	cmd->out_region_count = obj->region_count;
 	cmd->out_region_bits = obj->region_bits;
 	cmd->out_invalid_mask = obj->invalid_mask;
@@ -886,7 +908,7 @@ int gm_ioctl_info(struct gm_ucmd *ucmd)
 		cmd->out_flags |= GUESTMEM_INFO_SUBRANGE;
 	if (owner)
 		cmd->out_flags |= GUESTMEM_INFO_OWNER;
-	if (base->mm && gm_owner_exited(base))
+	if (mem->mm && gm_owner_exited(mem))
 		cmd->out_flags |= GUESTMEM_INFO_OWNER_EXITED;
 	if (gm_obj_supports_locking(obj))
 		cmd->out_flags |= GUESTMEM_INFO_SUPPORTS_LOCKING;
@@ -903,7 +925,7 @@ int gm_ioctl_info(struct gm_ucmd *ucmd)
 			cmd->out_full_mapping_va = ri.va;
 		}
 	}
-	if (base->type == GUESTMEM_OBJ_ALLOC) {
+	if (mem->type == GUESTMEM_OBJ_ALLOC) {
 		unsigned long first, count;
 
 		gm_mmap_window(obj, &first, &count, &cmd->out_mmap_offset);
@@ -913,13 +935,13 @@ int gm_ioctl_info(struct gm_ucmd *ucmd)
 
 	gm_info_locks(obj, cmd);
 
-	if (cmd->name_uptr && cmd->name_capacity <= obj->name_len)
+	if (cmd->name_uptr && cmd->name_capacity <= obj->mem->name_len)
 		return -EMSGSIZE;
 	if (cmd->regions_uptr && cmd->region_capacity < obj->region_count)
 		return -EMSGSIZE;
 	if (cmd->name_uptr &&
-	    copy_to_user(u64_to_user_ptr(cmd->name_uptr), obj->name,
-			 obj->name_len + 1))
+	    copy_to_user(u64_to_user_ptr(cmd->name_uptr), obj->mem->name,
+			 obj->mem->name_len + 1))
 		return -EFAULT;
 	if (cmd->regions_uptr) {
 		rc = gm_info_copy_regions(obj, cmd, owner);

@@ -30,7 +30,7 @@
  * quietened the device.
  *
  * Lock order: gm_pci.lock (attach list, interrupts, the fd, gone) ->
- * base->lock_mutex of an attached object.  probe() and remove() run under
+ * mem->lock_mutex of an attached object.  probe() and remove() run under
  * the device lock, which attach and open take only to look at the binding,
  * with nothing else held.
  */

@@ -55,7 +55,7 @@
  * A published lock's runs are in its object's gpn index (index.c), which
  * dma.c asks which lock holds a page.
  *
- * Lock order: base->lock_mutex -> owner's mmap_lock (GUP) -> nothing of
+ * Lock order: mem->lock_mutex -> owner's mmap_lock (GUP) -> nothing of
  * guestmem.  The mutex guards the lock tables of a base object
  * and of all its views, and the attached device; it is never taken on the
  * data path (read, write, ...).  Pinning runs without it; a new lock takes
@@ -82,17 +82,6 @@
 
 /* Pages per GUP call: bounds the time between fatal-signal checks. */
 #define GM_PIN_BATCH	512
-
-/**
- * gm_obj_init_locks() - set up an object's (empty) lock tables
- * @obj: a new object
- */
-void gm_obj_init_locks(struct guestmem *obj)
-{
-	mutex_init(&obj->lock_mutex);
-	xa_init_flags(&obj->locks, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
-	obj->gpn_index = RB_ROOT_CACHED;
-}
 
 /**
  * gm_acct_payer() - who pays for pages the calling process pins or allocates
@@ -237,7 +226,7 @@ static long gm_lock_locate(struct guestmem *obj, u64 gpn, u64 max,
 	case GM_REGION_ALLOC:
 		if (!PAGE_ALIGNED(loc.off))
 			break;
-		t->pages = loc.base->pages + (loc.off >> PAGE_SHIFT);
+		t->pages = loc.base->mem->pages + (loc.off >> PAGE_SHIFT);
 		return n;
 	case GM_REGION_NONE:
 		break;
@@ -356,7 +345,7 @@ static int gm_lock_pin_run(struct guestmem_lock *lock, const struct gm_lock_run 
 			   struct guestmem_fault *fault)
 {
 	struct guestmem *obj = lock->obj;
-	struct guestmem *base = gm_obj_base(obj);
+	struct gm_mem *mem = obj->mem;
 	unsigned long i = run->index;
 	u64 gpn = run->start;
 	u32 cause;
@@ -367,7 +356,7 @@ static int gm_lock_pin_run(struct guestmem_lock *lock, const struct gm_lock_run 
 		u64 last = run->last;
 		long n;
 
-		prev = gm_run_tree_iter_first(seen, gpn, last);
+		prev = gm_run_first(seen, gpn, last);
 		if (prev && prev->start <= gpn) {
 			/* Listed before: the same pages, no second pin. */
 			n = min(prev->last, last) - gpn + 1;
@@ -393,14 +382,14 @@ static int gm_lock_pin_run(struct guestmem_lock *lock, const struct gm_lock_run 
 			continue;
 		}
 		if (!*mmp) {
-			if (gm_owner_exited(base) ||
-			    !mmget_not_zero(base->mm)) {
+			if (gm_owner_exited(mem) ||
+			    !mmget_not_zero(mem->mm)) {
 				gm_lock_fault(fault, -ESRCH,
 					      GUESTMEM_CAUSE_OWNER_EXITED, i,
 					      gpn);
 				return -ESRCH;
 			}
-			*mmp = base->mm;
+			*mmp = mem->mm;
 		}
 		n = gm_lock_pin_batch(lock, *mmp, t.uaddr, i, n);
 		if (n < 0) {
@@ -470,7 +459,7 @@ static void gm_unpin_pages(struct page **pages, unsigned long n, bool dirty)
 /* Unpin and uncharge everything the lock pinned. */
 static void gm_lock_unpin(struct guestmem_lock *lock, bool dirty)
 {
-	struct mm_struct *mm = gm_obj_base(lock->obj)->mm;
+	struct mm_struct *mm = lock->obj->mem->mm;
 	unsigned long start, end;
 
 	if (!lock->npinned)
@@ -497,7 +486,7 @@ static int gm_lock_pin(struct guestmem_lock *lock, struct mm_struct **mmp,
 
 	for (r = 0; r < lock->nr_runs && !rc; r++) {
 		rc = gm_lock_pin_run(lock, &lock->runs[r], &seen, mmp, fault);
-		gm_run_tree_insert(&lock->runs[r], &seen);
+		gm_run_insert(&lock->runs[r], &seen);
 	}
 	/* @seen is dropped as it is: indexing the lock relinks every node. */
 	if (rc)
@@ -518,22 +507,22 @@ static bool gm_lock_over_limits(struct guestmem *obj, unsigned long count)
 static int gm_lock_insert(struct guestmem_lock *lock)
 {
 	struct guestmem *obj = lock->obj;
-	struct guestmem *base = gm_obj_base(obj);
+	struct gm_mem *mem = obj->mem;
 	u32 id;
 	int rc;
 
-	mutex_lock(&base->lock_mutex);
+	mutex_lock(&mem->lock_mutex);
 	if (gm_lock_over_limits(obj, lock->npages)) {
 		rc = -ENOSPC;
 		goto out_unlock;
 	}
 	/* The device was removed: no new lock can be what it is for. */
-	if (base->dma && base->dma->gone) {
+	if (mem->dma && mem->dma->gone) {
 		rc = -ENODEV;
 		goto out_unlock;
 	}
-	if (base->dma && base->type != GUESTMEM_OBJ_ALLOC && !lock->preempt) {
-		rc = gm_dma_map_lock(base, lock);
+	if (mem->dma && mem->type != GUESTMEM_OBJ_ALLOC && !lock->preempt) {
+		rc = gm_dma_map_lock(mem, lock);
 		if (rc)
 			goto out_unlock;
 	}
@@ -548,14 +537,14 @@ static int gm_lock_insert(struct guestmem_lock *lock)
 	obj->locked_pages += lock->npages;
 	obj->pinned_pages += lock->npinned;
 	if (!lock->preempt)
-		base->nr_base_locks++;
-	mutex_unlock(&base->lock_mutex);
+		mem->nr_locks++;
+	mutex_unlock(&mem->lock_mutex);
 	return 0;
 
 out_unmap:
-	gm_dma_unmap_lock(base, lock);
+	gm_dma_unmap_lock(mem, lock);
 out_unlock:
-	mutex_unlock(&base->lock_mutex);
+	mutex_unlock(&mem->lock_mutex);
 	return rc;
 }
 
@@ -563,17 +552,17 @@ out_unlock:
 static void gm_lock_unlink_locked(struct guestmem_lock *lock)
 {
 	struct guestmem *obj = lock->obj;
-	struct guestmem *base = gm_obj_base(obj);
+	struct gm_mem *mem = obj->mem;
 
-	lockdep_assert_held(&base->lock_mutex);
-	gm_dma_unmap_lock(base, lock);
+	lockdep_assert_held(&mem->lock_mutex);
+	gm_dma_unmap_lock(mem, lock);
 	gm_index_remove(lock);
 	xa_erase(&obj->locks, lock->id);
 	obj->lock_count--;
 	obj->locked_pages -= lock->npages;
 	obj->pinned_pages -= lock->npinned;
 	if (!lock->preempt)
-		base->nr_base_locks--;
+		mem->nr_locks--;
 }
 
 /* Free the lock's memory (nothing pinned any more). */
@@ -612,8 +601,8 @@ static void gm_lock_free(struct guestmem_lock *lock)
  * Return: the lock, or an ERR_PTR (see the uapi header, GUESTMEM_LOCK_GPNS).
  */
 struct guestmem_lock *gm_lock_create(struct guestmem *obj, const u64 *gpns,
-			       unsigned long count, unsigned int flags,
-			       struct guestmem_fault *fault)
+				     unsigned long count, unsigned int flags,
+				     struct guestmem_fault *fault)
 {
 	struct mm_struct *mm = NULL;
 	struct guestmem_lock *lock;
@@ -681,12 +670,12 @@ out_free:
  */
 int gm_lock_publish(struct guestmem_lock *lock)
 {
-	struct guestmem *base = gm_obj_base(lock->obj);
+	struct gm_mem *mem = lock->obj->mem;
 	void *old;
 
-	mutex_lock(&base->lock_mutex);
+	mutex_lock(&mem->lock_mutex);
 	old = xa_store(&lock->obj->locks, lock->id, lock, GFP_KERNEL_ACCOUNT);
-	mutex_unlock(&base->lock_mutex);
+	mutex_unlock(&mem->lock_mutex);
 	return xa_err(old);
 }
 
@@ -697,11 +686,11 @@ int gm_lock_publish(struct guestmem_lock *lock)
  */
 void gm_lock_destroy(struct guestmem_lock *lock)
 {
-	struct guestmem *base = gm_obj_base(lock->obj);
+	struct gm_mem *mem = lock->obj->mem;
 
-	mutex_lock(&base->lock_mutex);
+	mutex_lock(&mem->lock_mutex);
 	gm_lock_unlink_locked(lock);
-	mutex_unlock(&base->lock_mutex);
+	mutex_unlock(&mem->lock_mutex);
 	gm_lock_free(lock);
 }
 
@@ -785,7 +774,7 @@ int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd)
 {
 	struct guestmem_lock_gpns *cmd = ucmd->cmd;
 	struct guestmem *obj = ucmd->obj;
-	struct guestmem *base = gm_obj_base(obj);
+	struct gm_mem *mem = obj->mem;
 	struct guestmem_lock *lock;
 	u64 *gpns = NULL;
 	int rc;
@@ -799,8 +788,8 @@ int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd)
 		return -EOVERFLOW;
 	if (cmd->gpn_count > gm_limit(gm_max_lock_pages))
 		return -ENOSPC;
-	if (cmd->iovas_uptr && READ_ONCE(base->dma) &&
-	    !gm_may_read_iovas(base))
+	if (cmd->iovas_uptr && READ_ONCE(mem->dma) &&
+	    !gm_may_read_iovas(mem))
 		return -EPERM;
 	if (cmd->gpn_count) {
 		gpns = kvmalloc_array(cmd->gpn_count, sizeof(*gpns),
@@ -858,19 +847,19 @@ int gm_ioctl_unlock_gpns(struct gm_ucmd *ucmd)
 {
 	struct guestmem_unlock_gpns *cmd = ucmd->cmd;
 	struct guestmem *obj = ucmd->obj;
-	struct guestmem *base = gm_obj_base(obj);
+	struct gm_mem *mem = obj->mem;
 	struct guestmem_lock *lock;
 
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
-	mutex_lock(&base->lock_mutex);
+	mutex_lock(&mem->lock_mutex);
 	lock = xa_load(&obj->locks, cmd->lock_id);
 	if (!lock || lock->kernel) {
-		mutex_unlock(&base->lock_mutex);
+		mutex_unlock(&mem->lock_mutex);
 		return -ENOENT;
 	}
 	gm_lock_unlink_locked(lock);
-	mutex_unlock(&base->lock_mutex);
+	mutex_unlock(&mem->lock_mutex);
 	gm_lock_free(lock);
 	return 0;
 }

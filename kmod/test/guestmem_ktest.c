@@ -71,7 +71,7 @@ out_free:
 
 /* Lock the pages that hold [gpa, gpa + len), with kernel access. */
 static struct guestmem_lock *gm_ktest_lock(struct guestmem *obj,
-				     struct gm_ktest_cmd *cmd)
+					   struct gm_ktest_cmd *cmd)
 {
 	u64 first = cmd->gpa >> 12, n, i;
 	struct guestmem_lock *lock;

@@ -27,7 +27,7 @@ struct guestmem_lock;		/* a lock of some of its pages (opaque) */
 struct page;
 
 /* 6.13 made the namespace a string (the consumer's kernel decides). */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#if KERNEL_VERSION(6, 13, 0) <= LINUX_VERSION_CODE
 #define GUESTMEM_IMPORT_NS()	MODULE_IMPORT_NS("GUESTMEM")
 #else
 #define GUESTMEM_IMPORT_NS()	MODULE_IMPORT_NS(GUESTMEM)
