@@ -196,8 +196,13 @@ struct gm_ft_fixup {
 	int32_t from, to, fix;          /* each relative to its own address */
 };
 
-extern const struct gm_ft_fixup __start_gm_ft_fixup[] GM_HIDDEN;
-extern const struct gm_ft_fixup __stop_gm_ft_fixup[] GM_HIDDEN;
+/*
+ * Weak: a static program that never calls an accessor does not link
+ * ft-<arch>.o, so it has no gm_ft_fixup section and no faults to fix (both
+ * are then 0).
+ */
+extern const struct gm_ft_fixup __start_gm_ft_fixup[] __attribute__((weak)) GM_HIDDEN;
+extern const struct gm_ft_fixup __stop_gm_ft_fixup[] __attribute__((weak)) GM_HIDDEN;
 
 static uintptr_t gm_ft_rel(const int32_t *field)
 {
