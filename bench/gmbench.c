@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * gmbench: every guestmem hot path against its peers, same sizes, same run
- * (issue 5).  Runs in the test VM (make bench) and on any machine where the
+ * gmbench: every guestmem hot path against its peers, same sizes, same run.
+ * Runs in the test VM (make bench) and on any machine where the
  * module is loaded:
  *
  *	gmbench [--json FILE] [--device BDF] [--vfio BDF [--bind-vfio]]
@@ -10,8 +10,6 @@
  * Prints one table (operation, size, memory, ours, peer, ratio, goal,
  * verdict) and writes the same rows as JSON (bench/results/README.md).
  * Ratio = ours / peer of the median times, so below 1 means ours is faster.
- * Rows whose call is missing from this build (EOPNOTSUPP) say
- * "n/a (not supported by this build)".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,53 +29,6 @@
 
 #include "bench.h"
 #include "peers.h"
-
-/*
- * The lock/IOVA calls land with issue 4; the Makefile defines these when
- * <guestmem.h> declares them, so this file builds before and after.
- */
-#ifndef HAVE_GM_ATTACH_DEVICE
-static int gm_attach_device(struct gm *gm, const char *bdf)
-{
-	(void)gm;
-	(void)bdf;
-	return -EOPNOTSUPP;
-}
-#endif
-#ifndef HAVE_GM_IOVA_GPNS
-static int gm_iova_gpns(struct gm *gm, const uint64_t *gpns, size_t count, uint64_t *iovas)
-{
-	(void)gm;
-	(void)gpns;
-	(void)count;
-	(void)iovas;
-	return -EOPNOTSUPP;
-}
-#endif
-
-/* Direct access (issue 13): without it, every call is an ioctl. */
-#ifndef HAVE_GM_SET_DIRECT
-static bool gm_set_direct(bool enable)
-{
-	(void)enable;
-	return false;
-}
-#define GM_NO_DIRECT 1
-#endif
-
-#ifndef HAVE_GM_IOVA_RUNS
-struct gm_iova_run { uint64_t gpn, npages, iova; };
-static int gm_iova_runs(struct gm *gm, uint64_t gpn, uint64_t count, struct gm_iova_run *runs,
-			size_t *nr_runs)
-{
-	(void)gm;
-	(void)gpn;
-	(void)count;
-	(void)runs;
-	*nr_runs = 0;
-	return -EOPNOTSUPP;
-}
-#endif
 
 /* An unknown nr: the dispatcher answers -ENOTTY before doing any work. */
 #define GM_NULL_IOCTL _IO(GUESTMEM_TYPE, 0xff)
@@ -741,7 +692,7 @@ static const struct goal le_1_0 = { .max = 1.00, .text = "<= 1.00x" };
 static const struct goal le_1_1 = { .max = 1.10, .text = "<= 1.10x" };
 static const struct goal linear_90 = { .max = 1 / 0.9, .text = "<= 1.11x (0.9x linear)" };
 static const struct goal faster_15x = { .max = 1 / 15.0, .text = "<= 0.067x (15x faster)" };
-/* Direct access (issue 13). */
+/* Direct access. */
 static const struct goal le_3 = { .max = 3.0, .text = "<= 3.00x" };
 static const struct goal faster_20x = { .max = 0.05, .text = "<= 0.05x (20x faster)" };
 static const struct goal le_1_05 = { .max = 1.05, .text = "<= 1.05x" };
@@ -752,9 +703,6 @@ static struct contender mk_direct(const char *name, run_fn run, uint64_t arg)
 	struct contender c = mk(name, run, arg);
 
 	c.ctx = (void *)DIRECT;
-#ifdef GM_NO_DIRECT
-	skip_contender(&c, EOPNOTSUPP, NULL);
-#endif
 	return c;
 }
 

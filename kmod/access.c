@@ -20,54 +20,22 @@
  * first page) is the reported guest address.  A fault on the caller's
  * buffer is -EFAULT with no GUESTMEM_FAULT_VALID.
  *
- * The owner's fast path.  When the caller is the owner (current->mm is the
- * object's mm: the usual VMM), read_at/write_at of at most GM_FAST_MAX
- * bytes, plain accesses and compare-exchange skip mmget, GUP, kmap and
- * unpin: under the owner's mmap_read_trylock() they check the one VMA that
- * holds the guest bytes and act with uaccess on the guest's user address,
- * page faults disabled (gm_fast_owner()).  Copies go through a small
- * bounce buffer on the stack (a plain 1/2/4/8 byte access at an address
- * aligned to its size is one get_user() or put_user() of that width: one
- * untorn load or store, as before); a compare-exchange is one locked
- * cmpxchg of its width on the user address (gm_cmpxchg_user(), x86 only;
- * elsewhere it always takes the walker), fully ordered like cmpxchg().
- * Anything else - not the owner, longer, a range that is out of range, in
- * a hole or not user-backed, the owner's thread group gone, mmap_lock
- * contended, a VMA refused below, a host address that is not aligned for
- * a compare-exchange, a page that is not present or not writable in the
- * page table, a fault on the caller's buffer - leaves the access to the
- * GUP walker, which starts again from the first byte and so produces
- * exactly today's result: errno, fault kind, cause and first failing GPA.
- * The fast path never reports an error itself; a compare-exchange that
- * finds another value is a success (not exchanged), not a failure.
- *
- * Why its successes are GUP's successes: the VMA test mirrors GUP's
- * check_vma_flags() for FOLL_PIN (plus FOLL_WRITE for writes) without
- * FOLL_FORCE - no VM_IO/VM_PFNMAP (and no VM_MIXEDMAP, whose special PTEs
- * GUP refuses too), not secretmem, VM_READ for reads, VM_WRITE (and no
- * shadow stack) for writes and compare-exchanges, protection keys through
- * arch_vma_access_permitted() - and with faults disabled the access succeeds
- * only on PTEs that are present with the access's permission, which
- * GUP-fast or its slow path would pin as they are (short of GUP running out
- * of memory itself, to unshare a page or on a pin-count overflow, where the
- * fast path now succeeds instead of -ENOMEM).  A compare-exchange is a
- * write whatever it finds: the locked cmpxchg writes through the user PTE
- * even when the values differ (it stores back the value found), so it needs
- * a present writable PTE, like put_user(), just as the walker pins with
- * FOLL_WRITE for it.  So read-only mappings (private or shared, anonymous
- * or file), PROT_NONE, munmapped ranges and write-only mappings behave as
- * before; COW, never-touched memory, userfaultfd, NUMA hinting and
- * write-notify mappings fault and are handed to GUP, which populates them
- * as before.  The owner-exit rule holds: the caller's own mm is alive while
- * it runs, and gm_owner_exited() still catches a CLONE_VM process that
- * outlives the owner's thread group.  Differences that the ABI does not
- * show: a read no longer unshares a COW or KSM page as a FOLL_PIN read
- * does, and a write dirties the page through the PTE, as the owner's own
- * store would, instead of set_page_dirty_lock().  A torn or partial copy is
- * the same as before: read_at/write_at are byte copies that may be partial
- * on failure, and a failed fast write is redone in full by the walker; a
- * failed fast compare-exchange has stored nothing (the instruction faults
- * before it writes), so the walker's is the only one.
+ * The owner's fast path (gm_fast_owner()).  When the caller is the owner
+ * (current->mm is the object's mm: the usual VMM), read_at/write_at of at
+ * most GM_FAST_MAX bytes, plain accesses and compare-exchange act with
+ * uaccess on the guest's user address, page faults disabled, under the
+ * owner's mmap_read_trylock() and after checking the one VMA that holds
+ * the guest bytes the way GUP's check_vma_flags() would for FOLL_PIN.  Its
+ * invariant: it succeeds only where the GUP walker would succeed with the
+ * same result; on any doubt (not the owner, too long, out of range, not
+ * user memory, owner gone, lock contended, VMA refused, PTE not present or
+ * not writable, a fault on either side) it returns false and the walker
+ * redoes the access from byte 0, so every error, fault kind, cause and
+ * failing GPA comes from the walker.  A plain access of 1, 2, 4 or 8 bytes
+ * at an address aligned to its size is one get_user()/put_user() of that
+ * width, a compare-exchange one locked cmpxchg (x86; elsewhere the walker
+ * does it).  Documentation/guestmem.rst ("The owner's fast path") gives
+ * the argument case by case.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -473,34 +441,16 @@ static int gm_rw(struct gm_ucmd *ucmd, bool write)
 			 &cmd->out_fault);
 }
 
-/**
- * gm_ioctl_read() - GUESTMEM_READ: read_at()
- * @ucmd: the call (&struct guestmem_rw)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_read(struct gm_ucmd *ucmd)
 {
 	return gm_rw(ucmd, false);
 }
 
-/**
- * gm_ioctl_write() - GUESTMEM_WRITE: write_at()
- * @ucmd: the call (&struct guestmem_rw)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_write(struct gm_ucmd *ucmd)
 {
 	return gm_rw(ucmd, true);
 }
 
-/**
- * gm_ioctl_fill() - GUESTMEM_FILL: fill_at()
- * @ucmd: the call (&struct guestmem_fill)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_fill(struct gm_ucmd *ucmd)
 {
 	struct guestmem_fill *cmd = ucmd->cmd;
@@ -619,23 +569,11 @@ static int gm_plain(struct gm_ucmd *ucmd, bool write)
 	return 0;
 }
 
-/**
- * gm_ioctl_read_plain() - GUESTMEM_READ_PLAIN: read_plain()
- * @ucmd: the call (&struct guestmem_rw)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_read_plain(struct gm_ucmd *ucmd)
 {
 	return gm_plain(ucmd, false);
 }
 
-/**
- * gm_ioctl_write_plain() - GUESTMEM_WRITE_PLAIN: write_plain()
- * @ucmd: the call (&struct guestmem_rw)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_write_plain(struct gm_ucmd *ucmd)
 {
 	return gm_plain(ucmd, true);
@@ -738,12 +676,6 @@ static int gm_get_gpn(u64 __user *ugpns, u64 index, u64 *gpn,
 	return 0;
 }
 
-/**
- * gm_ioctl_probe_gpns() - GUESTMEM_PROBE_GPNS: probe_gpns()
- * @ucmd: the call (&struct guestmem_probe_gpns)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_probe_gpns(struct gm_ucmd *ucmd)
 {
 	struct guestmem_probe_gpns *cmd = ucmd->cmd;
@@ -836,34 +768,16 @@ static int gm_range(struct gm_ucmd *ucmd, bool write, gm_chunk_fn fn)
 	return 0;
 }
 
-/**
- * gm_ioctl_range_read() - GUESTMEM_RANGE_READ: read_range()
- * @ucmd: the call (&struct guestmem_range)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_range_read(struct gm_ucmd *ucmd)
 {
 	return gm_range(ucmd, false, gm_chunk_read);
 }
 
-/**
- * gm_ioctl_range_write() - GUESTMEM_RANGE_WRITE: write_range()
- * @ucmd: the call (&struct guestmem_range)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_range_write(struct gm_ucmd *ucmd)
 {
 	return gm_range(ucmd, true, gm_chunk_write);
 }
 
-/**
- * gm_ioctl_range_fill() - GUESTMEM_RANGE_FILL: fill_range()/zero_range()
- * @ucmd: the call (&struct guestmem_range)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_range_fill(struct gm_ucmd *ucmd)
 {
 	return gm_range(ucmd, true, gm_chunk_fill);

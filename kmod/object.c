@@ -407,12 +407,6 @@ u64 gm_resolve_pages(struct guestmem *obj, u64 gpn, u64 max,
 	return lo;
 }
 
-/**
- * gm_ioctl_create_user() - GUESTMEM_CREATE_USER
- * @ucmd: the call (&struct guestmem_create_user)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_create_user(struct gm_ucmd *ucmd)
 {
 	struct guestmem_create_user *cmd = ucmd->cmd;
@@ -590,12 +584,6 @@ static int gm_alloc_pages(struct page **pages, unsigned long n)
 	return 0;
 }
 
-/**
- * gm_ioctl_create_alloc() - GUESTMEM_CREATE_ALLOC
- * @ucmd: the call (&struct guestmem_create_alloc)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_create_alloc(struct gm_ucmd *ucmd)
 {
 	struct guestmem_create_alloc *cmd = ucmd->cmd;
@@ -648,12 +636,6 @@ out_put_obj:
 	return rc;
 }
 
-/**
- * gm_ioctl_create_empty() - GUESTMEM_CREATE_EMPTY
- * @ucmd: the call (&struct guestmem_create_empty)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_create_empty(struct gm_ucmd *ucmd)
 {
 	struct guestmem_create_empty *cmd = ucmd->cmd;

@@ -417,34 +417,16 @@ static int gm_pci_dma_mask(struct gm_pci *gpci,
 	return rc;
 }
 
-/**
- * gm_ioctl_pci_info() - GUESTMEM_PCI_INFO
- * @ucmd: the call (&struct guestmem_pci_info)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_pci_info(struct gm_ucmd *ucmd)
 {
 	return gm_pci_info(ucmd->gpci, ucmd->cmd);
 }
 
-/**
- * gm_ioctl_pci_set_irqs() - GUESTMEM_PCI_SET_IRQS
- * @ucmd: the call (&struct guestmem_pci_set_irqs)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_pci_set_irqs(struct gm_ucmd *ucmd)
 {
 	return gm_pci_set_irqs(ucmd->gpci, ucmd->cmd);
 }
 
-/**
- * gm_ioctl_pci_set_dma_mask() - GUESTMEM_PCI_SET_DMA_MASK
- * @ucmd: the call (&struct guestmem_pci_set_dma_mask)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_pci_set_dma_mask(struct gm_ucmd *ucmd)
 {
 	return gm_pci_dma_mask(ucmd->gpci, ucmd->cmd);
@@ -466,12 +448,6 @@ void gm_pci_release_fd(struct gm_pci *gpci)
 	gm_pci_put(gpci);
 }
 
-/**
- * gm_ioctl_open_pci() - GUESTMEM_OPEN_PCI: a PCI fd for a guestmem device
- * @ucmd: the call (&struct guestmem_open_pci)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_open_pci(struct gm_ucmd *ucmd)
 {
 	struct guestmem_open_pci *cmd = ucmd->cmd;

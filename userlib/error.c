@@ -58,7 +58,7 @@ static const char *const gm_op_names[] = {
 	[GM_OP_PCI] = "pci device",
 };
 
-const char *gm_op_name(enum gm_op op)
+static const char *gm_op_name(enum gm_op op)
 {
 	if ((unsigned int)op < sizeof(gm_op_names) / sizeof(gm_op_names[0]))
 		return gm_op_names[op];
@@ -89,9 +89,9 @@ static struct gm_error_slot *gm_error_begin(const struct gm_fault *f, const char
 	return s;
 }
 
-void gm_format_error_message(char *buf, size_t len, const char *name, enum gm_op op,
-			     bool has_range, uint64_t start, uint64_t end,
-			     bool has_gpa, uint64_t gpa)
+static void gm_format_error_message(char *buf, size_t len, const char *name, enum gm_op op,
+				    bool has_range, uint64_t start, uint64_t end,
+				    bool has_gpa, uint64_t gpa)
 {
 	int n;
 

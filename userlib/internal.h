@@ -83,10 +83,6 @@ struct gm_fault {
 /* ioctl() retried on EINTR; 0 or -errno. */
 int gm_ioctl(int fd, unsigned long cmd, void *arg);
 
-const char *gm_op_name(enum gm_op op);
-void gm_format_error_message(char *buf, size_t len, const char *name, enum gm_op op,
-			     bool has_range, uint64_t start, uint64_t end,
-			     bool has_gpa, uint64_t gpa);
 /* Record @f with the seed's message; returns -f->errnum. */
 int gm_fail(const struct gm_fault *f, const char *name, const char *cause_fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -105,11 +101,6 @@ int gm_fail_ioctl(const struct gm *gm, int ret, enum gm_op op, bool has_range,
 
 /* "dddd:bb:dd.f" into its parts; -EINVAL (not recorded) if it is not one. */
 int gm_parse_bdf(const char *bdf, uint32_t *domain, uint32_t *bus, uint32_t *devfn);
-
-/* Make a handle for an object fd we own (closed on failure). */
-int gm_adopt_fd(int fd, struct gm **out);
-
-int gm_gpn_to_gpa(uint64_t gpn, uint64_t *gpa);
 
 /* The seed's region(gpa, len) (spec §2.1): 0, or -ERANGE. */
 static inline int gm_resolve(const struct gm *gm, uint64_t gpa, uint64_t len, size_t *index,

@@ -136,7 +136,7 @@ static void gm_destroy(struct gm *gm)
 	free(gm);
 }
 
-int gm_adopt_fd(int fd, struct gm **out)
+static int gm_adopt_fd(int fd, struct gm **out)
 {
 	char what[32];
 	struct gm *gm;

@@ -15,6 +15,7 @@
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -88,21 +89,38 @@ static struct guestmem_lock *gm_ktest_lock(struct guestmem *obj,
 	return lock;
 }
 
+/*
+ * The kernel mapping shows entry i at vaddr + i * PAGE_SIZE, and
+ * guestmem_lock_page() names the same pages; past the end it says NULL.
+ */
+static int gm_ktest_check_pages(struct guestmem_lock *lock, u8 *vaddr)
+{
+	unsigned long i, n = guestmem_lock_count(lock);
+
+	for (i = 0; i < n; i++)
+		if (guestmem_lock_page(lock, i) !=
+		    vmalloc_to_page(vaddr + i * PAGE_SIZE))
+			return -EIO;
+	return guestmem_lock_page(lock, n) ? -EIO : 0;
+}
+
 static int gm_ktest_lock_write(struct guestmem *obj,
 			       struct gm_ktest_cmd *cmd)
 {
 	struct guestmem_lock *lock;
 	u8 *vaddr;
+	int rc;
 
 	lock = gm_ktest_lock(obj, cmd);
 	if (IS_ERR(lock))
 		return PTR_ERR(lock);
 	vaddr = guestmem_lock_vaddr(lock);
-	if (vaddr)
+	rc = vaddr ? gm_ktest_check_pages(lock, vaddr) : -EINVAL;
+	if (!rc)
 		gm_ktest_fill(vaddr + (cmd->gpa & 4095), cmd->len, cmd->seed);
 	cmd->out_value = guestmem_lock_count(lock);
 	guestmem_unlock(lock);
-	return vaddr ? 0 : -EINVAL;
+	return rc;
 }
 
 static int gm_ktest_lock_iova(struct guestmem *obj,
