@@ -136,10 +136,20 @@ static bool gm_dma_needs_sync(struct device *dev, struct sg_table *sgt)
 	return false;
 }
 
+/*
+ * The direction of a lock's mapping: a read-only lock's pages are mapped
+ * for the device to read only (an IOMMU refuses its writes); everything
+ * else is shared both ways.
+ */
+static enum dma_data_direction gm_lock_dir(const struct guestmem_lock *lock)
+{
+	return lock->read_only ? DMA_TO_DEVICE : DMA_BIDIRECTIONAL;
+}
+
 /* Map @n whole pages for @dev; *@iovasp gets each page's IOVA. */
 static int gm_dma_map_pages(struct device *dev, struct sg_table *sgt,
 			    struct page **pages, unsigned long n,
-			    dma_addr_t **iovasp)
+			    enum dma_data_direction dir, dma_addr_t **iovasp)
 {
 	unsigned int max_seg = max_t(unsigned int, PAGE_SIZE,
 				     rounddown(dma_get_max_seg_size(dev),
@@ -160,8 +170,7 @@ static int gm_dma_map_pages(struct device *dev, struct sg_table *sgt,
 					       GFP_KERNEL_ACCOUNT);
 	if (rc)
 		goto out_free_iovas;
-	rc = dma_map_sgtable(dev, sgt, DMA_BIDIRECTIONAL,
-			     DMA_ATTR_SKIP_CPU_SYNC);
+	rc = dma_map_sgtable(dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 	if (rc)
 		goto out_free_table;
 	/* Bounced or non-coherent after all: device writes would be lost. */
@@ -185,7 +194,7 @@ static int gm_dma_map_pages(struct device *dev, struct sg_table *sgt,
 	return 0;
 
 out_unmap:
-	dma_unmap_sgtable(dev, sgt, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
+	dma_unmap_sgtable(dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 out_free_table:
 	sg_free_table(sgt);
 out_free_iovas:
@@ -194,9 +203,9 @@ out_free_iovas:
 }
 
 static void gm_dma_unmap_pages(struct device *dev, struct sg_table *sgt,
-			       dma_addr_t *iovas)
+			       enum dma_data_direction dir, dma_addr_t *iovas)
 {
-	dma_unmap_sgtable(dev, sgt, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
+	dma_unmap_sgtable(dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 	sg_free_table(sgt);
 	kvfree(iovas);
 }
@@ -217,10 +226,9 @@ int gm_dma_map_lock(struct gm_mem *mem, struct guestmem_lock *lock)
 	if (!lock->npages)
 		return 0;
 	rc = gm_dma_map_pages(gm_dma_dev(mem), &lock->sgt, lock->pages,
-			      lock->npages, &lock->iovas);
+			      lock->npages, gm_lock_dir(lock), &lock->iovas);
 	if (rc)
 		return rc;
-	lock->mapped = true;
 	list_add(&lock->dma_node, &mem->dma->locks);
 	mem->mapped_pages += lock->npages;
 	return 0;
@@ -236,12 +244,12 @@ int gm_dma_map_lock(struct gm_mem *mem, struct guestmem_lock *lock)
 void gm_dma_unmap_lock(struct gm_mem *mem, struct guestmem_lock *lock)
 {
 	lockdep_assert_held(&mem->lock_mutex);
-	if (!lock->mapped)
+	if (!lock->iovas)
 		return;
-	gm_dma_unmap_pages(gm_dma_dev(mem), &lock->sgt, lock->iovas);
+	gm_dma_unmap_pages(gm_dma_dev(mem), &lock->sgt, gm_lock_dir(lock),
+			   lock->iovas);
 	list_del(&lock->dma_node);
 	lock->iovas = NULL;
-	lock->mapped = false;
 	mem->mapped_pages -= lock->npages;
 }
 
@@ -303,7 +311,8 @@ static void gm_dma_unmap_alloc(struct gm_mem *mem)
 
 	if (!dma->alloc_iovas)
 		return;
-	gm_dma_unmap_pages(gm_dma_dev(mem), &dma->alloc_sgt, dma->alloc_iovas);
+	gm_dma_unmap_pages(gm_dma_dev(mem), &dma->alloc_sgt, DMA_BIDIRECTIONAL,
+			   dma->alloc_iovas);
 	dma->alloc_iovas = NULL;
 	mem->mapped_pages = 0;
 }
@@ -372,7 +381,7 @@ static int gm_dma_map_alloc(struct gm_mem *mem, struct gm_dma *dma,
 		return (u64)n << PAGE_SHIFT > GM_CONTIG_MAX_BYTES ? -E2BIG :
 								    -ENOMEM;
 	rc = gm_dma_map_pages(dev, &dma->alloc_sgt, mem->pages, n,
-			      &dma->alloc_iovas);
+			      DMA_BIDIRECTIONAL, &dma->alloc_iovas);
 	if (rc)
 		return rc;
 	dma->alloc_contig = gm_iova_run_len(dma->alloc_iovas, n) == n;
@@ -409,12 +418,6 @@ void gm_dma_info(struct guestmem *obj, struct guestmem_info *cmd)
 	}
 }
 
-/**
- * gm_ioctl_attach_device() - GUESTMEM_ATTACH_DEVICE
- * @ucmd: the call (&struct guestmem_attach_device)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_attach_device(struct gm_ucmd *ucmd)
 {
 	struct guestmem_attach_device *cmd = ucmd->cmd;
@@ -584,12 +587,6 @@ int gm_dma_lock_iovas(struct guestmem_lock *lock,
 	return 0;
 }
 
-/**
- * gm_ioctl_iova() - GUESTMEM_IOVA: iova() for a batch of pages
- * @ucmd: the call (&struct guestmem_iova)
- *
- * Return: 0 or a negative errno (see the uapi header).
- */
 int gm_ioctl_iova(struct gm_ucmd *ucmd)
 {
 	struct guestmem_iova *cmd = ucmd->cmd;

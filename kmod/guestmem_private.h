@@ -131,11 +131,13 @@ struct gm_lock_run {
  *	user space cannot unlock it
  * @preempt: a view's preemptive lock (see pin.c): never DMA-mapped, does
  *	not keep a device from being attached
+ * @read_only: the device only reads the pages: pinned without FOLL_WRITE,
+ *	mapped DMA_TO_DEVICE, not dirtied at unlock
  * @vaddr: with kernel access, a vmap() of @pages; else NULL
- * @mapped: @sgt is DMA-mapped for the attached device
- * @dma_node: while @mapped, in &gm_dma.locks
+ * @dma_node: while @iovas is set, in &gm_dma.locks
  * @sgt: @pages as a scatterlist, for the DMA mapping
- * @iovas: with a device attached, the IOVA of each entry; else NULL
+ * @iovas: while @sgt is DMA-mapped for the attached device, the IOVA of
+ *	each entry; else NULL
  */
 struct guestmem_lock {
 	u32 id;
@@ -149,8 +151,8 @@ struct guestmem_lock {
 	struct user_struct *user;
 	bool kernel;
 	bool preempt;
+	bool read_only;
 	void *vaddr;
-	bool mapped;
 	struct list_head dma_node;
 	struct sg_table sgt;
 	dma_addr_t *iovas;
@@ -435,6 +437,7 @@ void gm_obj_release_locks(struct guestmem *obj);
 #define GM_LOCK_KERNEL_ACCESS	BIT(0)	/* vmap() the pages */
 #define GM_LOCK_KERNEL		BIT(1)	/* not visible to UNLOCK_GPNS */
 #define GM_LOCK_PREEMPT		BIT(2)	/* a view's preemptive lock */
+#define GM_LOCK_READ_ONLY	BIT(3)	/* the device only reads */
 
 struct guestmem_lock *gm_lock_create(struct guestmem *obj, const u64 *gpns,
 				     unsigned long count, unsigned int flags,

@@ -13,7 +13,8 @@
  * Lock ids are therefore per object fd: a view's locks die with the view.
  *
  * Pages.  User memory is pinned long-term with FOLL_WRITE | FOLL_LONGTERM
- * (a lock is for DMA, which may write) in the owner's mm, whoever calls:
+ * (a lock is for DMA, which may write; a read-only lock's device only
+ * reads, and FOLL_WRITE is left out) in the owner's mm, whoever calls:
  * pin_user_pages_fast() when the caller is the owner, else
  * pin_user_pages_remote() under mmap_read_lock (locked == NULL: 6.1 refuses
  * FOLL_LONGTERM with a "locked" pointer).  Entries are handled in runs, the
@@ -322,7 +323,8 @@ static long gm_lock_pin_batch(struct guestmem_lock *lock, struct mm_struct *mm,
 	/* -EDQUOT: over the limit (gm_lock_create() reports -ENOMEM). */
 	if (gm_acct_charge(lock->user, n))
 		return -EDQUOT;
-	pinned = gm_pin_user(mm, uaddr, n, FOLL_WRITE | FOLL_LONGTERM,
+	pinned = gm_pin_user(mm, uaddr, n,
+			     FOLL_LONGTERM | (lock->read_only ? 0 : FOLL_WRITE),
 			     lock->pages + i);
 	gm_acct_uncharge(lock->user, n - max(pinned, 0L));
 	if (pinned <= 0)
@@ -580,8 +582,8 @@ static void gm_lock_free(struct guestmem_lock *lock)
 {
 	if (lock->vaddr)
 		vunmap(lock->vaddr);
-	/* Dirtied: the device may have written the pages. */
-	gm_lock_unpin(lock, true);
+	/* Dirtied, unless the device could only read them. */
+	gm_lock_unpin(lock, !lock->read_only);
 	gm_lock_free_mem(lock);
 }
 
@@ -619,6 +621,7 @@ struct guestmem_lock *gm_lock_create(struct guestmem *obj, const u64 *gpns,
 	lock->npages = count;
 	lock->kernel = flags & (GM_LOCK_KERNEL | GM_LOCK_PREEMPT);
 	lock->preempt = flags & GM_LOCK_PREEMPT;
+	lock->read_only = flags & GM_LOCK_READ_ONLY;
 	lock->user = gm_acct_payer();
 	if (count) {
 		/* Every entry is written before it is read: no zeroing. */
@@ -782,7 +785,8 @@ int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd)
 	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
 	cmd->out_lock_id = 0;
 	cmd->out_flags = 0;
-	if (cmd->flags & ~GUESTMEM_LOCK_KERNEL_ACCESS)
+	if (cmd->flags &
+	    ~(GUESTMEM_LOCK_KERNEL_ACCESS | GUESTMEM_LOCK_READ_ONLY))
 		return -EOPNOTSUPP;
 	if (cmd->gpn_count > U32_MAX)
 		return -EOVERFLOW;
@@ -808,7 +812,9 @@ int gm_ioctl_lock_gpns(struct gm_ucmd *ucmd)
 	 * pinned page is accessible to the kernel as it is, and only an
 	 * in-kernel consumer could use a kernel mapping, so none is made.
 	 */
-	lock = gm_lock_create(obj, gpns, cmd->gpn_count, 0, &cmd->out_fault);
+	lock = gm_lock_create(obj, gpns, cmd->gpn_count,
+			      cmd->flags & GUESTMEM_LOCK_READ_ONLY ?
+			      GM_LOCK_READ_ONLY : 0, &cmd->out_fault);
 	if (IS_ERR(lock)) {
 		rc = PTR_ERR(lock);
 		goto out_free;

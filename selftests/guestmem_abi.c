@@ -463,7 +463,7 @@ TEST_F(abi, unknown_flags_are_eopnotsupp)
 		     flags, 2);
 	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_INFO, v->info, flags, 1);
 	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_LOCK_GPNS, v->lock,
-		     flags, 2);
+		     flags, 4);
 	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_UNLOCK_GPNS, v->unlock,
 		     flags, 1);
 	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_IOVA, v->iova, flags, 1);

@@ -387,6 +387,51 @@ TEST_F(acct, allocated_memory_is_charged_to_the_user)
 	EXPECT_EQ(0, as_user(4308, 2 * LIMIT, allocate_up_to_the_limit, NULL));
 }
 
+/*
+ * A read-only lock pins (readable) pages like any other and is charged the
+ * same; a writable lock of read-only memory fails and charges nothing.
+ */
+static int read_only_locks_pay_too(void *arg)
+{
+	struct gm_locked_pages *a, *b = (void *)1;
+	uint64_t gpns[LIMIT + 1];
+	long pinned = gm_test_vmpin_pages();
+	struct gm *gm;
+	uint8_t *mem;
+	size_t i;
+
+	mem = mmap(NULL, (LIMIT + 1) * SZ_4K, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (mem == MAP_FAILED)
+		return 1;
+	memset(mem, 0x3c, (LIMIT + 1) * SZ_4K);
+	if (mprotect(mem, (LIMIT + 1) * SZ_4K, PROT_READ) ||
+	    gm_new("ro", mem, (LIMIT + 1) * SZ_4K, &gm))
+		return 2;
+	for (i = 0; i <= LIMIT; i++)
+		gpns[i] = i;
+	if (gm_lock_gpns(gm, false, gpns, 1, &b) != -EFAULT || b)
+		return 3;
+	if (gm_test_vmpin_pages() != pinned)
+		return 4;
+	if (gm_lock_gpns_read_only(gm, false, gpns, LIMIT, &a))
+		return 5;
+	if (gm_test_vmpin_pages() != pinned + LIMIT)
+		return 6;
+	if (gm_lock_gpns_read_only(gm, false, gpns + LIMIT, 1, &b) != -ENOMEM)
+		return 7;
+	gm_locked_pages_release(a);
+	if (gm_test_vmpin_pages() != pinned)
+		return 8;
+	gm_release(gm);
+	return 0;
+}
+
+TEST_F(acct, read_only_locks_are_charged_as_writable_ones)
+{
+	EXPECT_EQ(0, as_user(4309, LIMIT, read_only_locks_pay_too, NULL));
+}
+
 /* Kernel mappings that guestmem made (vmalloc areas of guestmem code). */
 static int guestmem_vmaps(void)
 {

@@ -9,7 +9,8 @@
  * objects do not have.  Where the bitmap only stood in for "this page is not
  * accessible", the port uses a PROT_NONE page instead, which is the same
  * outcome through the only mechanism the kernel object has.
- * test_supports_locking belongs to the locking issue.
+ * test_supports_locking: no C object refuses locks the way its
+ * ToggleLockMapping does; a view of the empty object is the one that does.
  */
 #include <stdatomic.h>
 
@@ -253,6 +254,33 @@ TEST(zero_length_access_at_offset_zero)
 	gm_release(empty);
 	gm_release(gm);
 	munmap(base, 4 * SZ_4K);
+	gm_test_expect_no_leaks(before);
+}
+
+/* tests::test_supports_locking */
+TEST(supports_locking)
+{
+	static const uint64_t gpn;
+	struct gm_locked_pages *lp = (void *)1;
+	struct gm *alloc, *empty, *view;
+	struct gm_test_resources before;
+
+	gm_require_module();
+	before = gm_test_snapshot();
+	test_gm_ok(gm_allocate(0x10000, &alloc));
+	EXPECT_TRUE(gm_supports_locking(alloc));
+	test_gm_ok(gm_empty(&empty));
+	EXPECT_TRUE(gm_supports_locking(empty));
+	test_gm_ok(gm_subrange(empty, 0, 0, false, &view));
+	EXPECT_FALSE(gm_supports_locking(view));
+	test_gm_err(EFAULT, GM_ERROR_OTHER,
+		    "guest memory 'empty': lock error: failed to access memory at 0x0",
+		    gm_lock_gpns(view, false, &gpn, 1, &lp));
+	EXPECT_EQ(NULL, lp);
+	EXPECT_STREQ("memory not lockable", gm_last_error()->cause);
+	gm_release(view);
+	gm_release(empty);
+	gm_release(alloc);
 	gm_test_expect_no_leaks(before);
 }
 

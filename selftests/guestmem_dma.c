@@ -656,6 +656,55 @@ TEST_F(dma, dma_to_an_unlocked_or_never_mapped_iova_is_blocked)
 	close(kmsg);
 }
 
+/*
+ * A read-only lock: read-only memory locks, the device reads it, and behind
+ * an IOMMU (which maps the pages DMA_TO_DEVICE) a device write moves
+ * nothing.  A writable lock of the same pages is refused.
+ */
+TEST_F(dma, a_read_only_lock_is_read_by_the_device_and_never_written)
+{
+	static const uint64_t ro[] = { 4, 5 }, rw = 9;
+	struct gm_locked_pages *lp, *out, *bad = (void *)1;
+	uint8_t *p = self->buf + ro[0] * SZ_4K, want[2 * SZ_4K];
+	uint64_t iova, out_iova;
+
+	if (!self->edu)
+		return;
+	fill_distinct(p, 2 * SZ_4K, 5);
+	memcpy(want, p, sizeof(want));
+	ASSERT_EQ(0, mprotect(p, 2 * SZ_4K, PROT_READ));
+	test_gm_err(EFAULT, GM_ERROR_OTHER,
+		    "guest memory 'dma': lock error: failed to access memory at 0x4000",
+		    gm_lock_gpns(self->gm, false, ro, 2, &bad));
+	EXPECT_EQ(NULL, bad);
+	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
+
+	test_gm_ok(gm_lock_gpns_read_only(self->gm, false, ro, 2, &lp));
+	EXPECT_EQ(self->pinned + 2, gm_test_vmpin_pages());
+	test_gm_ok(gm_lock_gpns(self->gm, false, &rw, 1, &out));
+	test_gm_ok(gm_iova(self->gm, ro[0] * SZ_4K, &iova));
+	test_gm_ok(gm_iova(self->gm, rw * SZ_4K, &out_iova));
+
+	/* Device reads across both read-only pages, then writes to page 9. */
+	ASSERT_EQ(0, edu_dma_to_device(self->edu, iova + SZ_4K - 1000, 0, 2000));
+	ASSERT_EQ(0, edu_dma_from_device(self->edu, out_iova, 0, 2000));
+	EXPECT_EQ(0, memcmp(self->buf + rw * SZ_4K, want + SZ_4K - 1000, 2000));
+
+	if (self->translated) {
+		/* The device buffer holds other bytes now: write them back. */
+		fill_distinct(self->buf + rw * SZ_4K, SZ_4K, 77);
+		ASSERT_EQ(0, edu_dma_to_device(self->edu, out_iova, 0, 2000));
+		ASSERT_EQ(0, edu_dma_from_device(self->edu, iova, 0, 2000));
+		EXPECT_EQ(0, memcmp(p, want, sizeof(want)))
+			TH_LOG("the device wrote to a read-only lock");
+	}
+	gm_locked_pages_release(out);
+	gm_locked_pages_release(lp);
+	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
+	EXPECT_EQ(0, memcmp(p, want, sizeof(want)));
+	ASSERT_EQ(0, mprotect(p, 2 * SZ_4K, PROT_READ | PROT_WRITE));
+}
+
 struct stalled_call {
 	int fd;
 	uint64_t *iovas;

@@ -174,6 +174,28 @@ TEST_F(lock, two_locks_on_one_page_are_independent)
 	gm_locked_pages_release(b);
 }
 
+/* The seed's LockedPages is Clone: the lock goes with the last copy. */
+TEST_F(lock, a_cloned_lock_goes_with_the_last_copy)
+{
+	static const uint64_t gpns[] = { 2, 9 };
+	struct gm_locked_pages *lp, *copy;
+
+	EXPECT_TRUE(gm_supports_locking(self->gm));
+	test_gm_ok(gm_lock_gpns(self->gm, false, gpns, 2, &lp));
+	copy = gm_locked_pages_clone(lp);
+	ASSERT_NE(NULL, copy);
+	EXPECT_EQ(2, gm_locked_pages_count(copy));
+	EXPECT_EQ(self->buf + 9 * SZ_4K, gm_locked_pages_page(copy, 1));
+	gm_locked_pages_release(lp);
+	EXPECT_EQ(self->pinned + 2, gm_test_vmpin_pages());
+	EXPECT_EQ(1, object_lock_count(self->gm));
+	EXPECT_EQ(self->buf + 2 * SZ_4K, gm_locked_pages_page(copy, 0));
+	gm_locked_pages_release(copy);
+	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
+	EXPECT_EQ(0, object_lock_count(self->gm));
+	EXPECT_EQ(NULL, gm_locked_pages_clone(NULL));
+}
+
 TEST_F(lock, an_empty_list_locks_nothing)
 {
 	struct gm_locked_pages *lp;
@@ -525,7 +547,53 @@ TEST_F(faults, the_good_page_alone_locks)
 	gm_locked_pages_release(lp);
 }
 
-/* Holes and region ends of multi-region memory. */
+/*
+ * A device that only reads: the read-only page locks, and so does the
+ * writable one next to it; unmapped pages still fail.
+ */
+TEST_F(faults, a_read_only_page_locks_read_only)
+{
+	static const uint64_t gpns[] = { 1, 2 }, bad[] = { 2, 3 };
+	struct gm_locked_pages *lp = (void *)1;
+
+	test_gm_ok(gm_lock_gpns_read_only(self->gm, false, gpns, 2, &lp));
+	EXPECT_EQ(self->pinned + 2, gm_test_vmpin_pages());
+	EXPECT_EQ((char *)self->base + 2 * SZ_4K, gm_locked_pages_page(lp, 1));
+	EXPECT_EQ(1, object_lock_count(self->gm));
+	gm_locked_pages_release(lp);
+	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
+
+	lp = (void *)1;
+	test_gm_err(EFAULT, GM_ERROR_OTHER,
+		    "guest memory 'x': lock error: failed to access memory at 0x3000",
+		    gm_lock_gpns_read_only(self->gm, true, bad, 2, &lp));
+	EXPECT_EQ(NULL, lp);
+	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
+	EXPECT_EQ(0, object_lock_count(self->gm));
+}
+
+TEST_F(faults, a_read_only_range_locks_read_only)
+{
+	static const uint64_t gpns[] = { 1, 2 };
+	struct gm_locked_range *lr = (void *)1;
+	struct gm_paged_range r;
+	struct gm_segment seg;
+
+	ASSERT_EQ(0, gm_paged_range_init(&r, 0, 2 * SZ_4K, gpns, 2));
+	test_gm_err(EFAULT, GM_ERROR_OTHER,
+		    "guest memory 'x': lock error: failed to access memory at 0x2000",
+		    gm_lock_range(self->gm, &r, &lr));
+	EXPECT_EQ(NULL, lr);
+	test_gm_ok(gm_lock_range_read_only(self->gm, &r, &lr));
+	EXPECT_EQ(self->pinned + 2, gm_test_vmpin_pages());
+	ASSERT_EQ(1, gm_locked_range_count(lr));
+	ASSERT_EQ(0, gm_locked_range_segment(lr, 0, &seg));
+	EXPECT_EQ((char *)self->base + SZ_4K, seg.va);
+	EXPECT_EQ(2 * SZ_4K, seg.len);
+	gm_locked_range_release(lr);
+}
+
+/* Holes and region ends of multi-region memory. *//* Holes and region ends of multi-region memory. */
 TEST(multi_region_holes_and_region_ends)
 {
 	struct gm_backing b[3];

@@ -73,6 +73,7 @@ TEST(paged_range_gpns_offset_and_len)
 	/* Skipping whole pages through the offset: [5000, 5000+4000) lies in pages 1 and 2. */
 	ASSERT_EQ(0, gm_paged_range_init(&r, 5000, 4000, g, 4));
 	EXPECT_EQ(4000, gm_paged_range_len(&r));
+	EXPECT_FALSE(gm_paged_range_is_empty(&r));
 	EXPECT_EQ(5000 - 4096, gm_paged_range_offset(&r));
 	p = gm_paged_range_gpns(&r, &n);
 	EXPECT_EQ(2, n);
@@ -81,6 +82,7 @@ TEST(paged_range_gpns_offset_and_len)
 
 	/* The seed's quirk: an empty range at an unaligned start still has one gpn. */
 	ASSERT_EQ(0, gm_paged_range_init(&r, 100, 0, g, 4));
+	EXPECT_TRUE(gm_paged_range_is_empty(&r));
 	p = gm_paged_range_gpns(&r, &n);
 	EXPECT_EQ(1, n);
 	EXPECT_EQ(10, p[0]);
@@ -142,6 +144,7 @@ TEST(paged_ranges_skip_across_ranges_and_empty_ones)
 	ASSERT_EQ(0, gm_paged_range_init(&v[2], 4096, 8192, g, 3));
 	gm_paged_ranges_init(&pr, v, 3);
 	EXPECT_EQ(8292, gm_paged_ranges_len(&pr));
+	EXPECT_FALSE(gm_paged_ranges_is_empty(&pr));
 	EXPECT_EQ(-EINVAL, gm_paged_ranges_skip(&pr, 8293));
 	ASSERT_EQ(0, gm_paged_ranges_skip(&pr, 150));
 	EXPECT_EQ(8142, gm_paged_ranges_len(&pr));
@@ -149,6 +152,9 @@ TEST(paged_ranges_skip_across_ranges_and_empty_ones)
 	EXPECT_EQ(4096 + 50, r.start);
 	EXPECT_EQ(4096 + 8192, r.end);
 	EXPECT_EQ(0, gm_paged_ranges_next(&pr, &r));
+	EXPECT_TRUE(gm_paged_ranges_is_empty(&pr));
+	gm_paged_ranges_init(&pr, v + 1, 1);
+	EXPECT_TRUE(gm_paged_ranges_is_empty(&pr));
 }
 
 /* The *_range accesses over the seed's standard layout. */

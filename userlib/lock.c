@@ -3,10 +3,10 @@
  * Locking (lock_gpns, lock_range), IOVAs and device attach.
  *
  * A lock is the kernel's: GUESTMEM_LOCK_GPNS pins every listed page
- * long-term (pin_user_pages with FOLL_LONGTERM | FOLL_WRITE, the seed's
- * write probe) in the owner's address space, or takes the object's own
- * pages for allocated memory, and returns an id that GUESTMEM_UNLOCK_GPNS
- * gives back.  Closing the object fd releases whatever is still locked.
+ * long-term in the owner's address space (writable, or with
+ * GUESTMEM_LOCK_READ_ONLY readable, as the seed's lock probes by reading),
+ * or takes the object's own pages for allocated memory, and returns an id
+ * that GUESTMEM_UNLOCK_GPNS gives back.  Closing the object fd releases whatever is still locked.
  * When a device is attached, the locked pages are DMA-mapped for it and
  * the kernel reports each page's IOVA with the lock.
  *
@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 
 struct gm_locked_pages {
 	struct gm *gm;          /* holds a reference, as the seed's LockedPages does */
+	atomic_uint refs;       /* gm_locked_pages_clone() */
 	uint32_t lock_id;
 	bool owner_va;          /* gm_sees_owner_va() when the lock was made */
 	size_t count;
@@ -55,13 +57,13 @@ struct gm_locked_range {
  * *@has_iova is true.  Nothing stays locked on failure.  Returns 0 or the
  * ioctl's -errno with @kf filled in; the caller records the error.
  */
-static int gm_kernel_lock(struct gm *gm, bool with_kernel_access, const uint64_t *gpns,
+static int gm_kernel_lock(struct gm *gm, uint32_t flags, const uint64_t *gpns,
 			  size_t count, uint32_t *lock_id, uint64_t *iovas, bool *has_iova,
 			  struct guestmem_fault *kf)
 {
 	struct guestmem_lock_gpns a = {
 		.size = sizeof(a),
-		.flags = with_kernel_access ? GUESTMEM_LOCK_KERNEL_ACCESS : 0,
+		.flags = flags,
 		.gpns_uptr = (uintptr_t)gpns,
 		.gpn_count = count,
 		.iovas_uptr = (uintptr_t)iovas,
@@ -133,11 +135,23 @@ static int gm_fail_not_lockable(struct gm *gm, uint64_t first_gpn)
 	return gm_fail(&f, gm->name, "memory not lockable");
 }
 
+bool gm_supports_locking(const struct gm *gm)
+{
+	return gm->info_flags & GUESTMEM_INFO_SUPPORTS_LOCKING;
+}
+
 /* ------------------------------------------------------------------------ */
 /* lock_gpns */
 
-int gm_lock_gpns(struct gm *gm, bool with_kernel_access, const uint64_t *gpns, size_t count,
-		 struct gm_locked_pages **out)
+/* GUESTMEM_LOCK_* */
+static uint32_t gm_lock_flags(bool with_kernel_access, bool read_only)
+{
+	return (with_kernel_access ? GUESTMEM_LOCK_KERNEL_ACCESS : 0) |
+	       (read_only ? GUESTMEM_LOCK_READ_ONLY : 0);
+}
+
+static int gm_lock_gpns_flags(struct gm *gm, uint32_t flags, const uint64_t *gpns,
+			      size_t count, struct gm_locked_pages **out)
 {
 	struct guestmem_fault kf;
 	struct gm_locked_pages *lp;
@@ -156,7 +170,7 @@ int gm_lock_gpns(struct gm *gm, bool with_kernel_access, const uint64_t *gpns, s
 		return gm_fail_usage(&f, gm->name, "%s", strerror(ENOMEM));
 	}
 	/* The seed calls the backing's lock_gpns even for an empty list. */
-	ret = gm_kernel_lock(gm, with_kernel_access, gpns, count, &lp->lock_id, NULL, NULL, &kf);
+	ret = gm_kernel_lock(gm, flags, gpns, count, &lp->lock_id, NULL, NULL, &kf);
 	if (ret) {
 		free(lp->gpns);
 		free(lp);
@@ -167,8 +181,29 @@ int gm_lock_gpns(struct gm *gm, bool with_kernel_access, const uint64_t *gpns, s
 	lp->owner_va = gm_sees_owner_va(gm);
 	lp->count = count;
 	lp->gm = gm_clone(gm);
+	atomic_init(&lp->refs, 1);
 	*out = lp;
 	return 0;
+}
+
+int gm_lock_gpns(struct gm *gm, bool with_kernel_access, const uint64_t *gpns, size_t count,
+		 struct gm_locked_pages **out)
+{
+	return gm_lock_gpns_flags(gm, gm_lock_flags(with_kernel_access, false), gpns, count, out);
+}
+
+int gm_lock_gpns_read_only(struct gm *gm, bool with_kernel_access, const uint64_t *gpns,
+			   size_t count, struct gm_locked_pages **out)
+{
+	return gm_lock_gpns_flags(gm, gm_lock_flags(with_kernel_access, true), gpns, count, out);
+}
+
+/* The seed's LockedPages is Clone: the copies share the one lock. */
+struct gm_locked_pages *gm_locked_pages_clone(struct gm_locked_pages *lp)
+{
+	if (lp)
+		atomic_fetch_add_explicit(&lp->refs, 1, memory_order_relaxed);
+	return lp;
 }
 
 size_t gm_locked_pages_count(const struct gm_locked_pages *lp)
@@ -185,7 +220,7 @@ void *gm_locked_pages_page(const struct gm_locked_pages *lp, size_t i)
 
 void gm_locked_pages_release(struct gm_locked_pages *lp)
 {
-	if (!lp)
+	if (!lp || atomic_fetch_sub_explicit(&lp->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	gm_kernel_unlock(lp->gm, lp->lock_id);
 	gm_release(lp->gm);
@@ -258,7 +293,8 @@ out_of_range:
 	}
 }
 
-int gm_lock_range(struct gm *gm, const struct gm_paged_range *r, struct gm_locked_range **out)
+static int gm_lock_range_flags(struct gm *gm, uint32_t flags, const struct gm_paged_range *r,
+			       struct gm_locked_range **out)
 {
 	struct gm_fault f = { .errnum = ENOMEM, .kind = GM_ERROR_OTHER, .op = GM_OP_LOCK };
 	struct guestmem_fault kf;
@@ -285,9 +321,9 @@ int gm_lock_range(struct gm *gm, const struct gm_paged_range *r, struct gm_locke
 	 * with the lock when a device is attached; physical ones only for
 	 * CAP_SYS_RAWIO, so an -EPERM for them means: lock without.
 	 */
-	ret = gm_kernel_lock(gm, true, gpns, n, &lr->lock_id, iovas, &has_iova, &kf);
+	ret = gm_kernel_lock(gm, flags, gpns, n, &lr->lock_id, iovas, &has_iova, &kf);
 	if (ret == -EPERM && !(kf.flags & GUESTMEM_FAULT_VALID))
-		ret = gm_kernel_lock(gm, true, gpns, n, &lr->lock_id, NULL, &has_iova, &kf);
+		ret = gm_kernel_lock(gm, flags, gpns, n, &lr->lock_id, NULL, &has_iova, &kf);
 	if (ret) {
 		ret = gm_fail_ioctl(gm, ret, GM_OP_LOCK, false, 0, 0, &kf);
 		goto out_free;
@@ -310,6 +346,17 @@ out_free:
 	free(lr);
 	free(iovas);
 	return ret;
+}
+
+int gm_lock_range(struct gm *gm, const struct gm_paged_range *r, struct gm_locked_range **out)
+{
+	return gm_lock_range_flags(gm, gm_lock_flags(true, false), r, out);
+}
+
+int gm_lock_range_read_only(struct gm *gm, const struct gm_paged_range *r,
+			    struct gm_locked_range **out)
+{
+	return gm_lock_range_flags(gm, gm_lock_flags(true, true), r, out);
 }
 
 size_t gm_locked_range_count(const struct gm_locked_range *lr)

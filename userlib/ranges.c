@@ -41,6 +41,11 @@ uint64_t gm_paged_range_len(const struct gm_paged_range *r)
 	return r->end - r->start;
 }
 
+bool gm_paged_range_is_empty(const struct gm_paged_range *r)
+{
+	return r->end == r->start;
+}
+
 uint64_t gm_paged_range_offset(const struct gm_paged_range *r)
 {
 	return r->start % GM_PAGE_SIZE;
@@ -98,7 +103,7 @@ int gm_paged_range_split(const struct gm_paged_range *r, uint64_t at,
 	return 0;
 }
 
-int gm_gpn_to_gpa(uint64_t gpn, uint64_t *gpa)
+static int gm_gpn_to_gpa(uint64_t gpn, uint64_t *gpa)
 {
 	if (gpn > UINT64_MAX / GM_PAGE_SIZE)
 		return -ERANGE;
@@ -144,6 +149,11 @@ void gm_paged_ranges_init(struct gm_paged_ranges *pr, const struct gm_paged_rang
 uint64_t gm_paged_ranges_len(const struct gm_paged_ranges *pr)
 {
 	return pr->end - pr->start;
+}
+
+bool gm_paged_ranges_is_empty(const struct gm_paged_ranges *pr)
+{
+	return gm_paged_ranges_len(pr) == 0;
 }
 
 int gm_paged_ranges_skip(struct gm_paged_ranges *pr, uint64_t len)

@@ -755,7 +755,8 @@ struct guestmem_info {
  *
  * A *lock* keeps a list of guest pages resident: GUESTMEM_LOCK_GPNS pins
  * each user page long-term (FOLL_LONGTERM | FOLL_WRITE: every page must be
- * writable, since a device may write it) in the owner's address space,
+ * writable, since a device may write it; without FOLL_WRITE for a
+ * GUESTMEM_LOCK_READ_ONLY lock) in the owner's address space,
  * whichever process makes the call; a page listed several times is pinned
  * once.  Shared writable mappings of files that writeback cleans (a disk
  * filesystem) cannot be pinned long-term, on every kernel.  Pages of an
@@ -797,9 +798,19 @@ struct guestmem_info {
  *	page is accessible to the kernel as it is, so from user space the
  *	flag changes nothing; an in-kernel consumer's lock with kernel access
  *	also gets a contiguous kernel mapping of its pages
+ * @GUESTMEM_LOCK_READ_ONLY: the device only reads the pages (the seed's
+ *	lock probes by reading).  User memory is pinned without FOLL_WRITE,
+ *	so read-only mappings can be locked, and mapped for the device with
+ *	DMA_TO_DEVICE: behind an IOMMU a device write faults.  The pages are
+ *	not dirtied at unlock.  Pages the owner has never written may be
+ *	pinned as the shared zero page, which the owner's first write then
+ *	replaces: write the memory before locking it read-only, as with
+ *	iommufd's read-only mappings.  Allocated memory is the object's and
+ *	mapped both ways at attach: the flag changes nothing for it.
  */
 enum guestmem_lock_flags {
 	GUESTMEM_LOCK_KERNEL_ACCESS = 1 << 0,
+	GUESTMEM_LOCK_READ_ONLY = 1 << 1,
 };
 
 /**
@@ -813,7 +824,7 @@ enum guestmem_lock_out_flags {
 /**
  * struct guestmem_lock_gpns - GUESTMEM_LOCK_GPNS: lock_gpns()
  * @size: sizeof(struct guestmem_lock_gpns)
- * @flags: GUESTMEM_LOCK_KERNEL_ACCESS or 0
+ * @flags: GUESTMEM_LOCK_* bits (enum guestmem_lock_flags)
  * @gpns_uptr: array of @gpn_count __u64 guest page numbers; duplicates are
  *	allowed, order is kept
  * @gpn_count: number of entries; 0 makes an empty lock; above the

@@ -114,6 +114,9 @@ int gm_lock_gpns(struct gm *gm, bool with_kernel_access, const uint64_t *gpns, s
 size_t gm_locked_pages_count(const struct gm_locked_pages *lp);
 void *gm_locked_pages_page(const struct gm_locked_pages *lp, size_t i); /* page VA, or NULL */
 void gm_locked_pages_release(struct gm_locked_pages *lp);
+/* LockedPages: Clone - another handle on the same lock, released separately. */
+struct gm_locked_pages *gm_locked_pages_clone(struct gm_locked_pages *lp);
+bool gm_supports_locking(const struct gm *gm);
 int gm_probe_gpns(struct gm *gm, const uint64_t *gpns, size_t count);
 bool gm_check_gpa_readable(struct gm *gm, uint64_t gpa);
 
@@ -137,6 +140,16 @@ void gm_locked_range_release(struct gm_locked_range *lr);
 /*
  * Library additions (no change to the contract above).
  */
+
+/*
+ * Locks for a device that only reads the pages (lock_gpns/lock_range with
+ * AccessType::Read in later versions of the crate): read-only memory can be
+ * locked, and behind an IOMMU the device cannot write it.
+ */
+int gm_lock_gpns_read_only(struct gm *gm, bool with_kernel_access, const uint64_t *gpns,
+			   size_t count, struct gm_locked_pages **out);
+int gm_lock_range_read_only(struct gm *gm, const struct gm_paged_range *r,
+			    struct gm_locked_range **out);
 
 /*
  * Bind the object to the PCI device that will DMA into it, @bdf as sysfs
@@ -275,6 +288,7 @@ int gm_fill_range(struct gm *gm, const struct gm_paged_range *r, uint8_t val);
 struct gm_address_range { uint64_t start, end; };    /* [start, end) in guest physical space */
 
 uint64_t gm_paged_range_len(const struct gm_paged_range *r);
+bool gm_paged_range_is_empty(const struct gm_paged_range *r);
 uint64_t gm_paged_range_offset(const struct gm_paged_range *r);   /* start % GM_PAGE_SIZE */
 /* The gpns the range touches: gpns[start/4096 .. ceil(end/4096)]. */
 const uint64_t *gm_paged_range_gpns(const struct gm_paged_range *r, size_t *count);
@@ -305,6 +319,7 @@ struct gm_paged_ranges {
 void gm_paged_ranges_init(struct gm_paged_ranges *pr, const struct gm_paged_range *ranges,
 			  size_t count);
 uint64_t gm_paged_ranges_len(const struct gm_paged_ranges *pr);
+bool gm_paged_ranges_is_empty(const struct gm_paged_ranges *pr);
 int gm_paged_ranges_skip(struct gm_paged_ranges *pr, uint64_t len);
 int gm_paged_ranges_truncate(struct gm_paged_ranges *pr, uint64_t len);
 /* paged_ranges(): 1 = *out is the next (trimmed) range; 0 = done. */
