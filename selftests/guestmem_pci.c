@@ -470,6 +470,9 @@ TEST_F(pci, allocated_memory_is_one_dma_range_in_both_iommu_modes)
 	test_gm_ok(gm_iova_runs(small, 0, 1024, runs, &nr));
 	EXPECT_EQ(1, nr);
 	EXPECT_EQ(1024, runs[0].npages);
+	TH_LOG("4 MiB allocated: %zu run, gpn %#" PRIx64 " + %" PRIu64 " pages at IOVA %#" PRIx64
+	       " (%s)", nr, runs[0].gpn, runs[0].npages, runs[0].iova,
+	       iova_phys(EDU) ? "physical: no IOMMU" : "IOMMU");
 	gm_release(small);
 
 	test_gm_ok(gm_allocate(8 * SZ_1M, &big));
