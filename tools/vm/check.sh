@@ -129,7 +129,7 @@ build_module() {
 }
 
 # The module refuses to build for this kernel on purpose (a static_assert
-# of kmod/guestmem.h, e.g. "guestmem needs 4 KiB pages"): print the reason.
+# of kmod/guestmem_private.h, e.g. "guestmem needs 4 KiB pages"): print the reason.
 refused() {
 	grep -o 'static assertion failed: "[^"]*"' "$1/build.log" | sort -u |
 		sed 's/static assertion failed: "\(.*\)"/\1/' | grep .
