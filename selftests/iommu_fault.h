@@ -77,7 +77,8 @@ static inline const char *iommu_fault_any(void)
 
 /*
  * The line that reports a DMA of device @bdf ("0000:00:03.0") to @addr:
- *  - VT-d reports the page: "Request device [00:03.0] fault addr 0x<page>";
+ *  - VT-d reports the page: "Request device [00:03.0] fault addr 0x<page>"
+ *    (7.x writes the domain too: "[0000:00:03.0]"; the line matches both);
  *  - virtio-iommu the address: "page fault from EP 24 at 0x<addr>";
  *  - the SMMUv3 the address: "... client: 0000:00:03.0 sid: 0x18 ssid: 0x0
  *    iova: 0x100000 ipa: 0x0".
@@ -89,7 +90,7 @@ static inline bool iommu_fault_line(char *buf, size_t size, const char *bdf,
 	buf[0] = '\0';
 	switch (iommu_model()) {
 	case IOMMU_MODEL_VTD:
-		snprintf(buf, size, "Request device [%s] fault addr %#" PRIx64,
+		snprintf(buf, size, "%s] fault addr %#" PRIx64,
 			 bdf + 5, addr & ~(uint64_t)0xfff);
 		return true;
 	case IOMMU_MODEL_VIRTIO:
