@@ -454,7 +454,7 @@ int gm_ioctl_open_pci(struct gm_ucmd *ucmd)
 	struct gm_pci *gpci;
 	int rc;
 
-	if (cmd->flags || cmd->__reserved)
+	if (cmd->flags || cmd->__reserved || cmd->__reserved2)
 		return -EOPNOTSUPP;
 	if (!capable(CAP_SYS_RAWIO))
 		return -EPERM;
