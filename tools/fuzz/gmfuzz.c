@@ -3628,9 +3628,14 @@ static void ev_fork(struct ctx *c)
 	pid_t pid;
 
 	for (i = 0; i < 3; i++) {
+		int k;
+
 		if (!target_get(c, &t[n], false))
 			continue;
-		if (t[n].d.dma) {
+		/* Not a dma object, and each object fd once. */
+		for (k = 0; k < n && t[k].slot != t[n].slot; k++)
+			;
+		if (t[n].d.dma || k < n) {
 			target_put(&t[n]);
 			continue;
 		}
@@ -3995,12 +4000,10 @@ static const struct {
 
 static void one_op(struct ctx *c)
 {
-	static unsigned int total;
-	unsigned int i, pick;
+	unsigned int i, pick, total = 0;
 
-	if (!total)
-		for (i = 0; i < ARRAY_SIZE(optab); i++)
-			total += optab[i].weight;
+	for (i = 0; i < ARRAY_SIZE(optab); i++)
+		total += optab[i].weight;
 	for (;;) {
 		pick = below(c, total);
 		for (i = 0; pick >= optab[i].weight; i++)
