@@ -39,6 +39,7 @@
  * "DMA accounting").  Allocated objects are mapped once, at attach time,
  * and may be attached freely.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -212,6 +213,9 @@ static const char *const corrupt_names[NR_CORRUPT] = {
 /* Shared by every process of the run (a memfd, MAP_SHARED). */
 struct stats {
 	u64 res[NR_IOCTL_OPS][NR_ERRNO];	/* [op][0]: successes */
+	u64 ns[NR_IOCTL_OPS];			/* time in the ioctl */
+	u64 slot_ns[64];			/* time per optab entry */
+	u64 proc_ns;				/* time in process ops */
 	u64 events[NR_EVENTS];
 	u64 event_errors[NR_EVENTS];
 	u64 corrupt[NR_CORRUPT];
@@ -266,6 +270,14 @@ static const char *errname(int e)
 		return names[e];
 	snprintf(other, sizeof(other), "errno %d", e);
 	return other;
+}
+
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -423,8 +435,8 @@ static struct {
 	.unpriv_ops = ~0ULL,
 	.threads = 4,
 	.attach = -1,
-	.proc_every = 1000,
-	.child_ops = 16,
+	.proc_every = 2500,
+	.child_ops = 8,
 	.unpriv = true,
 };
 
@@ -790,6 +802,7 @@ struct ctx {
 	struct rng rng;
 	u64 opno;
 	u64 nops;
+	u64 t_start;
 	bool child;		/* a child process: no process ops */
 	bool no_attach;		/* never attach the real device */
 	struct pool *pool;
@@ -973,9 +986,12 @@ static u64 pick_len(struct ctx *c, const struct objdesc *d)
 {
 	u64 ext = desc_extent(d);
 
-	/* Half of them fit the object. */
-	if (ext && chance(c, 50))
-		return 1 + below(c, ext < SCRATCH_SZ ? ext : SCRATCH_SZ);
+	/* Half of them fit the object; short ones are likelier. */
+	if (ext && chance(c, 50)) {
+		u64 max = 1 + below(c, 1ULL << below(c, 17));
+
+		return 1 + below(c, ext < max ? ext : max);
+	}
 	switch (below(c, 20)) {
 	case 0:
 		return 0;
@@ -988,7 +1004,7 @@ static u64 pick_len(struct ctx *c, const struct objdesc *d)
 	case 13:
 		return PAGE_SZ - 1 + below(c, 3);
 	case 14 ... 15:
-		return 1 + below(c, SCRATCH_SZ);
+		return 1 + below(c, 1ULL << below(c, 17));
 	case 16:
 		return ext ? ext : 1;
 	case 17:
@@ -1061,10 +1077,10 @@ static u64 build_gpns(struct ctx *c, const struct objdesc *d, u64 max)
 		n = 5 + below(c, 28);
 		break;
 	case 16 ... 18:
-		n = 33 + below(c, 224);
+		n = 33 + below(c, 32);
 		break;
 	default:
-		n = 257 + below(c, max > 257 ? max - 256 : 1);
+		n = 65 + below(c, max > 65 ? max - 64 : 1);
 		break;
 	}
 	if (n > max)
@@ -1312,6 +1328,7 @@ static int req_issue_nr(struct ctx *c, struct req *r, unsigned long nr,
 {
 	const struct opinfo *oi = &opinfo[r->op];
 	int forced = -1, rc;
+	u64 t0;
 
 	*(u32 *)r->s = oi->ksize;
 	r->arg = r->s;
@@ -1326,8 +1343,10 @@ static int req_issue_nr(struct ctx *c, struct req *r, unsigned long nr,
 		else if (forced == -1)
 			r->expect = -1;
 	}
+	t0 = now_ns();
 	rc = ioctl(r->fd, nr ? nr : oi->nr, r->arg);
 	r->err = rc < 0 ? errno : 0;
+	__atomic_fetch_add(&st->ns[r->op], now_ns() - t0, __ATOMIC_RELAXED);
 	r->pristine = r->corrupt == C_NONE || r->corrupt == C_SIZE_BIG_ZERO;
 	if (r->corrupt == C_SIZE_BIG_NONZERO || r->corrupt == C_SIZE_FAULT ||
 	    r->corrupt == C_SIZE_BIG_ZERO || r->corrupt == C_STRUCT_CROSS)
@@ -2376,7 +2395,7 @@ static void op_probe(struct ctx *c)
 		return;
 	req_init_t(c, &r, OP_PROBE_GPNS, &t);
 	s = r.s;
-	n = build_gpns(c, &t.d, 4096);
+	n = build_gpns(c, &t.d, 512);
 	s->gpns_uptr = pick_gpns_ptr(c, n, &ok);
 	s->gpn_count = n;
 	predict_gpns(&t, c->gpns, n, USE_PROBE, false, &p);
@@ -2511,7 +2530,7 @@ static void op_subrange(struct ctx *c)
 	s->offset = pick_gpa(c, &t.d, s->len);
 	if (chance(c, 50))
 		s->offset &= ~(PAGE_SZ - 1);
-	if (chance(c, 30))
+	if (chance(c, 15))
 		s->flags = GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING;
 	m = model_resolve(&t.d, s->offset, s->len, &rt, NULL);
 	if (t.racy || m == M_UNKNOWN)
@@ -2736,7 +2755,7 @@ static void op_lock(struct ctx *c)
 	s = r.s;
 	if (chance(c, 20))
 		s->flags = GUESTMEM_LOCK_KERNEL_ACCESS;
-	n = build_gpns(c, &t.d, t.d.dma ? DMA_REC_MAX : 512);
+	n = build_gpns(c, &t.d, t.d.dma ? DMA_REC_MAX : 256);
 	if (t.d.dma)
 		n = dma_filter_gpns(&t.d, c->gpns, n);
 	s->gpns_uptr = pick_gpns_ptr(c, n, &gok);
@@ -2892,7 +2911,7 @@ static void op_iova(struct ctx *c)
 		return;
 	req_init_t(c, &r, OP_IOVA, &t);
 	s = r.s;
-	n = build_gpns(c, &t.d, 1024);
+	n = build_gpns(c, &t.d, 512);
 	s->gpns_uptr = pick_gpns_ptr(c, n, &gok);
 	s->gpn_count = n;
 	s->iovas_uptr = (uintptr_t)iovas;
@@ -3406,7 +3425,7 @@ static void ev_hole(struct ctx *c)
 {
 	u64 first = ZONE_CHURN + below(c, ZONE_RO - ZONE_CHURN - 8), n;
 	u8 *p = arena + first * PAGE_SZ;
-	struct timespec ts = { 0, 200000 };
+	struct timespec ts = { 0, 50000 };
 
 	n = 1 + below(c, 8);
 	rw_wr(&c->maps->rw);
@@ -3961,46 +3980,50 @@ static void op_range_fill(struct ctx *c) { op_range(c, OP_RANGE_FILL); }
 static void ev_munmap_any(struct ctx *c) { ev_munmap(c, false); }
 static void ev_mprotect(struct ctx *c) { ev_munmap(c, true); }
 
+#define OPT(fn, w, child_ok) { fn, #fn, w, child_ok }
+
 static const struct {
 	void (*fn)(struct ctx *c);
+	const char *name;
 	u16 weight;
 	bool child_ok;
 } optab[] = {
-	{ op_read, 50, true },
-	{ op_write, 50, true },
-	{ op_fill, 25, true },
-	{ op_read_plain, 25, true },
-	{ op_write_plain, 25, true },
-	{ op_cmpxchg, 25, true },
-	{ op_probe, 25, true },
-	{ op_range_read, 20, true },
-	{ op_range_write, 20, true },
-	{ op_range_fill, 15, true },
-	{ op_subrange, 20, true },
-	{ op_info, 35, true },
-	{ op_lock, 50, true },
-	{ op_unlock_any, 35, true },
-	{ op_lock_range, 3, true },
-	{ op_iova, 20, true },
-	{ op_iova_runs, 20, true },
-	{ op_attach, 8, true },
-	{ op_bad_nr, 8, true },
-	{ op_create, 55, true },
-	{ ev_close, 20, true },
-	{ ev_dup, 5, true },
-	{ ev_racy_dup, 6, false },
-	{ ev_racy_close, 6, false },
-	{ ev_mmap, 6, true },
-	{ ev_munmap_any, 4, true },
-	{ ev_mprotect, 2, true },
-	{ ev_touch, 10, true },
-	{ ev_churn, 8, true },
-	{ ev_hole, 2, false },
+	OPT(op_read, 50, true),
+	OPT(op_write, 50, true),
+	OPT(op_fill, 25, true),
+	OPT(op_read_plain, 25, true),
+	OPT(op_write_plain, 25, true),
+	OPT(op_cmpxchg, 25, true),
+	OPT(op_probe, 20, true),
+	OPT(op_range_read, 20, true),
+	OPT(op_range_write, 20, true),
+	OPT(op_range_fill, 15, true),
+	OPT(op_subrange, 12, true),
+	OPT(op_info, 35, true),
+	OPT(op_lock, 30, true),
+	OPT(op_unlock_any, 25, true),
+	OPT(op_lock_range, 3, true),
+	OPT(op_iova, 20, true),
+	OPT(op_iova_runs, 20, true),
+	OPT(op_attach, 8, true),
+	OPT(op_bad_nr, 8, true),
+	OPT(op_create, 20, true),
+	OPT(ev_close, 20, true),
+	OPT(ev_dup, 5, true),
+	OPT(ev_racy_dup, 6, false),
+	OPT(ev_racy_close, 6, false),
+	OPT(ev_mmap, 4, true),
+	OPT(ev_munmap_any, 3, true),
+	OPT(ev_mprotect, 2, true),
+	OPT(ev_touch, 10, true),
+	OPT(ev_churn, 4, true),
+	OPT(ev_hole, 1, false),
 };
 
 static void one_op(struct ctx *c)
 {
 	unsigned int i, pick, total = 0;
+	u64 t0;
 
 	for (i = 0; i < ARRAY_SIZE(optab); i++)
 		total += optab[i].weight;
@@ -4012,7 +4035,23 @@ static void one_op(struct ctx *c)
 			break;
 	}
 	c->cur_op = -1;
+	t0 = now_ns();
 	optab[i].fn(c);
+	__atomic_fetch_add(&st->slot_ns[i], now_ns() - t0, __ATOMIC_RELAXED);
+}
+
+static long long pins_held(void);
+
+/* Thread 0 tells how far it is, and how many pages are pinned. */
+static void progress(struct ctx *c)
+{
+	long long pins = unprivileged ? -1 : pins_held();
+
+	out("# %s: %llu%% at %.1f s, %lld pins held, %llu process ops\n",
+	    c->who, c->opno * 100 / c->nops, (now_ns() - c->t_start) / 1e9,
+	    pins, (unsigned long long)(st->events[EV_FORK] + st->events[EV_EXEC] +
+				       st->events[EV_PASS_FD] +
+				       st->events[EV_OWNER_EXIT]));
 }
 
 static void *thread_main(void *arg)
@@ -4021,11 +4060,17 @@ static void *thread_main(void *arg)
 	u64 phase = (c->id * 131) % (opt.proc_every ? opt.proc_every : 1);
 
 	for (c->opno = 0; c->opno < c->nops; c->opno++) {
+		if (!c->id && c->nops >= 10 && !(c->opno % (c->nops / 10)))
+			progress(c);
 		if (c->nkids)
 			reap(c, false);
-		if (opt.proc_every && c->opno % opt.proc_every == phase)
+		if (opt.proc_every && c->opno % opt.proc_every == phase) {
+			u64 t0 = now_ns();
+
 			proc_op(c);
-		else
+			__atomic_fetch_add(&st->proc_ns, now_ns() - t0,
+					   __ATOMIC_RELAXED);
+		} else
 			one_op(c);
 	}
 	reap(c, true);
@@ -4059,6 +4104,7 @@ static int run_phase(const char *name, u64 ops, int nthreads, u64 stream)
 		c->id = i;
 		rng_init(&c->rng, opt.seed, stream + i);
 		c->nops = ops / nthreads + ((u64)i < ops % nthreads);
+		c->t_start = now_ns();
 		c->pool = pool;
 		c->maps = maps;
 		c->cur_op = -1;
@@ -4126,14 +4172,16 @@ static long long pins_held(void)
 
 static int count_fds(void)
 {
-	char path[64];
-	int n = 0, i;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
 
-	for (i = 0; i < 4096; i++) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", i);
-		n += !access(path, F_OK);
-	}
-	return n;
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n - 1;	/* the directory's own fd */
 }
 
 static int count_maps(void)
@@ -4244,9 +4292,9 @@ static void print_counts(void)
 				n += snprintf(line + n, sizeof(line) - n, " %s:%llu",
 					      errname(e),
 					      (unsigned long long)st->res[op][e]);
-		out("# %-18s %9llu %9llu %s\n", opinfo[op].name,
+		out("# %-18s %9llu %9llu %7.1f s %s\n", opinfo[op].name,
 		    (unsigned long long)calls,
-		    (unsigned long long)st->res[op][0], line);
+		    (unsigned long long)st->res[op][0], st->ns[op] / 1e9, line);
 	}
 	out("# %-18s %9llu\n", "all ioctls", (unsigned long long)total);
 	n = 0;
@@ -4259,6 +4307,11 @@ static void print_counts(void)
 		n += snprintf(line + n, sizeof(line) - n, " %s:%llu",
 			      corrupt_names[e], (unsigned long long)st->corrupt[e]);
 	out("# corruptions:%s\n", line);
+	n = 0;
+	for (e = 0; e < (int)ARRAY_SIZE(optab); e++)
+		n += snprintf(line + n, sizeof(line) - n, " %s:%.1f",
+			      optab[e].name, st->slot_ns[e] / 1e9);
+	out("# seconds per op kind:%s proc_op:%.1f\n", line, st->proc_ns / 1e9);
 	out("# children: %llu (%llu ops in them)\n",
 	    (unsigned long long)st->children, (unsigned long long)st->child_ops);
 }
@@ -4319,11 +4372,14 @@ static void parse_args(int argc, char **argv)
 	if (opt.threads < 1 || opt.threads > 64)
 		usage();
 	if (opt.unpriv_ops == ~0ULL)
-		opt.unpriv_ops = opt.ops / 10;
+		opt.unpriv_ops = opt.ops / 20;
 }
+
+static double t_begin;
 
 static int tap(int n, int result, const char *name, const char *why)
 {
+	out("# %.1f s\n", now() - t_begin);
 	if (result == 4)
 		out("ok %d %s # SKIP %s\n", n, name, why);
 	else
@@ -4382,6 +4438,7 @@ int main(int argc, char **argv)
 	fds0 = count_fds();
 
 	t0 = now();
+	t_begin = t0;
 	if (run_phase("t", opt.ops, opt.threads, 0))
 		return 2;
 	t1 = now();
