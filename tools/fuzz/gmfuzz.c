@@ -35,7 +35,7 @@
  * the VM) when one cache line has more than 7 overlapping DMA mappings.
  * Locks of user memory are DMA-mapped once a device is attached, so user
  * objects are attached only when they lie in a dedicated arena whose
- * pages' mapping counts this program keeps (at most DMA_CAP per page, see
+ * pages' mapping counts this program keeps (at most --dma-cap per page, see
  * "DMA accounting").  Allocated objects are mapped once, at attach time,
  * and may be attached freely.
  */
@@ -120,7 +120,7 @@ typedef __u8 u8;
 /* The DMA arena: user objects that are attached to the device. */
 #define DMA_ARENA_SZ	(1UL << 20)
 #define DMA_PAGES	(DMA_ARENA_SZ / PAGE_SZ)
-#define DMA_CAP		4
+#define DMA_CAP		4		/* default of --dma-cap */
 #define NR_DMA_REC	128
 #define DMA_REC_MAX	64
 
@@ -224,6 +224,10 @@ struct stats {
 	u64 child_ops;
 	u64 children;
 	u64 bad_children;
+	u64 dma_objects;	/* user objects attached in the DMA arena */
+	u64 dma_locks;		/* locks of them, DMA-mapped */
+	u64 dma_dropped;	/* gpn entries left out to keep --dma-cap */
+	u64 attached;		/* successful real attaches */
 	u64 child_failures;
 };
 
@@ -427,6 +431,7 @@ static struct {
 	int attach;		/* -1: when the edu device is there */
 	int proc_every;		/* a process op every N ops per thread */
 	int child_ops;
+	int dma_cap;		/* DMA mappings per page of the DMA arena */
 	bool unpriv;
 	bool trace;
 } opt = {
@@ -437,6 +442,7 @@ static struct {
 	.attach = -1,
 	.proc_every = 2500,
 	.child_ops = 8,
+	.dma_cap = DMA_CAP,
 	.unpriv = true,
 };
 
@@ -673,7 +679,7 @@ static void fam_attach_done(int f, bool ok)
  * its entries for the device; the DMA-API debug code counts overlapping
  * mappings per cache line.  Every successful lock through a dma slot is
  * recorded with the arena pages of its entries, and a lock is built only
- * while every page stays at most DMA_CAP mappings.  A record goes away at
+ * while every page stays at most --dma-cap mappings.  A record goes away at
  * unlock, or once no slot of its family is left (the objects are then
  * destroyed and their locks unmapped) and no child that could still hold
  * one of their fds is alive.
@@ -1775,7 +1781,13 @@ static void op_create_dma(struct ctx *c)
 	r.expect = 0;
 	r.soft = true;
 	fam_attach_begin(d.fam);
-	fam_attach_done(d.fam, !req_issue(c, &r, 0));
+	if (!req_issue(c, &r, 0)) {
+		fam_attach_done(d.fam, true);
+		ATOMIC_INC(st->dma_objects);
+		ATOMIC_INC(st->attached);
+	} else {
+		fam_attach_done(d.fam, false);
+	}
 	pool_insert(c, fd, &d, NULL, 0);
 }
 
@@ -2664,7 +2676,7 @@ out:
 /* Object ioctls: locks, IOVAs, the device. */
 
 /*
- * Keep a lock of a dma slot within DMA_CAP mappings per arena page: drop
+ * Keep a lock of a dma slot within --dma-cap mappings per arena page: drop
  * the entries that would go over.  Called with dma.mu held.
  */
 static u64 dma_filter_gpns(const struct objdesc *d, u64 *g, u64 n)
@@ -2676,9 +2688,11 @@ static u64 dma_filter_gpns(const struct objdesc *d, u64 *g, u64 n)
 		int pg = dma_page(d, g[i]);
 
 		if (pg >= 0) {
-			if (dma.count[pg] + add[pg] >= DMA_CAP ||
-			    mapped == DMA_REC_MAX)
+			if (dma.count[pg] + add[pg] >= opt.dma_cap ||
+			    mapped == DMA_REC_MAX) {
+				ATOMIC_INC(st->dma_dropped);
 				continue;
+			}
 			add[pg]++;
 			mapped++;
 		}
@@ -2789,8 +2803,10 @@ static void op_lock(struct ctx *c)
 		check_gpn_pred(c, &r, &s->out_fault, c->gpns, &p);
 	if (r.err)
 		goto out;
-	if (t.d.dma)
+	if (t.d.dma) {
 		dma_record(&t.d, r.readback ? s->out_lock_id : 0, c->gpns, n);
+		ATOMIC_INC(st->dma_locks);
+	}
 	if (!r.readback) {
 		fail(c, "locked, but the caller cannot learn the lock id");
 		goto out;
@@ -3121,6 +3137,8 @@ static void op_attach(struct ctx *c)
 	req_issue(c, &r, CORRUPT_PCT);
 	if (real && first)
 		fam_attach_done(t.d.fam, !r.err);
+	if (real && !r.err)
+		ATOMIC_INC(st->attached);
 	if (real && first && r.err && r.err != EBUSY && r.err != ENOMEM &&
 	    r.err != EOPNOTSUPP && r.err != EINVAL && r.err != EFAULT &&
 	    r.err != E2BIG)
@@ -4070,8 +4088,9 @@ static void *thread_main(void *arg)
 			proc_op(c);
 			__atomic_fetch_add(&st->proc_ns, now_ns() - t0,
 					   __ATOMIC_RELAXED);
-		} else
+		} else {
 			one_op(c);
+		}
 	}
 	reap(c, true);
 	return NULL;
@@ -4312,6 +4331,12 @@ static void print_counts(void)
 		n += snprintf(line + n, sizeof(line) - n, " %s:%.1f",
 			      optab[e].name, st->slot_ns[e] / 1e9);
 	out("# seconds per op kind:%s proc_op:%.1f\n", line, st->proc_ns / 1e9);
+	out("# device: %llu attaches, %llu user objects in the DMA arena, "
+	    "%llu locks of them DMA-mapped, %llu gpn entries left out "
+	    "(at most %d mappings a page)\n",
+	    (unsigned long long)st->attached, (unsigned long long)st->dma_objects,
+	    (unsigned long long)st->dma_locks, (unsigned long long)st->dma_dropped,
+	    opt.dma_cap);
 	out("# children: %llu (%llu ops in them)\n",
 	    (unsigned long long)st->children, (unsigned long long)st->child_ops);
 }
@@ -4322,7 +4347,7 @@ static void usage(void)
 {
 	out("usage: gmfuzz [--seed N] [--ops N] [--threads N] [--unpriv-ops N]\n"
 	    "              [--no-unpriv] [--attach on|off|auto] [--proc-every N]\n"
-	    "              [--child-ops N] [--trace]\n");
+	    "              [--child-ops N] [--dma-cap N] [--trace]\n");
 	exit(2);
 }
 
@@ -4362,6 +4387,9 @@ static void parse_args(int argc, char **argv)
 		} else if (!strcmp(a, "--child-ops")) {
 			NEED_VAL();
 			opt.child_ops = atoi(val);
+		} else if (!strcmp(a, "--dma-cap")) {
+			NEED_VAL();
+			opt.dma_cap = atoi(val);
 		} else if (!strcmp(a, "--trace")) {
 			opt.trace = true;
 		} else {
@@ -4369,7 +4397,8 @@ static void parse_args(int argc, char **argv)
 		}
 #undef NEED_VAL
 	}
-	if (opt.threads < 1 || opt.threads > 64)
+	if (opt.threads < 1 || opt.threads > 64 || opt.dma_cap < 1 ||
+	    opt.dma_cap > 255)
 		usage();
 	if (opt.unpriv_ops == ~0ULL)
 		opt.unpriv_ops = opt.ops / 20;
