@@ -2071,16 +2071,16 @@ static void op_create(struct ctx *c)
 	if (dev_fd < 0)
 		return;
 	switch (below(c, 20)) {
-	case 0 ... 7:
+	case 0 ... 6:
 		op_create_user(c);
 		break;
-	case 8 ... 11:
+	case 7 ... 10:
 		op_create_multi(c);
 		break;
-	case 12 ... 16:
+	case 11 ... 14:
 		op_create_alloc(c);
 		break;
-	case 17:
+	case 15:
 		op_create_empty(c);
 		break;
 	default:
