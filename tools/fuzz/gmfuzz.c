@@ -62,6 +62,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -71,6 +72,7 @@
 typedef __u64 u64;
 typedef __s64 s64;
 typedef __u32 u32;
+typedef __s32 s32;
 typedef __u16 u16;
 typedef __u8 u8;
 
@@ -88,7 +90,8 @@ typedef __u8 u8;
 #define MAX_LOCK_PAGES	(1ULL << 20)
 
 /* QEMU's edu device in the test VM. */
-#define EDU_SYSFS	"/sys/bus/pci/devices/0000:00:03.0"
+#define EDU_BDF		"0000:00:03.0"
+#define EDU_SYSFS	"/sys/bus/pci/devices/" EDU_BDF
 #define EDU_DEVFN	(3 << 3)
 
 #define NOBODY		65534
@@ -179,20 +182,21 @@ enum op {
 	OP_READ, OP_WRITE, OP_FILL, OP_READ_PLAIN, OP_WRITE_PLAIN,
 	OP_CMPXCHG, OP_PROBE_GPNS, OP_RANGE_READ, OP_RANGE_WRITE,
 	OP_RANGE_FILL, OP_SUBRANGE, OP_INFO, OP_LOCK_GPNS, OP_UNLOCK_GPNS,
-	OP_LOCK_RANGE, OP_IOVA, OP_ATTACH_DEVICE, OP_IOVA_RUNS, OP_BAD_NR,
+	OP_IOVA, OP_ATTACH_DEVICE, OP_IOVA_RUNS, OP_OPEN_PCI, OP_PCI_INFO,
+	OP_PCI_SET_IRQS, OP_PCI_SET_DMA_MASK, OP_BAD_NR,
 	NR_IOCTL_OPS
 };
 
 enum event {
 	EV_CLOSE, EV_DUP, EV_RACY_DUP, EV_RACY_CLOSE, EV_MMAP, EV_MUNMAP,
 	EV_MPROTECT, EV_TOUCH, EV_CHURN, EV_HOLE, EV_FORK, EV_EXEC,
-	EV_PASS_FD, EV_OWNER_EXIT, NR_EVENTS
+	EV_PASS_FD, EV_OWNER_EXIT, EV_PCI_CLOSE, EV_REBIND, NR_EVENTS
 };
 
 static const char *const event_names[NR_EVENTS] = {
 	"close", "dup", "racy-dup", "racy-close", "mmap", "munmap",
 	"mprotect", "touch", "churn", "hole", "fork", "exec", "pass-fd",
-	"owner-exit",
+	"owner-exit", "pci-close", "rebind",
 };
 
 enum corrupt {
@@ -306,11 +310,13 @@ struct opinfo {
 	unsigned long nr;
 	u32 ksize;
 	u32 minsize;
-	bool dev;		/* a device ioctl, on /dev/guestmem */
+	u8 fdk;			/* FD_OBJ, FD_DEV (/dev/guestmem), FD_PCI */
 	u32 fault_off;		/* offset of out_fault, 0: none */
 	u32 flags_ok;		/* valid bits of flags */
 	int extra[8];		/* errnos beyond the common set */
 };
+
+enum { FD_OBJ, FD_DEV, FD_PCI };
 
 #define FAULT_AT(type) offsetof(type, out_fault)
 
@@ -379,16 +385,14 @@ static const struct opinfo opinfo[NR_IOCTL_OPS] = {
 		sizeof(struct guestmem_lock_gpns), false,
 		FAULT_AT(struct guestmem_lock_gpns),
 		GUESTMEM_LOCK_KERNEL_ACCESS,
-		{ ERANGE, ESRCH, EOVERFLOW, ENOSPC, EPERM } },
+		{ ERANGE, ESRCH, EOVERFLOW, ENOSPC, EPERM, ENODEV } },
 	[OP_UNLOCK_GPNS] = { "UNLOCK_GPNS", GUESTMEM_UNLOCK_GPNS,
 		sizeof(struct guestmem_unlock_gpns),
 		sizeof(struct guestmem_unlock_gpns), false, 0, 0, { ENOENT } },
-	[OP_LOCK_RANGE] = { "LOCK_RANGE", GUESTMEM_LOCK_RANGE, 16, 16, false,
-		0, 0, { 0 } },
 	[OP_IOVA] = { "IOVA", GUESTMEM_IOVA, sizeof(struct guestmem_iova),
 		sizeof(struct guestmem_iova), false,
 		FAULT_AT(struct guestmem_iova), 0,
-		{ ENOENT, EPERM, EOVERFLOW } },
+		{ ENOENT, EPERM, EOVERFLOW, ENODEV } },
 	[OP_ATTACH_DEVICE] = { "ATTACH_DEVICE", GUESTMEM_ATTACH_DEVICE,
 		sizeof(struct guestmem_attach_device),
 		sizeof(struct guestmem_attach_device), false, 0, 0,
@@ -397,8 +401,23 @@ static const struct opinfo opinfo[NR_IOCTL_OPS] = {
 		sizeof(struct guestmem_iova_runs),
 		sizeof(struct guestmem_iova_runs), false,
 		FAULT_AT(struct guestmem_iova_runs), 0,
-		{ ENOENT, EPERM, EOVERFLOW } },
-	[OP_BAD_NR] = { "(bad nr)", 0, 16, 16, false, 0, 0, { 0 } },
+		{ ENOENT, EPERM, EOVERFLOW, ENODEV } },
+	[OP_OPEN_PCI] = { "OPEN_PCI", GUESTMEM_OPEN_PCI,
+		sizeof(struct guestmem_open_pci),
+		sizeof(struct guestmem_open_pci), FD_DEV, 0, 0,
+		{ EPERM, EBUSY, ENODEV } },
+	[OP_PCI_INFO] = { "PCI_INFO", GUESTMEM_PCI_INFO,
+		sizeof(struct guestmem_pci_info),
+		sizeof(struct guestmem_pci_info), FD_PCI, 0, 0, { 0 } },
+	[OP_PCI_SET_IRQS] = { "PCI_SET_IRQS", GUESTMEM_PCI_SET_IRQS,
+		sizeof(struct guestmem_pci_set_irqs),
+		sizeof(struct guestmem_pci_set_irqs), FD_PCI, 0,
+		GUESTMEM_PCI_UNMASK_INTX, { EBADF, ENOSPC, ENODEV } },
+	[OP_PCI_SET_DMA_MASK] = { "PCI_SET_DMA_MASK", GUESTMEM_PCI_SET_DMA_MASK,
+		sizeof(struct guestmem_pci_set_dma_mask),
+		sizeof(struct guestmem_pci_set_dma_mask), FD_PCI, 0, 0,
+		{ EBUSY, EIO, ENODEV } },
+	[OP_BAD_NR] = { "(bad nr)", 0, 16, 16, FD_OBJ, 0, 0, { 0 } },
 };
 
 /* EFAULT, EINVAL, E2BIG, EOPNOTSUPP, ENOTTY, ENOMEM: any ioctl. */
@@ -448,6 +467,8 @@ static struct {
 
 static int dev_fd = -1;
 static bool have_device;	/* attach objects to edu for real */
+static bool device_used;	/* ... and did, at some point */
+static int evfds[4];		/* eventfds for GUESTMEM_PCI_SET_IRQS */
 static bool unprivileged;	/* running as nobody */
 static char self_exe[PATH_MAX];
 static u8 *arena, *dma_arena;
@@ -593,10 +614,23 @@ struct family {
 	bool attached;		/* attached for sure */
 	bool dma;
 	bool pending;		/* closed; its DMA records wait for children */
+	int gen;		/* the binding it attached to (-1: unsure) */
 };
 
 static struct family fams[NR_FAM];
 static pthread_mutex_t fam_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * The device's binding to guestmem: ev_rebind() unbinds and binds it again
+ * while the others go on, and every object attached until then sees the
+ * device gone.  @dev_gen counts the bindings; ops whose prediction needs
+ * to know whether an object is attached, and to what, hold @bind_rw for
+ * reading (most of the time: the rest race with the removal), which the
+ * rebinding holds for writing.
+ */
+static int dev_gen;
+static bool rebinding;
+static pthread_rwlock_t bind_rw = PTHREAD_RWLOCK_INITIALIZER;
 
 static int fam_new(bool dma)
 {
@@ -636,6 +670,19 @@ static bool fam_attached(int f)
 	return a;
 }
 
+/* Attached to the device as it is bound now (bind_rw held). */
+static bool fam_attached_live(int f)
+{
+	bool a;
+
+	if (f < 0)
+		return false;
+	lk(&fam_mu);
+	a = fams[f].attached && fams[f].gen == dev_gen && !rebinding;
+	ulk(&fam_mu);
+	return a;
+}
+
 /* Not attached for sure: no real attach was ever tried. */
 static bool fam_unattached(int f)
 {
@@ -660,6 +707,8 @@ static bool fam_attach_begin(int f)
 	lk(&fam_mu);
 	first = !fams[f].attaching;
 	fams[f].attaching = true;
+	if (first)
+		fams[f].gen = rebinding ? -1 : dev_gen;
 	ulk(&fam_mu);
 	return first;
 }
@@ -872,8 +921,8 @@ fail(struct ctx *c, const char *fmt, ...)
 	if (c->cur_desc) {
 		const struct objdesc *d = c->cur_desc;
 
-		out("#   object: type %u%s%s%s%s extent %#llx regions %llu x 2^%u "
-		    "(%u described) view %#llx+%#llx uaddr %#llx\n", d->type,
+		out("#   object: fam %d obj %d type %u%s%s%s%s extent %#llx regions %llu x 2^%u "
+		    "(%u described) view %#llx+%#llx uaddr %#llx\n", d->fam, d->obj, d->type,
 		    d->known ? "" : " (unknown)", d->dma ? " dma" : "",
 		    d->owner_gone ? " owner-gone" : "",
 		    d->preempt ? " preempt" : "",
@@ -1187,8 +1236,6 @@ static int req_corrupt(struct ctx *c, struct req *r)
 		k = 1 + below(c, NR_CORRUPT - 1);
 		if (k == C_SIZE_OLD && oi->minsize == ks)
 			continue;
-		if (k == C_FLAGS && r->op == OP_LOCK_RANGE)
-			continue;
 		if (k == C_RESERVED && !r->nresv)
 			continue;
 		break;
@@ -1208,6 +1255,11 @@ static int req_corrupt(struct ctx *c, struct req *r)
 	case C_SIZE_BIG_ZERO:
 		extra = 1 + below(c, below(c, 2) ? 64 : CMD_SZ - ks);
 		*(u32 *)r->s = ks + extra;
+		/* Above a page the kernel looks no further. */
+		if (ks + extra > PAGE_SZ) {
+			r->readback = false;
+			return E2BIG;
+		}
 		return -2;
 	case C_SIZE_BIG_NONZERO:
 		extra = 1 + below(c, below(c, 2) ? 64 : CMD_SZ - ks);
@@ -1341,8 +1393,8 @@ static int req_issue_nr(struct ctx *c, struct req *r, unsigned long nr,
 	r->readback = true;
 	if (chance(c, corrupt_pct)) {
 		forced = req_corrupt(c, r);
-		/* These fail on the number, before the struct is read. */
-		if (r->op == OP_LOCK_RANGE || r->op == OP_BAD_NR)
+		/* It fails on the number, before the struct is read. */
+		if (r->op == OP_BAD_NR)
 			r->readback = false;
 		else if (forced >= 0)
 			r->expect = forced;
@@ -1353,7 +1405,8 @@ static int req_issue_nr(struct ctx *c, struct req *r, unsigned long nr,
 	rc = ioctl(r->fd, nr ? nr : oi->nr, r->arg);
 	r->err = rc < 0 ? errno : 0;
 	__atomic_fetch_add(&st->ns[r->op], now_ns() - t0, __ATOMIC_RELAXED);
-	r->pristine = r->corrupt == C_NONE || r->corrupt == C_SIZE_BIG_ZERO;
+	r->pristine = r->corrupt == C_NONE ||
+		      (r->corrupt == C_SIZE_BIG_ZERO && r->readback);
 	if (r->corrupt == C_SIZE_BIG_NONZERO || r->corrupt == C_SIZE_FAULT ||
 	    r->corrupt == C_SIZE_BIG_ZERO || r->corrupt == C_STRUCT_CROSS)
 		memset(c->cmd + oi->ksize, 0, CMD_SZ - oi->ksize);
@@ -1722,7 +1775,9 @@ static void op_create_user(struct ctx *c)
 		break;
 	default:
 		pick_user_range(c, &base, &len);
-		if (base == 0x7ffffffff000ULL)
+		if (!base)
+			range_err = EINVAL;
+		else if (base == 0x7ffffffff000ULL)
 			range_err = -1;
 		break;
 	}
@@ -1780,6 +1835,8 @@ static void op_create_dma(struct ctx *c)
 	a->pci_devfn = EDU_DEVFN;
 	r.expect = 0;
 	r.soft = true;
+	/* Not while the device is rebound. */
+	rw_rd(&bind_rw);
 	fam_attach_begin(d.fam);
 	if (!req_issue(c, &r, 0)) {
 		fam_attach_done(d.fam, true);
@@ -1788,6 +1845,7 @@ static void op_create_dma(struct ctx *c)
 	} else {
 		fam_attach_done(d.fam, false);
 	}
+	rw_un(&bind_rw);
 	pool_insert(c, fd, &d, NULL, 0);
 }
 
@@ -1808,6 +1866,8 @@ static int backing_err(const struct guestmem_backing *b, u64 rs, u32 *reason)
 		*reason = GUESTMEM_MR_BACKING_TOO_LARGE;
 		return EINVAL;
 	}
+	if (!b->base_uptr)
+		return EINVAL;
 	if (__builtin_add_overflow(b->base_uptr, b->len, &end))
 		return EOVERFLOW;
 	if (end > 0x7ffffffff000ULL)
@@ -1894,7 +1954,7 @@ static void op_create_multi(struct ctx *c)
 			b[i].len = room;
 		if (i != bad)
 			continue;
-		switch (below(c, 5)) {
+		switch (below(c, 6)) {
 		case 0:
 			b[i].len = rs + 1 + below(c, 4096);
 			break;
@@ -1907,6 +1967,9 @@ static void op_create_multi(struct ctx *c)
 		case 3:
 			b[i].base_uptr = UINT64_MAX - below(c, 4096);
 			b[i].len = 4096 + below(c, 4096);
+			break;
+		case 4:
+			b[i].base_uptr = 0;
 			break;
 		default:
 			b[i].base_uptr = KERNEL_PTR;
@@ -2656,16 +2719,16 @@ static void op_info(struct ctx *c)
 	if ((r.err && r.err != EMSGSIZE) || !r.readback || t.racy || !t.d.type)
 		goto out;
 	if (s->out_type != t.d.type ||
-	    !!(s->out_flags & GUESTMEM_INFO_VIEW) != t.d.view ||
+	    !!(s->out_flags & GUESTMEM_INFO_SUBRANGE) != t.d.view ||
 	    s->out_name_len != t.d.name_len || s->out_region_count != rcount ||
-	    (t.d.view && s->out_view_offset != t.d.view_off) ||
+	    (t.d.view && s->out_subrange_offset != t.d.view_off) ||
 	    (t.d.type == GUESTMEM_OBJ_ALLOC && !(s->out_flags & GUESTMEM_INFO_MMAP)) ||
 	    (t.d.owner_gone && !(s->out_flags & GUESTMEM_INFO_OWNER_EXITED)) ||
 	    (attached && !(s->out_flags & GUESTMEM_INFO_ATTACHED)))
 		fail(c, "INFO says type %u flags %#x name_len %u regions %llu view_offset %#llx",
 		     s->out_type, s->out_flags, s->out_name_len,
 		     (unsigned long long)s->out_region_count,
-		     (unsigned long long)s->out_view_offset);
+		     (unsigned long long)s->out_subrange_offset);
 	if (!r.err && s->name_uptr == (uintptr_t)name && name[t.d.name_len])
 		fail(c, "INFO's name is not NUL-terminated");
 out:
@@ -2674,6 +2737,47 @@ out:
 
 /* ------------------------------------------------------------------------ */
 /* Object ioctls: locks, IOVAs, the device. */
+
+enum { AS_NONE, AS_LIVE, AS_UNKNOWN };
+
+/*
+ * What the target's object is attached to, for a prediction that depends
+ * on it: nothing, the device as it is bound now, or unknown (another
+ * thread attaching it, the device being rebound, a parent's object in a
+ * child).  Most of the time bind_rw is taken (*@held) to keep it so.
+ */
+static int attach_state(struct ctx *c, const struct target *t, bool *held)
+{
+	*held = false;
+	if (t->racy)
+		return AS_UNKNOWN;
+	/* Only these are ever attached (op_attach, op_create_dma). */
+	if (!t->d.dma && t->d.type != GUESTMEM_OBJ_ALLOC &&
+	    t->d.type != GUESTMEM_OBJ_EMPTY)
+		return AS_NONE;
+	if (t->d.fam < 0 || !shared_state)
+		return AS_UNKNOWN;
+	if (!device_used)
+		return AS_NONE;
+	if (!chance(c, 80) || pthread_rwlock_tryrdlock(&bind_rw))
+		return AS_UNKNOWN;
+	*held = true;
+	if (fam_unattached(t->d.fam))
+		return AS_NONE;
+	return fam_attached_live(t->d.fam) ? AS_LIVE : AS_UNKNOWN;
+}
+
+static void attach_state_put(bool held)
+{
+	if (held)
+		pthread_rwlock_unlock(&bind_rw);
+}
+
+/* An attached allocated object: every page in range has an IOVA. */
+static bool attached_alloc(const struct target *t, int as)
+{
+	return as == AS_LIVE && t->d.known && t->d.type == GUESTMEM_OBJ_ALLOC;
+}
 
 /*
  * Keep a lock of a dma slot within --dma-cap mappings per arena page: drop
@@ -2746,10 +2850,11 @@ static void op_unlock(struct ctx *c, struct target *t);
 static void op_lock(struct ctx *c)
 {
 	struct guestmem_lock_gpns *s;
-	bool gok, dma_held = false;
+	bool gok, dma_held = false, bheld = false;
 	struct gpn_pred p;
 	struct target t;
 	struct req r;
+	int as;
 	u64 n;
 
 	if (!target_get(c, &t, true))
@@ -2779,6 +2884,10 @@ static void op_lock(struct ctx *c)
 			(uintptr_t)c->scratch_guard - 8 * below(c, 4);
 	predict_gpns(&t, c->gpns, n, USE_LOCK, false, &p);
 	r.expect = gok ? p.expect : -1;
+	as = attach_state(c, &t, &bheld);
+	/* Pinned, then -ENODEV if the device it is attached to is gone. */
+	if (!r.expect && as == AS_UNKNOWN)
+		r.expect = -1;
 	switch (below(c, 50)) {
 	case 0:
 		s->gpn_count = (1ULL << 32) + below(c, 1ULL << 40);
@@ -2793,12 +2902,13 @@ static void op_lock(struct ctx *c)
 	default:
 		break;
 	}
-	if (s->iovas_uptr && !fam_unattached(t.d.fam) && !r.expect)
+	if (s->iovas_uptr && as != AS_NONE && !r.expect)
 		r.expect = -1;
 	if (t.racy)
 		r.expect = -1;
 	r.soft = true;
 	req_issue(c, &r, CORRUPT_PCT);
+	attach_state_put(bheld);
 	if (s->gpn_count == n && gok && r.expect == p.expect)
 		check_gpn_pred(c, &r, &s->out_fault, c->gpns, &p);
 	if (r.err)
@@ -2815,7 +2925,7 @@ static void op_lock(struct ctx *c)
 		fail(c, "lock id 0");
 	if (s->out_flags & ~GUESTMEM_LOCK_OUT_IOVAS ||
 	    ((s->out_flags & GUESTMEM_LOCK_OUT_IOVAS) &&
-	     (!s->iovas_uptr || fam_unattached(t.d.fam))))
+	     (!s->iovas_uptr || as == AS_NONE)))
 		fail(c, "out_flags %#x (iovas_uptr %#llx)", s->out_flags,
 		     (unsigned long long)s->iovas_uptr);
 	if (t.slot)
@@ -2884,26 +2994,6 @@ static void op_unlock_any(struct ctx *c)
 	target_put(&t);
 }
 
-static void op_lock_range(struct ctx *c)
-{
-	struct target t;
-	struct req r;
-
-	if (!target_get(c, &t, true))
-		return;
-	req_init_t(c, &r, OP_LOCK_RANGE, &t);
-	r.expect = EOPNOTSUPP;
-	req_issue(c, &r, 30);
-	target_put(&t);
-}
-
-/* An attached allocated object: every page in range has an IOVA. */
-static bool attached_alloc(const struct target *t)
-{
-	return !t->racy && t->d.known && t->d.type == GUESTMEM_OBJ_ALLOC &&
-	       fam_attached(t->d.fam);
-}
-
 /* A page's IOVA keeps the in-page offset of a view's start. */
 static void check_iova_offset(struct ctx *c, const struct target *t, u64 iova)
 {
@@ -2918,10 +3008,11 @@ static void op_iova(struct ctx *c)
 {
 	struct guestmem_iova *s;
 	u64 *iovas = (u64 *)c->scratch, n, i;
-	bool gok, iok = true, unattached;
+	bool gok, iok = true, unattached, bheld;
 	struct gpn_pred p;
 	struct target t;
 	struct req r;
+	int as;
 
 	if (!target_get(c, &t, true))
 		return;
@@ -2936,14 +3027,19 @@ static void op_iova(struct ctx *c)
 			(uintptr_t)c->scratch_guard - 8 * below(c, 4);
 		iok = false;
 	}
-	unattached = fam_unattached(t.d.fam);
-	predict_gpns(&t, c->gpns, n, USE_IOVA, attached_alloc(&t), &p);
+	as = attach_state(c, &t, &bheld);
+	unattached = as == AS_NONE;
+	predict_gpns(&t, c->gpns, n, USE_IOVA, attached_alloc(&t, as), &p);
 	if (unattached && n) {
 		/* No device: the first page has no IOVA. */
 		p.model = true;
 		p.expect = ENOENT;
 		p.index = 0;
 		p.oor = -1;
+	} else if (as == AS_UNKNOWN) {
+		/* A device gone answers ENODEV before any page. */
+		p.model = false;
+		p.expect = -1;
 	}
 	/* A bad iovas_uptr fails the copy of the entries before a failure. */
 	r.expect = gok && !t.racy && (iok || (p.expect == ENOENT && !p.index)) ?
@@ -2954,6 +3050,7 @@ static void op_iova(struct ctx *c)
 	}
 	r.soft = !r.expect;
 	req_issue(c, &r, CORRUPT_PCT);
+	attach_state_put(bheld);
 	if (r.readback && r.err == ENOENT &&
 	    s->out_fault.flags != GUESTMEM_FAULT_HAS_INDEX)
 		fail(c, "ENOENT with fault flags %#x", s->out_fault.flags);
@@ -2972,8 +3069,9 @@ static void op_iova_runs(struct ctx *c)
 	u64 pages, i, sum;
 	struct target t;
 	struct req r;
-	bool rok = true;
+	bool rok = true, bheld;
 	s64 oor = -1;
+	int as;
 
 	if (!target_get(c, &t, true))
 		return;
@@ -3007,7 +3105,8 @@ static void op_iova_runs(struct ctx *c)
 			(uintptr_t)c->scratch_guard - sizeof(*runs) * below(c, 3);
 		rok = false;
 	}
-	if (attached_alloc(&t))
+	as = attach_state(c, &t, &bheld);
+	if (attached_alloc(&t, as))
 		for (i = 0; i < s->gpn_count && oor < 0; i++) {
 			u8 rt;
 			u64 g = s->gpn + i;
@@ -3024,14 +3123,15 @@ static void op_iova_runs(struct ctx *c)
 		r.expect = 0;
 	else if (!s->max_runs)
 		r.expect = EINVAL;
-	else if (fam_unattached(t.d.fam))
+	else if (as == AS_NONE)
 		r.expect = ENOENT;
-	else if (attached_alloc(&t) && oor < 0 && rok)
+	else if (attached_alloc(&t, as) && oor < 0 && rok)
 		r.expect = 0;
 	else
 		r.expect = -1;
 	r.soft = !r.expect;
 	req_issue(c, &r, CORRUPT_PCT);
+	attach_state_put(bheld);
 	if (!r.readback || (r.err && r.err != ENOENT))
 		goto out;
 	if (s->out_nr_runs > s->max_runs || s->out_gpn_count > s->gpn_count ||
@@ -3084,12 +3184,19 @@ static void op_attach(struct ctx *c)
 
 	if (!target_get(c, &t, true))
 		return;
+	/*
+	 * A real attach changes what the others predict: it holds bind_rw
+	 * for writing (or is not done now).
+	 */
 	if (!unprivileged && have_device && !c->no_attach && !t.racy &&
 	    t.d.fam >= 0 && chance(c, 30) &&
 	    (t.d.dma || t.d.type == GUESTMEM_OBJ_ALLOC ||
-	     t.d.type == GUESTMEM_OBJ_EMPTY)) {
+	     t.d.type == GUESTMEM_OBJ_EMPTY) &&
+	    !pthread_rwlock_trywrlock(&bind_rw)) {
 		first = fam_attach_begin(t.d.fam);
 		real = first || fam_attached(t.d.fam);
+		if (!real)
+			pthread_rwlock_unlock(&bind_rw);
 	}
 	req_init_t(c, &r, OP_ATTACH_DEVICE, &t);
 	s = r.s;
@@ -3107,7 +3214,11 @@ static void op_attach(struct ctx *c)
 		s->pci_devfn = EDU_DEVFN;
 		r.expect = first ? -1 : EBUSY;
 	} else {
-		switch (below(c, 5)) {
+		switch (below(c, 6)) {
+		case 5:
+			/* The host bridge: a device, not bound to guestmem. */
+			r.expect = EBUSY;
+			break;
 		case 0:
 			s->pci_domain = 0x80000000U + below(c, 1U << 31);
 			r.expect = EINVAL;
@@ -3137,6 +3248,8 @@ static void op_attach(struct ctx *c)
 	req_issue(c, &r, CORRUPT_PCT);
 	if (real && first)
 		fam_attach_done(t.d.fam, !r.err);
+	if (real)
+		pthread_rwlock_unlock(&bind_rw);
 	if (real && !r.err)
 		ATOMIC_INC(st->attached);
 	if (real && first && r.err && r.err != EBUSY && r.err != ENOMEM &&
@@ -3147,22 +3260,51 @@ static void op_attach(struct ctx *c)
 	target_put(&t);
 }
 
+/* Every command number: an ioctl of one kind of fd, ENOTTY on the others. */
+static const unsigned long dev_nrs[] = {
+	GUESTMEM_CREATE_USER, GUESTMEM_CREATE_MULTI, GUESTMEM_CREATE_ALLOC,
+	GUESTMEM_CREATE_EMPTY, GUESTMEM_OPEN_PCI,
+};
+static const unsigned long obj_nrs[] = {
+	GUESTMEM_READ, GUESTMEM_WRITE, GUESTMEM_FILL, GUESTMEM_READ_PLAIN,
+	GUESTMEM_WRITE_PLAIN, GUESTMEM_COMPARE_EXCHANGE, GUESTMEM_PROBE_GPNS,
+	GUESTMEM_RANGE_READ, GUESTMEM_RANGE_WRITE, GUESTMEM_RANGE_FILL,
+	GUESTMEM_SUBRANGE, GUESTMEM_INFO, GUESTMEM_LOCK_GPNS,
+	GUESTMEM_UNLOCK_GPNS, GUESTMEM_ATTACH_DEVICE, GUESTMEM_IOVA,
+	GUESTMEM_IOVA_RUNS,
+};
+static const unsigned long pci_nrs[] = {
+	GUESTMEM_PCI_INFO, GUESTMEM_PCI_SET_IRQS, GUESTMEM_PCI_SET_DMA_MASK,
+};
+
+static bool nr_used(unsigned long n)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dev_nrs); i++)
+		if (_IOC_NR(dev_nrs[i]) == n)
+			return true;
+	for (i = 0; i < ARRAY_SIZE(obj_nrs); i++)
+		if (_IOC_NR(obj_nrs[i]) == n)
+			return true;
+	for (i = 0; i < ARRAY_SIZE(pci_nrs); i++)
+		if (_IOC_NR(pci_nrs[i]) == n)
+			return true;
+	return false;
+}
+
+#define PICK(c, a) ((a)[below(c, ARRAY_SIZE(a))])
+
+static struct {
+	pthread_rwlock_t rw;
+	int fd;			/* the PCI fd of edu, or -1 */
+	int gen;		/* the binding it belongs to (dev_gen) */
+} pci = { .rw = PTHREAD_RWLOCK_INITIALIZER, .fd = -1 };
+
 /* Numbers that are no ioctl of this fd: ENOTTY before the struct is read. */
 static void op_bad_nr(struct ctx *c)
 {
-	static const unsigned long dev_nrs[] = {
-		GUESTMEM_CREATE_USER, GUESTMEM_CREATE_MULTI,
-		GUESTMEM_CREATE_ALLOC, GUESTMEM_CREATE_EMPTY,
-	};
-	static const unsigned long obj_nrs[] = {
-		GUESTMEM_READ, GUESTMEM_WRITE, GUESTMEM_FILL,
-		GUESTMEM_READ_PLAIN, GUESTMEM_WRITE_PLAIN,
-		GUESTMEM_COMPARE_EXCHANGE, GUESTMEM_PROBE_GPNS,
-		GUESTMEM_RANGE_READ, GUESTMEM_RANGE_WRITE, GUESTMEM_RANGE_FILL,
-		GUESTMEM_SUBRANGE, GUESTMEM_INFO, GUESTMEM_LOCK_GPNS,
-		GUESTMEM_UNLOCK_GPNS, GUESTMEM_LOCK_RANGE, GUESTMEM_IOVA,
-		GUESTMEM_ATTACH_DEVICE, GUESTMEM_IOVA_RUNS,
-	};
+	bool pci_held = false;
 	unsigned long nr, n;
 	struct target t;
 	struct req r;
@@ -3172,37 +3314,52 @@ static void op_bad_nr(struct ctx *c)
 		t.racy = false;
 		t.slot = NULL;
 	}
-	switch (below(c, 5)) {
+	switch (below(c, 7)) {
 	case 0:
-		/* An object ioctl on /dev/guestmem. */
-		nr = obj_nrs[below(c, ARRAY_SIZE(obj_nrs))];
+		/* An object or PCI ioctl on /dev/guestmem. */
+		nr = chance(c, 70) ? PICK(c, obj_nrs) : PICK(c, pci_nrs);
 		target_put(&t);
 		t.fd = dev_fd;
 		t.racy = false;
 		break;
 	case 1:
-		/* A device ioctl on an object. */
-		nr = dev_nrs[below(c, ARRAY_SIZE(dev_nrs))];
+		/* A device or PCI ioctl on an object. */
+		nr = chance(c, 60) ? PICK(c, dev_nrs) : PICK(c, pci_nrs);
 		if (t.fd == dev_fd)
-			nr = obj_nrs[below(c, ARRAY_SIZE(obj_nrs))];
+			nr = PICK(c, obj_nrs);
 		break;
 	case 2:
+		/*
+		 * A device or object ioctl on the PCI fd; without one, a
+		 * device ioctl on an object or an object ioctl on the device.
+		 */
+		nr = t.fd == dev_fd ? PICK(c, obj_nrs) : PICK(c, dev_nrs);
+		if (c->child || rw_tryrd(&pci.rw))
+			break;
+		if (pci.fd < 0) {
+			rw_un(&pci.rw);
+			break;
+		}
+		nr = chance(c, 50) ? PICK(c, dev_nrs) : PICK(c, obj_nrs);
+		pci_held = true;
+		target_put(&t);
+		t.fd = pci.fd;
+		t.racy = false;
+		break;
+	case 3 ... 4:
 		/* A number nobody uses. */
 		do
 			n = below(c, 256);
-		while ((n <= 0x03) || (n >= 0x10 && n <= 0x1b) ||
-		       (n >= 0x20 && n <= 0x25));
+		while (nr_used(n));
 		nr = _IO(GUESTMEM_TYPE, n);
 		break;
-	case 3:
+	case 5:
 		/* Another type. */
-		nr = _IO(chance(c, 50) ? 0xBB : 0xB9,
-			 _IOC_NR(obj_nrs[below(c, ARRAY_SIZE(obj_nrs))]));
+		nr = _IO(chance(c, 50) ? 0xBB : 0xB9, _IOC_NR(PICK(c, obj_nrs)));
 		break;
 	default:
 		/* Direction and size bits. */
-		n = chance(c, 50) ? obj_nrs[below(c, ARRAY_SIZE(obj_nrs))] :
-				    dev_nrs[below(c, ARRAY_SIZE(dev_nrs))];
+		n = chance(c, 50) ? PICK(c, obj_nrs) : PICK(c, dev_nrs);
 		nr = _IOC(1 + below(c, 3), GUESTMEM_TYPE, _IOC_NR(n),
 			  1 + below(c, 255));
 		break;
@@ -3215,6 +3372,344 @@ static void op_bad_nr(struct ctx *c)
 	r.expect = ENOTTY;
 	req_issue_nr(c, &r, nr, 10);
 	target_put(&t);
+	if (pci_held)
+		rw_un(&pci.rw);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The PCI fd and the binding. */
+
+static int sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* The driver edu is bound to, "" for none; -1 without edu. */
+static int edu_driver(char *drv, size_t len)
+{
+	char link[PATH_MAX];
+	const char *name;
+	ssize_t n;
+
+	if (access(EDU_SYSFS, F_OK))
+		return -1;
+	n = readlink(EDU_SYSFS "/driver", link, sizeof(link) - 1);
+	if (n < 0)
+		n = 0;
+	link[n] = 0;
+	name = strrchr(link, '/');
+	name = name ? name + 1 : link;
+	if (strlen(name) >= len)
+		return -1;
+	memcpy(drv, name, strlen(name) + 1);
+	return 0;
+}
+
+/*
+ * Bind edu to @want, as gmem bind does: the override, off its driver, the
+ * probe; "" gives it back to whichever driver matches (or none).
+ */
+static bool edu_bind(const char *want)
+{
+	char now[64];
+
+	if (edu_driver(now, sizeof(now)))
+		return false;
+	if (!strcmp(now, want))
+		return true;
+	if (sysfs_write(EDU_SYSFS "/driver_override", want[0] ? want : "\n"))
+		return false;
+	if (now[0] && sysfs_write(EDU_SYSFS "/driver/unbind", EDU_BDF))
+		return false;
+	sysfs_write("/sys/bus/pci/drivers_probe", EDU_BDF);
+	return !edu_driver(now, sizeof(now)) && (!want[0] || !strcmp(now, want));
+}
+
+/*
+ * The device goes away under the objects attached to it (their mappings
+ * are revoked, locks and IOVA queries then fail with ENODEV) and comes
+ * back as a new binding, while the other threads go on.
+ */
+static void ev_rebind(struct ctx *c)
+{
+	char now[64] = "";
+	bool ok;
+
+	if (!have_device || unprivileged || c->child)
+		return;
+	ATOMIC_INC(st->events[EV_REBIND]);
+	rw_wr(&bind_rw);
+	lk(&fam_mu);
+	rebinding = true;
+	ulk(&fam_mu);
+	ok = !sysfs_write(EDU_SYSFS "/driver/unbind", EDU_BDF);
+	sysfs_write("/sys/bus/pci/drivers_probe", EDU_BDF);
+	ok = ok && !edu_driver(now, sizeof(now)) && !strcmp(now, "guestmem");
+	lk(&fam_mu);
+	dev_gen++;
+	rebinding = false;
+	ulk(&fam_mu);
+	rw_un(&bind_rw);
+	if (!ok) {
+		fail(c, "rebinding %s to guestmem: now bound to '%s'", EDU_BDF, now);
+		have_device = false;
+	}
+}
+
+/* A PCI fd of edu, or of a device that is not there or not guestmem's. */
+static void op_open_pci(struct ctx *c)
+{
+	struct guestmem_open_pci *s;
+	bool real, bheld = false;
+	struct req r;
+
+	if (dev_fd < 0 || c->child)
+		return;
+	req_init(c, &r, OP_OPEN_PCI, dev_fd, false);
+	s = r.s;
+	req_resv(&r, &s->__reserved, 4);
+	req_resv(&r, &s->__reserved2, 4);
+	real = have_device && chance(c, 70);
+	rw_rd(&pci.rw);
+	if (unprivileged) {
+		s->pci_devfn = EDU_DEVFN;
+		r.expect = EPERM;
+	} else if (real) {
+		s->pci_devfn = EDU_DEVFN;
+		bheld = !pthread_rwlock_tryrdlock(&bind_rw);
+		/* One PCI fd a binding; children may hold one too. */
+		r.expect = bheld && pci.fd >= 0 && pci.gen == dev_gen ? EBUSY : -1;
+	} else {
+		switch (below(c, 5)) {
+		case 0:
+			s->pci_domain = 0x80000000U + below(c, 1U << 31);
+			break;
+		case 1:
+			s->pci_bus = 256 + below(c, 1000);
+			break;
+		case 2:
+			s->pci_domain = 1 + below(c, 100);
+			s->pci_devfn = EDU_DEVFN;
+			break;
+		case 3:
+			s->pci_bus = 100 + below(c, 150);
+			s->pci_devfn = below(c, 256);
+			break;
+		default:
+			/* The host bridge is there, not bound to guestmem. */
+			break;
+		}
+		r.expect = s->pci_devfn || s->pci_bus || s->pci_domain ?
+			   ENODEV : EBUSY;
+	}
+	r.soft = !r.expect;
+	req_issue(c, &r, CORRUPT_PCT);
+	if (r.err || !r.readback) {
+		if (!r.err)
+			fail(c, "opened a PCI fd the caller cannot learn");
+		attach_state_put(bheld);
+		rw_un(&pci.rw);
+		return;
+	}
+	check_new_fd(c, s->out_fd);
+	rw_un(&pci.rw);
+	rw_wr(&pci.rw);
+	if (pci.fd < 0) {
+		pci.fd = s->out_fd;
+		pci.gen = bheld ? dev_gen : -1;
+	} else {
+		close(s->out_fd);
+	}
+	rw_un(&pci.rw);
+	attach_state_put(bheld);
+}
+
+/* The PCI fd, read-locked; false when there is none. */
+static bool pci_get(struct ctx *c)
+{
+	if (c->child || rw_tryrd(&pci.rw))
+		return false;
+	if (pci.fd >= 0)
+		return true;
+	rw_un(&pci.rw);
+	return false;
+}
+
+static void op_pci_info(struct ctx *c)
+{
+	struct guestmem_pci_info *s;
+	struct req r;
+
+	if (!pci_get(c))
+		return;
+	req_init(c, &r, OP_PCI_INFO, pci.fd, false);
+	s = r.s;
+	r.expect = 0;
+	r.soft = true;
+	if (!req_issue(c, &r, CORRUPT_PCT) && r.readback &&
+	    ((s->out_flags & ~(GUESTMEM_PCI_GONE | GUESTMEM_PCI_IOVA_PHYS |
+			       GUESTMEM_PCI_HAS_INTX)) ||
+	     s->out_irq_type > GUESTMEM_IRQ_MSIX ||
+	     s->out_irq_count > GUESTMEM_PCI_MAX_IRQS ||
+	     (s->out_irq_type == GUESTMEM_IRQ_NONE) != !s->out_irq_count ||
+	     s->out_dma_mask_bits < 24 || s->out_dma_mask_bits > 64))
+		fail(c, "PCI_INFO: flags %#x, %u vectors of type %u, mask %u bits",
+		     s->out_flags, s->out_irq_count, s->out_irq_type,
+		     s->out_dma_mask_bits);
+	rw_un(&pci.rw);
+}
+
+/*
+ * Interrupts to eventfds: what edu has (MSI, INTx), what it has not
+ * (MSI-X, several MSI vectors), invalid types and counts, bad eventfds.
+ */
+static void op_pci_set_irqs(struct ctx *c)
+{
+	struct guestmem_pci_set_irqs *s;
+	s32 *fds = (s32 *)c->scratch;
+	u32 i, n;
+	struct req r;
+
+	if (!pci_get(c))
+		return;
+	req_init(c, &r, OP_PCI_SET_IRQS, pci.fd, false);
+	s = r.s;
+	r.expect = -1;
+	switch (below(c, 12)) {
+	case 0:
+		s->irq_type = GUESTMEM_IRQ_NONE;
+		break;
+	case 1 ... 3:
+		s->irq_type = GUESTMEM_IRQ_MSI;
+		s->count = 1;
+		break;
+	case 4 ... 5:
+		s->irq_type = GUESTMEM_IRQ_INTX;
+		s->count = 1;
+		break;
+	case 6:
+		s->irq_type = GUESTMEM_IRQ_MSI;
+		s->count = 2 + below(c, 31);
+		break;
+	case 7:
+		s->irq_type = GUESTMEM_IRQ_MSIX;
+		s->count = 1 + below(c, 8);
+		break;
+	case 8:
+		/* Invalid pairs: checked before anything else. */
+		switch (below(c, 5)) {
+		case 0:
+			s->irq_type = GUESTMEM_IRQ_NONE;
+			s->count = 1 + below(c, 4);
+			break;
+		case 1:
+			s->irq_type = GUESTMEM_IRQ_INTX;
+			s->count = chance(c, 50) ? 0 : 2 + below(c, 4);
+			break;
+		case 2:
+			s->irq_type = chance(c, 50) ? GUESTMEM_IRQ_MSI :
+						     GUESTMEM_IRQ_MSIX;
+			break;
+		case 3:
+			s->irq_type = GUESTMEM_IRQ_MSI;
+			s->count = GUESTMEM_PCI_MAX_IRQS + 1 + below(c, 1000);
+			break;
+		default:
+			s->irq_type = 4 + below(c, 1000);
+			s->count = below(c, 3);
+			break;
+		}
+		r.expect = EINVAL;
+		break;
+	case 9:
+		/* Unmask INTx: the other fields must be 0. */
+		s->flags = GUESTMEM_PCI_UNMASK_INTX;
+		if (chance(c, 30)) {
+			s->count = 1;
+			r.expect = EINVAL;
+		}
+		break;
+	default:
+		s->irq_type = GUESTMEM_IRQ_MSI;
+		s->count = 1;
+		break;
+	}
+	n = s->count <= 64 ? s->count : 64;
+	for (i = 0; i < n; i++)
+		fds[i] = evfds[below(c, ARRAY_SIZE(evfds))];
+	if (n && chance(c, 15)) {
+		/* Not an eventfd, or no fd at all. */
+		switch (below(c, 3)) {
+		case 0:
+			fds[below(c, n)] = dev_fd;
+			break;
+		case 1:
+			fds[below(c, n)] = -1;
+			break;
+		default:
+			fds[below(c, n)] = 100000;
+			break;
+		}
+	}
+	s->eventfds_uptr = s->count ? (uintptr_t)fds : 0;
+	if (s->count > 64 && r.expect < 0)
+		s->eventfds_uptr = (uintptr_t)c->scratch_guard - 8;
+	if (s->count && r.expect < 0 && chance(c, 5)) {
+		s->eventfds_uptr = chance(c, 50) ? 0 : KERNEL_PTR;
+		r.expect = EFAULT;
+	}
+	req_issue(c, &r, CORRUPT_PCT);
+	rw_un(&pci.rw);
+}
+
+static void op_pci_set_dma_mask(struct ctx *c)
+{
+	struct guestmem_pci_set_dma_mask *s;
+	struct req r;
+
+	if (!pci_get(c))
+		return;
+	req_init(c, &r, OP_PCI_SET_DMA_MASK, pci.fd, false);
+	s = r.s;
+	req_resv(&r, &s->__reserved, 4);
+	r.expect = -1;
+	switch (below(c, 20)) {
+	case 0 ... 5:
+		s->bits = 64;
+		break;
+	case 6 ... 14:
+		s->bits = 32 + below(c, 32);
+		break;
+	case 15 ... 16:
+		s->bits = 24 + below(c, 8);
+		break;
+	default:
+		s->bits = chance(c, 50) ? below(c, 24) : 65 + below(c, 1000);
+		r.expect = EINVAL;
+		break;
+	}
+	req_issue(c, &r, CORRUPT_PCT);
+	rw_un(&pci.rw);
+}
+
+/* Close the PCI fd: its interrupts are freed. */
+static void ev_pci_close(struct ctx *c)
+{
+	if (c->child || rw_trywr(&pci.rw))
+		return;
+	if (pci.fd >= 0) {
+		ATOMIC_INC(st->events[EV_PCI_CLOSE]);
+		close(pci.fd);
+		pci.fd = -1;
+	}
+	rw_un(&pci.rw);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -3969,7 +4464,10 @@ static void ev_owner_exit(struct ctx *c)
 
 static void proc_op(struct ctx *c)
 {
-	switch (below(c, 4)) {
+	switch (below(c, have_device ? 5 : 4)) {
+	case 4:
+		ev_rebind(c);
+		break;
 	case 0:
 		ev_fork(c);
 		break;
@@ -4020,11 +4518,15 @@ static const struct {
 	OPT(op_info, 35, true),
 	OPT(op_lock, 30, true),
 	OPT(op_unlock_any, 25, true),
-	OPT(op_lock_range, 3, true),
 	OPT(op_iova, 20, true),
 	OPT(op_iova_runs, 20, true),
 	OPT(op_attach, 8, true),
 	OPT(op_bad_nr, 8, true),
+	OPT(op_open_pci, 3, false),
+	OPT(op_pci_info, 3, false),
+	OPT(op_pci_set_irqs, 4, false),
+	OPT(op_pci_set_dma_mask, 2, false),
+	OPT(ev_pci_close, 2, false),
 	OPT(op_create, 20, true),
 	OPT(ev_close, 20, true),
 	OPT(ev_dup, 5, true),
@@ -4064,6 +4566,9 @@ static long long pins_held(void);
 static void progress(struct ctx *c)
 {
 	long long pins = unprivileged ? -1 : pins_held();
+
+	if (pins == LLONG_MIN)
+		pins = -1;
 
 	out("# %s: %llu%% at %.1f s, %lld pins held, %llu process ops\n",
 	    c->who, c->opno * 100 / c->nops, (now_ns() - c->t_start) / 1e9,
@@ -4147,6 +4652,9 @@ static int run_phase(const char *name, u64 ops, int nthreads, u64 stream)
 			slot_close_locked(&pool->s[i]);
 	for (i = 0; i < NRACY; i++)
 		close(RACY_BASE + i);
+	if (pci.fd >= 0)
+		close(pci.fd);
+	pci.fd = -1;
 	for (i = 0; i < MAX_MAPS; i++)
 		if (maps->m[i].addr)
 			munmap(maps->m[i].addr, maps->m[i].len);
@@ -4154,38 +4662,34 @@ static int run_phase(const char *name, u64 ops, int nthreads, u64 stream)
 	return 0;
 }
 
-/* A counter of /proc/vmstat after vm.stat_refresh, or -1. */
-static long long vmstat(const char *name)
+/*
+ * FOLL_PIN references held now (nr_foll_pin_acquired - released of
+ * /proc/vmstat), after one vm.stat_refresh and from one read of both: two
+ * reads would let concurrent pins in between.  LLONG_MIN when unreadable.
+ */
+static long long pins_held(void)
 {
-	char key[64];
-	long long val, found = -1;
 	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+	long long val, acq = -1, rel = -1;
+	char key[64];
 	FILE *f;
 
 	if (fd < 0 || write(fd, "1", 1) != 1) {
 		if (fd >= 0)
 			close(fd);
-		return -1;
+		return LLONG_MIN;
 	}
 	close(fd);
 	f = fopen("/proc/vmstat", "re");
 	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", key, &val) == 2)
-		if (!strcmp(key, name)) {
-			found = val;
-			break;
-		}
+		return LLONG_MIN;
+	while (fscanf(f, "%63s %lld", key, &val) == 2) {
+		if (!strcmp(key, "nr_foll_pin_acquired"))
+			acq = val;
+		else if (!strcmp(key, "nr_foll_pin_released"))
+			rel = val;
+	}
 	fclose(f);
-	return found;
-}
-
-/* FOLL_PIN references held now (acquired - released), or LLONG_MIN. */
-static long long pins_held(void)
-{
-	long long acq = vmstat("nr_foll_pin_acquired");
-	long long rel = vmstat("nr_foll_pin_released");
-
 	return acq < 0 || rel < 0 ? LLONG_MIN : acq - rel;
 }
 
@@ -4290,6 +4794,27 @@ static int unpriv_phase(void)
 		return 3;
 	}
 	return WEXITSTATUS(status);
+}
+
+/*
+ * Leave edu as it was found: its 64-bit DMA mask back, and its driver if
+ * it had another (the binding's state otherwise outlives the fuzzer).
+ */
+static void device_restore(const char *orig, bool rebound)
+{
+	struct guestmem_open_pci o = { .size = sizeof(o), .pci_devfn = EDU_DEVFN };
+	struct guestmem_pci_set_dma_mask m = { .size = sizeof(m), .bits = 64 };
+
+	if (have_device && !ioctl(dev_fd, GUESTMEM_OPEN_PCI, &o)) {
+		if (ioctl(o.out_fd, GUESTMEM_PCI_SET_DMA_MASK, &m))
+			out("# cannot set edu's DMA mask back to 64 bits: %s\n",
+			    errname(errno));
+		close(o.out_fd);
+	}
+	if (rebound && (sysfs_write(EDU_SYSFS "/driver_override", "\n") ||
+			sysfs_write(EDU_SYSFS "/driver/unbind", EDU_BDF) ||
+			sysfs_write("/sys/bus/pci/drivers_probe", EDU_BDF)))
+		out("# cannot give edu back to '%s'\n", orig);
 }
 
 static void print_counts(void)
@@ -4421,6 +4946,8 @@ int main(int argc, char **argv)
 {
 	long long pins0, pins = LLONG_MIN;
 	u64 fails0, bad0, fails_main, bad_main;
+	bool edu_rebound = false;
+	char edu_orig[64] = "";
 	int fds0, rc = 0, unpriv = 4, i;
 	double t0, t1, t2;
 	char why[160];
@@ -4449,10 +4976,19 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	unprivileged = geteuid() != 0;
-	have_device = opt.attach && !unprivileged && !access(EDU_SYSFS, F_OK);
+	have_device = opt.attach && !unprivileged &&
+		      !edu_driver(edu_orig, sizeof(edu_orig));
+	/* Attaching needs edu bound to guestmem's PCI driver. */
+	if (have_device && strcmp(edu_orig, "guestmem")) {
+		have_device = edu_bind("guestmem");
+		edu_rebound = have_device;
+	}
 	if (opt.attach == 1 && !have_device)
-		out("# --attach on, but no edu device at %s (or not root)\n",
+		out("# --attach on, but no edu device at %s bound to guestmem (or not root)\n",
 		    EDU_SYSFS);
+	device_used = have_device;
+	for (i = 0; i < (int)ARRAY_SIZE(evfds); i++)
+		evfds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (arena_init()) {
 		out("1..0 # SKIP cannot map the arenas\n");
 		return 4;
@@ -4506,6 +5042,9 @@ int main(int argc, char **argv)
 				  why : "");
 	}
 
+	if (device_used)
+		device_restore(edu_orig, edu_rebound);
+
 	/* Everything is closed and every child reaped: pins drain. */
 	if (pins0 == LLONG_MIN) {
 		rc |= tap(4, 4, "pins_back_to_baseline",
@@ -4549,8 +5088,8 @@ static void desc_from_info(int fd, struct objdesc *d)
 	if (ioctl(fd, GUESTMEM_INFO, &info))
 		return;
 	d->type = info.out_type;
-	d->view = info.out_flags & GUESTMEM_INFO_VIEW;
-	d->view_off = info.out_view_offset;
+	d->view = info.out_flags & GUESTMEM_INFO_SUBRANGE;
+	d->view_off = info.out_subrange_offset;
 	d->view_len = info.out_full_mapping_len;
 	d->name_len = info.out_name_len;
 	d->region_bits = info.out_region_bits;
