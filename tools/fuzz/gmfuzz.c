@@ -384,7 +384,7 @@ static const struct opinfo opinfo[NR_IOCTL_OPS] = {
 		sizeof(struct guestmem_lock_gpns),
 		sizeof(struct guestmem_lock_gpns), false,
 		FAULT_AT(struct guestmem_lock_gpns),
-		GUESTMEM_LOCK_KERNEL_ACCESS,
+		GUESTMEM_LOCK_KERNEL_ACCESS | GUESTMEM_LOCK_READ_ONLY,
 		{ ERANGE, ESRCH, EOVERFLOW, ENOSPC, EPERM, ENODEV } },
 	[OP_UNLOCK_GPNS] = { "UNLOCK_GPNS", GUESTMEM_UNLOCK_GPNS,
 		sizeof(struct guestmem_unlock_gpns),
@@ -2343,12 +2343,14 @@ struct gpn_pred {
 	s64 oor;		/* first out-of-range entry, -1: none */
 };
 
-enum gpn_use { USE_PROBE, USE_LOCK, USE_IOVA };
+/* USE_LOCK_RO: GUESTMEM_LOCK_READ_ONLY, where read-only memory locks. */
+enum gpn_use { USE_PROBE, USE_LOCK, USE_LOCK_RO, USE_IOVA };
 
 static void predict_gpns(const struct target *t, const u64 *g, u64 n,
 			 enum gpn_use use, bool attached_alloc,
 			 struct gpn_pred *p)
 {
+	bool locking = use == USE_LOCK || use == USE_LOCK_RO;
 	u64 i, bgpa = 0;
 	int m, mem;
 	u8 rt = 0;
@@ -2377,19 +2379,19 @@ static void predict_gpns(const struct target *t, const u64 *g, u64 n,
 		} else if (rt == RT_NONE) {
 			e = EFAULT;
 		} else if (rt == RT_ALLOC) {
-			if (use == USE_LOCK && (bgpa & (PAGE_SZ - 1)))
+			if (locking && (bgpa & (PAGE_SZ - 1)))
 				e = EFAULT;
-		} else if (use == USE_LOCK && (desc_uaddr(&t->d, bgpa) & (PAGE_SZ - 1))) {
+		} else if (locking && (desc_uaddr(&t->d, bgpa) & (PAGE_SZ - 1))) {
 			e = EFAULT;
-		} else if (use == USE_LOCK && t->d.preempt) {
+		} else if (locking && t->d.preempt) {
 			e = -1;
 		} else if (t->d.owner_gone) {
 			e = ESRCH;
 		} else {
 			u64 ua = desc_uaddr(&t->d, bgpa);
 
-			mem = use == USE_LOCK ? mem_state(ua, PAGE_SZ) :
-						mem_state(ua, 1);
+			mem = locking ? mem_state(ua, PAGE_SZ) :
+					mem_state(ua, 1);
 			if (mem == MEM_FAULT || (mem == MEM_RO && use == USE_LOCK))
 				e = EFAULT;
 			else if (mem == MEM_UNKNOWN)
@@ -2874,6 +2876,8 @@ static void op_lock(struct ctx *c)
 	s = r.s;
 	if (chance(c, 20))
 		s->flags = GUESTMEM_LOCK_KERNEL_ACCESS;
+	if (chance(c, 25))
+		s->flags |= GUESTMEM_LOCK_READ_ONLY;
 	n = build_gpns(c, &t.d, t.d.dma ? DMA_REC_MAX : 256);
 	if (t.d.dma)
 		n = dma_filter_gpns(&t.d, c->gpns, n);
@@ -2882,7 +2886,8 @@ static void op_lock(struct ctx *c)
 	if (chance(c, 20))
 		s->iovas_uptr = chance(c, 90) ? (uintptr_t)c->scratch :
 			(uintptr_t)c->scratch_guard - 8 * below(c, 4);
-	predict_gpns(&t, c->gpns, n, USE_LOCK, false, &p);
+	predict_gpns(&t, c->gpns, n, s->flags & GUESTMEM_LOCK_READ_ONLY ?
+		     USE_LOCK_RO : USE_LOCK, false, &p);
 	r.expect = gok ? p.expect : -1;
 	as = attach_state(c, &t, &bheld);
 	/* Pinned, then -ENODEV if the device it is attached to is gone. */
