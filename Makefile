@@ -11,6 +11,7 @@
 #	make check-pkg            only the packaging checks
 #	make demo                 the user-mode DMA demo (examples/) in the VM
 #	make bench                benchmarks vs their peers in the VM on 6.1 and 6.12
+#	make fuzz                 the ioctl fuzzer (tools/fuzz/) alone in the VM, on debug
 #	make vm                   boot the test VM to a shell with the module loaded
 #	make install              the module (into /lib/modules/<KDIR's release>/extra/kmod),
 #	                          libguestmem, its headers and guestmem.pc, gmem, the
@@ -32,6 +33,9 @@
 # also needs MNL_CFLAGS/MNL_LIBS for the target's libmnl).
 # Options of make bench: KERNELS, BENCH_ARGS=<gmbench options>, BENCH_ICOUNT=1.
 # See Documentation/benchmarks.rst.
+# Options of make fuzz: OPS=<operations>, SEED=<seed>, THREADS=<n>, KERNELS
+# (default debug), IOMMU, VM_TIMEOUT, FUZZ_ARGS=<gmfuzz options>.  See
+# Documentation/testing.rst.
 
 # The release: the module's MODULE_VERSION (kmod/Kbuild reads it from here),
 # the library's file name and soname major, guestmem.pc and dkms.conf.
@@ -66,7 +70,8 @@ SIGN_KEY = $(shell sed -n 's/^CONFIG_MODULE_SIG_KEY="*\([^"]*\)"*$$/\1/p' \
 NOSIGN = $(if $(filter pkcs11:%,$(SIGN_KEY))$(wildcard $(SIGN_KEY) $(KDIR)/$(SIGN_KEY)),, \
 	    CONFIG_MODULE_SIG_ALL=)
 
-export KERNELS IOMMU TESTS EXTRA_TESTS TEST_TIMEOUT VM_TIMEOUT DEMO BENCH_ARGS BENCH_ICOUNT
+export KERNELS IOMMU TESTS EXTRA_TESTS TEST_TIMEOUT VM_TIMEOUT DEMO BENCH_ARGS BENCH_ICOUNT \
+	OPS SEED THREADS FUZZ_ARGS
 
 # Cross-built user space goes under build/<ARCH>/, apart from the native one.
 ifneq ($(CROSS_COMPILE),)
@@ -106,6 +111,12 @@ demo:
 
 bench:
 	tools/vm/check.sh bench
+
+fuzz:
+	tools/vm/check.sh fuzz
+
+fuzzer:
+	$(MAKE) -C tools/fuzz
 
 install: install-module install-user
 
@@ -175,8 +186,10 @@ clean: clean-module
 	$(MAKE) -C bench clean
 	$(MAKE) -C tools/gmem clean
 	$(MAKE) -C examples clean
+	$(MAKE) -C tools/fuzz clean
 	rm -rf build
 
-.PHONY: all module userlib selftests gmem examples check check-pkg vm demo bench install \
+.PHONY: all module userlib selftests gmem examples fuzzer check check-pkg vm demo bench fuzz \
+	install \
 	install-module install-user uninstall uninstall-module uninstall-user dkms-source \
 	dkms-install dkms-remove clean-module clean

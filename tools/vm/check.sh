@@ -10,6 +10,8 @@
 #	check.sh bench     run bench/gmbench on every kernel in KERNELS (default
 #	                   "6.1 6.12"): a table per kernel, bench/results/<kernel>.json
 #	                   and the chart bench/results/bench.png
+#	check.sh fuzz      run tools/fuzz/gmfuzz alone on every kernel in KERNELS
+#	                   (default debug), showing its output
 #
 # Environment (all optional):
 #   KERNELS       kernels to use, from "6.1 6.12 debug arm64 arm64-64k"
@@ -26,6 +28,9 @@
 #   BENCH_ARGS    extra gmbench arguments (bench mode), e.g. --quick
 #   BENCH_ICOUNT  1: bench on one vCPU with -icount shift=0,sleep=off, whose
 #                 timings repeat across boots (no 2-thread row)
+#   OPS, SEED, THREADS  fuzz mode: gmfuzz's operations (default 1000000),
+#                 seed (default: a new one, printed) and threads (default 4)
+#   FUZZ_ARGS     fuzz mode: more gmfuzz options, e.g. --trace
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -34,9 +39,38 @@ case "$mode" in
 check) KERNELS=${KERNELS:-6.1 6.12 debug arm64} ;;
 vm|demo) KERNELS=$(set -- ${KERNELS:-6.1}; echo "$1") ;;
 bench) KERNELS=${KERNELS:-6.1 6.12} ;;
+fuzz) KERNELS=${KERNELS:-debug} ;;
 *) die "unknown mode '$mode'" ;;
 esac
+user_test_timeout=${TEST_TIMEOUT:-}
 TEST_TIMEOUT=${TEST_TIMEOUT:-$([ "$mode" = bench ] && echo 600 || echo 300)}
+
+# gmfuzz: in make check a fixed seed, 10^5 operations on the debug kernel
+# (KASAN, lockdep, kmemleak, DMA-API debug) and a short smoke run on the
+# other x86 lanes; make fuzz runs it alone with OPS, SEED and THREADS.
+CHECK_FUZZ_SEED=0x676d66757a7a
+fuzz_args() {
+	if [ "$mode" = fuzz ]; then
+		echo "--seed $SEED --ops $OPS --threads ${THREADS:-4} ${FUZZ_ARGS:-}"
+	elif [ "$1" = debug ]; then
+		echo "--seed $CHECK_FUZZ_SEED --ops 100000"
+	else
+		echo "--seed $CHECK_FUZZ_SEED --ops 10000"
+	fi
+}
+# Its own limit: 10^5 operations under KASAN and TCG take minutes when the
+# host is busy.
+fuzz_timeout=$(( TEST_TIMEOUT > 900 ? TEST_TIMEOUT : 900 ))
+if [ "$mode" = fuzz ]; then
+	OPS=${OPS:-1000000}
+	SEED=${SEED:-0x$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')}
+	export TESTS=gmfuzz
+	# TCG with KASAN runs a few hundred operations a second on a busy host.
+	TEST_TIMEOUT=${user_test_timeout:-$((600 + OPS / 300))}
+	fuzz_timeout=$TEST_TIMEOUT
+	export VM_TIMEOUT=${VM_TIMEOUT:-$((TEST_TIMEOUT + 600))}
+	msg "gmfuzz: seed $SEED, $OPS operations, ${THREADS:-4} threads"
+fi
 extra=${EXTRA_TESTS:-}
 if [ -n "$extra" ]; then
 	case "$extra" in /*) ;; *) extra=$TOP/$extra ;; esac
@@ -92,6 +126,13 @@ build_user() {
 	testdirs[$arch]=$out
 }
 for a in $arches; do build_user "$a"; done
+# The fuzzer, for the x86 lanes of make check and make fuzz (its address
+# space rules are x86-64's).
+fuzz_bin=
+if [ "$mode" = check ] || [ "$mode" = fuzz ]; then
+	make -s -C "$TOP/tools/fuzz" >/dev/null || die "building gmfuzz failed"
+	fuzz_bin=$TOP/build/fuzz/gmfuzz
+fi
 if [ "$mode" = demo ]; then
 	export TESTS=${DEMO:-edu_demo}
 fi
@@ -179,7 +220,10 @@ for lane in "${lanes[@]}"; do
 	kmods=${GUEST_KMODS-brd crc32c_generic ext4}
 	# virtio-iommu is a module where the kernel has it (Debian: 6.12 and later).
 	[ "$IOMMU" = virtio ] && kmods="$kmods virtio_iommu"
+	lane_fuzz=$fuzz_bin
+	[ "$KARCH" = x86_64 ] && [ -z "$nomodule" ] || lane_fuzz=
 	GUEST_KMODS=$kmods TESTS=$lane_tests MODROOT=$MODROOT NOMODULE=$nomodule \
+		FUZZ_BIN=$lane_fuzz FUZZ_ARGS=$(fuzz_args "$k") FUZZ_TIMEOUT=$fuzz_timeout \
 		"$TOP/tools/vm/mkinitramfs.sh" "$work/initramfs.cpio.gz" "$kodir" \
 		"$mode" "$TEST_TIMEOUT" "$testdir" "$extra" || exit 1
 	append=
@@ -192,11 +236,14 @@ for lane in "${lanes[@]}"; do
 
 	msg "booting $KVER with IOMMU=$IOMMU"
 	start=$(date +%s)
-	VM_APPEND="$append" "$TOP/tools/vm/qemu.sh" "$VMLINUZ" "$work/initramfs.cpio.gz" "$work"
+	# The debug lane's 10^5 fuzzer operations get time of their own.
+	vm_timeout=${VM_TIMEOUT:-$([ "$mode" = check ] && [ "$k" = debug ] && echo 1800 || echo 900)}
+	VM_TIMEOUT=$vm_timeout VM_APPEND="$append" "$TOP/tools/vm/qemu.sh" "$VMLINUZ" \
+		"$work/initramfs.cpio.gz" "$work"
 	rc=$?
 	secs=$(( $(date +%s) - start ))
-	if [ "$mode" = demo ]; then
-		# The demo's own output, as it printed it.
+	if [ "$mode" = demo ] || [ "$mode" = fuzz ]; then
+		# The program's own output, as it printed it.
 		sed -n '/^@@ begin /,/^@@ end /p' "$work/report.txt" | grep -v '^@@ '
 	fi
 	echo "--- $label ($KVER, $KARCH, IOMMU=$IOMMU, ${secs} s)"

@@ -12,7 +12,9 @@
 # becomes /bin/NAME, with its shared libraries.  TESTS (environment) limits the run to
 # the named programs.  MODROOT (environment, a kernel's /lib/modules/KVER)
 # supplies the in-tree modules named in GUEST_KMODS, with their
-# dependencies, decompressed; /init loads them in order.
+# dependencies, decompressed; /init loads them in order.  FUZZ_BIN
+# (environment) becomes /tests/gmfuzz, run with the arguments FUZZ_ARGS
+# under the limit FUZZ_TIMEOUT (default TIMEOUT).
 #
 # VM_ARCH=arm64 (environment) builds the arm64 guest's: busybox and the
 # helpers' shared libraries come from ARM64_ROOT (Debian's arm64 packages,
@@ -119,6 +121,11 @@ for f in "$testdir"/*; do
 	cp "$f" "$root/tests/"
 	list+=("$(basename "$f")")
 done
+# The fuzzer after the selftests, before the sweeps (below).
+if [ -n "${FUZZ_BIN:-}" ]; then
+	cp "$FUZZ_BIN" "$root/tests/gmfuzz"
+	list+=(gmfuzz)
+fi
 # The fault-injection sweeps last: a failure they inject into the DMA-API
 # debugging's own bookkeeping turns it off for the rest of the boot
 # ("DMA-API: cacheline tracking ENOMEM, dma-debug disabled").
@@ -151,12 +158,15 @@ if [ -n "${TESTS:-}" ]; then
 	list=("${sel[@]}")
 fi
 
-# GMRUN_BENCH_ARGS: gmbench's arguments in bench mode (BENCH_ARGS).
+# GMRUN_BENCH_ARGS: gmbench's arguments in bench mode (BENCH_ARGS);
+# GMRUN_FUZZ_ARGS, GMRUN_FUZZ_TIMEOUT: gmfuzz's.
 cat >"$root/etc/gmrun.conf" <<CONF
 GMRUN_MODE=$mode
 GMRUN_TEST_TIMEOUT=$timeout
 GMRUN_TESTS="${list[*]}"
 GMRUN_BENCH_ARGS="${BENCH_ARGS:-}"
+GMRUN_FUZZ_ARGS="${FUZZ_ARGS:-}"
+GMRUN_FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-$timeout}
 GMRUN_REPORT=$report
 GMRUN_EXIT=$exit
 GMRUN_NOMODULE="$nomodule"
