@@ -28,10 +28,12 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <guestmem.h>
 
 #include "kselftest_harness.h"
@@ -426,6 +428,108 @@ static inline bool gm_test_all_bytes(const uint8_t *p, size_t len, uint8_t val)
 			return false;
 	return true;
 }
+
+/* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
+static inline uint64_t gm_test_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Drop capability @cap from this process (effective, permitted and
+ * inheritable): 0 or -errno.  The harness runs each test in a child.
+ */
+static inline int gm_test_drop_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
+	data[CAP_TO_INDEX(cap)].permitted &= ~CAP_TO_MASK(cap);
+	data[CAP_TO_INDEX(cap)].inheritable &= ~CAP_TO_MASK(cap);
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+#define GM_TEST_PAGEMAP_PRESENT		(1ULL << 63)
+#define GM_TEST_PAGEMAP_PFN_MASK	((1ULL << 55) - 1)
+
+/*
+ * The physical address of @va, from /proc/self/pagemap: 0, -ENOENT when
+ * the page is not present, -EPERM when PFNs are hidden (no CAP_SYS_ADMIN).
+ */
+static inline int gm_test_virt_to_phys(const void *va, uint64_t *pa)
+{
+	uint64_t page = sysconf(_SC_PAGESIZE), entry;
+	ssize_t n;
+	int fd;
+
+	*pa = 0;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, &entry, sizeof(entry), (uintptr_t)va / page * sizeof(entry));
+	close(fd);
+	if (n != sizeof(entry))
+		return n < 0 ? -errno : -EIO;
+	if (!(entry & GM_TEST_PAGEMAP_PRESENT))
+		return -ENOENT;
+	if (!(entry & GM_TEST_PAGEMAP_PFN_MASK))
+		return -EPERM;
+	*pa = (entry & GM_TEST_PAGEMAP_PFN_MASK) * page + (uintptr_t)va % page;
+	return 0;
+}
+
+/* The kernel log, read from its current end: only new records are seen. */
+static inline int gm_test_kmsg_open_at_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * Wait up to @ms for a kernel log record (read from @fd, see
+ * gm_test_kmsg_open_at_end()) whose text contains @text; copy the text to
+ * @msg unless it is NULL.
+ */
+static inline bool gm_test_kmsg_wait_for(int fd, const char *text, char *msg, size_t size,
+					 int ms)
+{
+	uint64_t deadline = gm_test_now_ms() + ms;
+	char rec[1024], *body;
+	ssize_t n;
+
+	while (gm_test_now_ms() <= deadline) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				usleep(10000);
+			else if (errno != EPIPE)	/* EPIPE: records lost */
+				return false;
+			continue;
+		}
+		rec[n] = '\0';
+		body = strchr(rec, ';');	/* "prio,seq,time,flags;text\n" */
+		if (!body)
+			continue;
+		body[strcspn(body, "\n")] = '\0';
+		if (strstr(body + 1, text)) {
+			if (msg)
+				snprintf(msg, size, "%s", body + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+#define GM_TEST_PCI_DEVICES	"/sys/bus/pci/devices"
 
 /* The test VM's edu device, and the one behind a hot-plug port. */
 #define GM_TEST_EDU		"0000:00:03.0"

@@ -55,17 +55,6 @@ static int recv_fds(int sock, int *fds, int n)
 	return 0;
 }
 
-static int wait_exit_status(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (!WIFEXITED(status))
-		return 1000 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return WEXITSTATUS(status);
-}
-
 FIXTURE(owner) {
 	struct gm_test_resources before;
 	uint8_t *buf;           /* MAP_PRIVATE: a fork child gets its own copy */
@@ -116,7 +105,7 @@ TEST_F(owner, a_fork_child_reads_and_writes_the_parents_memory)
 			_exit(4);
 		_exit(0);
 	}
-	EXPECT_EQ(0, wait_exit_status(pid));
+	EXPECT_EQ(0, gm_test_wait(pid));
 	EXPECT_EQ(0, memcmp(self->buf + 0x1ff0, "child", 6));
 	EXPECT_EQ(0, memcmp(self->buf, "parent", 7));
 }
@@ -164,7 +153,7 @@ TEST_F(owner, an_fd_sent_over_a_unix_socket_reaches_the_senders_memory)
 	memcpy(self->buf + 0x10, "hello", 6);
 	fd = gm_fd(self->gm);
 	ASSERT_EQ(0, send_fds(sv[0], &fd, 1));
-	EXPECT_EQ(0, wait_exit_status(pid));
+	EXPECT_EQ(0, gm_test_wait(pid));
 	EXPECT_EQ(0, memcmp(self->buf + 0x20, "reply", 6));
 	close(sv[0]);
 }
@@ -206,7 +195,7 @@ TEST(allocated_memory_sent_over_a_socket_is_mapped_by_the_receiver)
 	memset(va, 0xaa, len);
 	fd = gm_fd(gm);
 	ASSERT_EQ(0, send_fds(sv[0], &fd, 1));
-	EXPECT_EQ(0, wait_exit_status(pid));
+	EXPECT_EQ(0, gm_test_wait(pid));
 	EXPECT_EQ(0xaa, va[SZ_4K - 1]);
 	EXPECT_EQ(0xbb, va[SZ_4K]);
 	EXPECT_EQ(0xbb, va[2 * SZ_4K - 1]);
@@ -268,7 +257,7 @@ TEST(after_the_owner_exits_user_memory_fails_and_allocated_memory_lives_on)
 	EXPECT_EQ(0, memcmp(got, "owner's", 8));
 
 	ASSERT_EQ(1, write(sv[0], &go, 1));
-	EXPECT_EQ(0, wait_exit_status(pid));
+	EXPECT_EQ(0, gm_test_wait(pid));
 
 	test_gm_err(ESRCH, GM_ERROR_OTHER,
 		    "guest memory 'owner': read error: failed to access 0x0-0x8",
