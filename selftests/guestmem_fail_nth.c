@@ -1312,7 +1312,7 @@ static void expect_locked(struct __test_metadata *_metadata,
 		       .distinct = 4 }
 #define PREEMPTIVE { .kind = USER, .through = PREEMPTIVE_VIEW, \
 		     GPNS(0, 5, 2, 2, 7), .distinct = 4 }
-/* The list of the lock test guestmem_abi.c had, now with its IOVAs. */
+/* The list of the lock test in guestmem_abi_lock.c, now with its IOVAs. */
 #define ATTACHED { .kind = USER, .attach = true, GPNS(0, 1, 2, 3, 1), \
 		   .distinct = 4 }
 #define ATTACHED_VIEW { .kind = USER, .through = VIEW, .attach = true, \
