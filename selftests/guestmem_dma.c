@@ -371,8 +371,6 @@ TEST_F(dma, attach_is_once_and_needs_a_real_device)
 TEST_F(dma, physical_iovas_need_cap_sys_rawio)
 {
 	static const uint64_t gpns[] = { 14, 15 };
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct cap[2];
 	struct gm_locked_range *lr;
 	struct gm_paged_range r;
 	struct gm_segment seg;
@@ -380,11 +378,7 @@ TEST_F(dma, physical_iovas_need_cap_sys_rawio)
 
 	if (!self->edu)
 		return;
-	ASSERT_EQ(0, syscall(SYS_capget, &hdr, cap));
-	cap[0].effective &= ~CAP_TO_MASK(CAP_SYS_RAWIO);
-	cap[0].permitted &= ~CAP_TO_MASK(CAP_SYS_RAWIO);
-	cap[0].inheritable &= ~CAP_TO_MASK(CAP_SYS_RAWIO);
-	ASSERT_EQ(0, syscall(SYS_capset, &hdr, cap));
+	ASSERT_EQ(0, gm_test_drop_cap(CAP_SYS_RAWIO));
 
 	ASSERT_EQ(0, gm_paged_range_init(&r, 0, 2 * SZ_4K, gpns, 2));
 	test_gm_ok(gm_lock_range(self->gm, &r, &lr));
@@ -641,12 +635,10 @@ static void *lock_with_iovas(void *arg)
 {
 	static const uint64_t gpns[] = { 0, 1 };
 	struct stalled_call *c = arg;
-	struct guestmem_lock_gpns cmd = {
-		.size = sizeof(cmd), .gpns_uptr = (uintptr_t)gpns, .gpn_count = 2,
-		.iovas_uptr = (uintptr_t)c->iovas,
-	};
+	struct guestmem_lock_gpns cmd;
+	int rc = lock_gpns(c->fd, gpns, 2, 0, c->iovas, &cmd);
 
-	c->rc = ioctl(c->fd, GUESTMEM_LOCK_GPNS, &cmd) ? -errno : (int)cmd.out_lock_id;
+	c->rc = rc ? rc : (int)cmd.out_lock_id;
 	c->done = true;
 	return NULL;
 }

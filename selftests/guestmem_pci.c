@@ -318,11 +318,6 @@ TEST_F(pci, the_dma_interrupt_reaches_an_eventfd)
 	close(efd);
 }
 
-static int pci_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
 /* The raw rules of the PCI ioctls. */
 TEST_F(pci, pci_ioctls_check_their_arguments)
 {
@@ -337,56 +332,56 @@ TEST_F(pci, pci_ioctls_check_their_arguments)
 	dev = open("/dev/guestmem", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, dev);
 	o.flags = 1;
-	EXPECT_EQ(-EOPNOTSUPP, pci_ioctl(dev, GUESTMEM_OPEN_PCI, &o));
+	EXPECT_EQ(-EOPNOTSUPP, gm_raw(dev, GUESTMEM_OPEN_PCI, &o));
 	o.flags = 0;
 	o.pci_bus = 0x7f;
-	EXPECT_EQ(-ENODEV, pci_ioctl(dev, GUESTMEM_OPEN_PCI, &o));
+	EXPECT_EQ(-ENODEV, gm_raw(dev, GUESTMEM_OPEN_PCI, &o));
 	o.pci_bus = 0;
-	ASSERT_EQ(0, pci_ioctl(dev, GUESTMEM_OPEN_PCI, &o));
+	ASSERT_EQ(0, gm_raw(dev, GUESTMEM_OPEN_PCI, &o));
 	fd = o.out_fd;
 	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD));
 	/* PCI ioctls on the wrong fds, object ioctls on a PCI fd. */
-	EXPECT_EQ(-ENOTTY, pci_ioctl(dev, GUESTMEM_PCI_INFO, &pi));
-	EXPECT_EQ(-ENOTTY, pci_ioctl(gm_fd(self->gm), GUESTMEM_PCI_INFO, &pi));
-	EXPECT_EQ(-ENOTTY, pci_ioctl(fd, GUESTMEM_INFO, &pi));
-	EXPECT_EQ(0, pci_ioctl(fd, GUESTMEM_PCI_INFO, &pi));
+	EXPECT_EQ(-ENOTTY, gm_raw(dev, GUESTMEM_PCI_INFO, &pi));
+	EXPECT_EQ(-ENOTTY, gm_raw(gm_fd(self->gm), GUESTMEM_PCI_INFO, &pi));
+	EXPECT_EQ(-ENOTTY, gm_raw(fd, GUESTMEM_INFO, &pi));
+	EXPECT_EQ(0, gm_raw(fd, GUESTMEM_PCI_INFO, &pi));
 
 	si.irq_type = 7;
-	EXPECT_EQ(-EINVAL, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EINVAL, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 	si.irq_type = GUESTMEM_IRQ_INTX;
 	si.count = 2;
-	EXPECT_EQ(-EINVAL, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EINVAL, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 	si.irq_type = GUESTMEM_IRQ_NONE;
 	si.count = 1;
-	EXPECT_EQ(-EINVAL, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EINVAL, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 	si.irq_type = GUESTMEM_IRQ_MSI;
 	si.count = 1;
 	si.eventfds_uptr = (uintptr_t)&bad;
-	EXPECT_EQ(-EBADF, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EBADF, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 	si.eventfds_uptr = 8;
-	EXPECT_EQ(-EFAULT, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EFAULT, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 	/* All or nothing: a failed call routed nothing. */
-	EXPECT_EQ(0, pci_ioctl(fd, GUESTMEM_PCI_INFO, &pi));
+	EXPECT_EQ(0, gm_raw(fd, GUESTMEM_PCI_INFO, &pi));
 	EXPECT_EQ(GUESTMEM_IRQ_NONE, pi.out_irq_type);
 	si = (struct guestmem_pci_set_irqs){
 		.size = sizeof(si), .flags = GUESTMEM_PCI_UNMASK_INTX,
 	};
-	EXPECT_EQ(-EINVAL, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EINVAL, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 	si.flags = 2;
-	EXPECT_EQ(-EOPNOTSUPP, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EOPNOTSUPP, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 
 	dm.bits = 23;
-	EXPECT_EQ(-EINVAL, pci_ioctl(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
+	EXPECT_EQ(-EINVAL, gm_raw(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
 	dm.bits = 65;
-	EXPECT_EQ(-EINVAL, pci_ioctl(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
+	EXPECT_EQ(-EINVAL, gm_raw(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
 	dm.bits = 64;
 	dm.__reserved = 1;
-	EXPECT_EQ(-EOPNOTSUPP, pci_ioctl(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
+	EXPECT_EQ(-EOPNOTSUPP, gm_raw(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
 	dm.__reserved = 0;
-	EXPECT_EQ(0, pci_ioctl(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
+	EXPECT_EQ(0, gm_raw(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
 	/* Objects are mapped for the mask they were attached with. */
 	test_gm_ok(gm_attach_device(self->gm, EDU));
-	EXPECT_EQ(-EBUSY, pci_ioctl(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
+	EXPECT_EQ(-EBUSY, gm_raw(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
 	close(fd);
 
 	/* Without CAP_SYS_RAWIO: -EPERM. */
@@ -394,7 +389,7 @@ TEST_F(pci, pci_ioctls_check_their_arguments)
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		_exit(gm_test_drop_cap(CAP_SYS_RAWIO) ? 2 :
-		      pci_ioctl(dev, GUESTMEM_OPEN_PCI, &o) == -EPERM ? 0 : 1);
+		      gm_raw(dev, GUESTMEM_OPEN_PCI, &o) == -EPERM ? 0 : 1);
 	EXPECT_EQ(0, gm_test_wait(pid));
 	close(dev);
 	close(efd);

@@ -317,45 +317,60 @@ static inline int gm_test_wait(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
-/* Send @fd over the unix socket @sock (SCM_RIGHTS). */
-static inline int gm_test_send_fd(int sock, int fd)
+/* Send the @n (at most 4) fds @fds over the unix socket @sock (SCM_RIGHTS). */
+static inline int gm_test_send_fds(int sock, const int *fds, int n)
 {
-	char data = 'F', cbuf[CMSG_SPACE(sizeof(int))];
+	char data = 'F', cbuf[CMSG_SPACE(4 * sizeof(int))];
 	struct iovec iov = { &data, 1 };
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+		.msg_control = cbuf, .msg_controllen = CMSG_SPACE(n * sizeof(int)),
 	};
 	struct cmsghdr *c;
 
+	if (n < 1 || n > 4)
+		return -1;
 	memset(cbuf, 0, sizeof(cbuf));
 	c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
 	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+/* Receive exactly @n fds sent with gm_test_send_fds() (O_CLOEXEC): 0 or -1. */
+static inline int gm_test_recv_fds(int sock, int *fds, int n)
+{
+	char data, cbuf[CMSG_SPACE(4 * sizeof(int))];
+	struct iovec iov = { &data, 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = CMSG_SPACE(n * sizeof(int)),
+	};
+	struct cmsghdr *c;
+
+	if (n < 1 || n > 4 || recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(n * sizeof(int)))
+		return -1;
+	memcpy(fds, CMSG_DATA(c), n * sizeof(int));
+	return 0;
+}
+
+/* Send @fd over the unix socket @sock (SCM_RIGHTS). */
+static inline int gm_test_send_fd(int sock, int fd)
+{
+	return gm_test_send_fds(sock, &fd, 1);
 }
 
 /* Receive an fd sent with gm_test_send_fd() (O_CLOEXEC), or -1. */
 static inline int gm_test_recv_fd(int sock)
 {
-	char data, cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &data, 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c;
 	int fd;
 
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
+	return gm_test_recv_fds(sock, &fd, 1) ? -1 : fd;
 }
 
 /*
