@@ -9,8 +9,12 @@
  *     and that the thread's gm_last_error() tells the same story.
  *
  * Plus the memory layouts the seed's unit tests use, built from an
- * mmap(PROT_NONE) reservation with mprotect() for the "RAM" parts, and a
- * leak check (open fds and mappings) for fixture teardowns.
+ * mmap(PROT_NONE) reservation with mprotect() for the "RAM" parts, a leak
+ * check (open fds and mappings) for fixture teardowns, and what more than
+ * one program needs around the tests: users and capabilities, child
+ * processes, fd passing, VmPin and /proc/vmstat, physical addresses, the
+ * kernel log.  The same three layers over the raw ioctls are in
+ * guestmem_raw.h; no program keeps a copy of a helper here.
  */
 #ifndef GUESTMEM_SELFTEST_UTILS_H
 #define GUESTMEM_SELFTEST_UTILS_H
