@@ -44,7 +44,7 @@ struct edu {
  * the right width, in program order: user space has no readl()/writel().
  * edu accepts only 4-byte accesses below 0x80 and 4- or 8-byte ones above.
  */
-static uint32_t edu_read32(struct edu *edu, uint32_t reg)
+uint32_t edu_read32(struct edu *edu, uint32_t reg)
 {
 	return *(volatile uint32_t *)(edu->regs + reg);
 }

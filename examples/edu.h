@@ -76,5 +76,7 @@ int edu_dma_start(struct edu *edu, uint64_t iova, uint32_t dev_off,
 int edu_dma_wait(struct edu *edu);
 uint32_t edu_irq_status(struct edu *edu);
 void edu_irq_ack(struct edu *edu, uint32_t bits);
+/* One 4-byte register read of BAR0 (EDU_REG_*), for tests. */
+uint32_t edu_read32(struct edu *edu, uint32_t reg);
 
 #endif /* EDU_H */

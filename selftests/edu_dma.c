@@ -17,45 +17,14 @@
  * the second this test runs in an idle VM it is good enough.
  */
 
-/*
- * The selftests Makefile builds each test program from a single .c file, so
- * the driver is compiled into this one rather than linked from
- * build/examples/libedu.a.  Including the .c keeps the driver an ordinary
- * header + source pair for its real users.
- */
-#include "../examples/edu.c"
-
 #include <sys/types.h>
 
+#include "edu.h"
 #include "guestmem_utils.h"
 #include "iommu_fault.h"
 
-#define PAGEMAP_PRESENT		(1ULL << 63)
-#define PAGEMAP_PFN_MASK	((1ULL << 55) - 1)
 #define FILL			0x5a	/* what untouched memory holds */
 #define XFER_LEN		EDU_DMA_BUF_USABLE	/* 4095: the most edu takes */
-
-/* The physical address of @va, from /proc/self/pagemap (PFNs need root). */
-static int virt_to_phys(const void *va, uint64_t *pa)
-{
-	uint64_t page = sysconf(_SC_PAGESIZE), entry;
-	ssize_t n;
-	int fd;
-
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, &entry, sizeof(entry), (uintptr_t)va / page * sizeof(entry));
-	close(fd);
-	if (n != sizeof(entry))
-		return n < 0 ? -errno : -EIO;
-	if (!(entry & PAGEMAP_PRESENT))
-		return -ENOENT;
-	if (!(entry & PAGEMAP_PFN_MASK))
-		return -EPERM;		/* PFNs hidden: no CAP_SYS_ADMIN */
-	*pa = (entry & PAGEMAP_PFN_MASK) * page + (uintptr_t)va % page;
-	return 0;
-}
 
 /*
  * DMA between @buf and the device buffer at @dev_off, addressing @buf by its
@@ -73,7 +42,7 @@ static int dma_by_phys(struct edu *edu, bool to_device, uint8_t *buf,
 		chunk = page - (uintptr_t)buf % page;
 		if (chunk > len)
 			chunk = len;
-		ret = virt_to_phys(buf, &pa);
+		ret = gm_test_virt_to_phys(buf, &pa);
 		if (ret)
 			return ret;
 		ret = to_device ? edu_dma_to_device(edu, pa, dev_off, chunk) :
@@ -93,10 +62,10 @@ static enum iommu_kind iommu_kind(const char *bdf)
 	ssize_t n = -1;
 	int fd;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", bdf);
+	snprintf(path, sizeof(path), GM_TEST_PCI_DEVICES "/%s/iommu_group", bdf);
 	if (access(path, F_OK))
 		return IOMMU_NONE;
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group/type", bdf);
+	snprintf(path, sizeof(path), GM_TEST_PCI_DEVICES "/%s/iommu_group/type", bdf);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		n = read(fd, type, sizeof(type) - 1);
@@ -119,67 +88,6 @@ static bool phys_is_iova(const char *bdf)
 	return kind == IOMMU_NONE || kind == IOMMU_IDENTITY;
 }
 
-/* The kernel log, read from its current end: only new records are seen. */
-static int kmsg_open_at_end(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-/* Wait up to @ms for a kernel log message containing @text; copy it out. */
-static bool kmsg_wait_for(int fd, const char *text, char *msg, size_t size,
-			  int ms)
-{
-	uint64_t deadline = edu_now_ms() + ms;
-	char rec[1024], *body;
-	ssize_t n;
-
-	while (edu_now_ms() <= deadline) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0) {
-			if (errno == EAGAIN)
-				usleep(10000);
-			else if (errno != EPIPE)	/* EPIPE: records lost */
-				return false;
-			continue;
-		}
-		rec[n] = '\0';
-		body = strchr(rec, ';');	/* "prio,seq,time,flags;text\n" */
-		if (!body)
-			continue;
-		body[strcspn(body, "\n")] = '\0';
-		if (strstr(body + 1, text)) {
-			snprintf(msg, size, "%s", body + 1);
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * Tell the VM runner that this test provokes kernel messages with @text.
- * One write() is one log record.  Not dprintf(): glibc's probes the fd with
- * lseek(SEEK_CUR), which /dev/kmsg refuses with EINVAL, and then writes
- * nothing.
- */
-static int kmsg_expect(const char *text)
-{
-	char rec[128];
-	int fd, len;
-	ssize_t n;
-
-	len = snprintf(rec, sizeof(rec), "guestmem-selftest: expect %s\n", text);
-	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, rec, len);
-	close(fd);
-	return n == len ? 0 : -EIO;
-}
-
 static uint8_t *locked_pages(size_t size)
 {
 	uint8_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -192,14 +100,6 @@ static uint8_t *locked_pages(size_t size)
 		return NULL;
 	}
 	return p;
-}
-
-static bool all_bytes_are(const uint8_t *p, size_t len, uint8_t val)
-{
-	while (len--)
-		if (*p++ != val)
-			return false;
-	return true;
 }
 
 /* Inputs the driver refuses before it touches the device: no root needed. */
@@ -329,8 +229,8 @@ TEST_F(edu, round_trip_by_physical_address)
 		return;
 	if (!phys_is_iova(edu_bdf(self->edu)))
 		SKIP(return, "the IOMMU translates: physical addresses are not IOVAs");
-	ASSERT_EQ(0, virt_to_phys(self->src, &pa[0]));
-	ASSERT_EQ(0, virt_to_phys(self->src + self->page, &pa[1]));
+	ASSERT_EQ(0, gm_test_virt_to_phys(self->src, &pa[0]));
+	ASSERT_EQ(0, gm_test_virt_to_phys(self->src + self->page, &pa[1]));
 	TH_LOG("source pages at 0x%llx and 0x%llx (%s)", (unsigned long long)pa[0],
 	       (unsigned long long)pa[1],
 	       pa[1] == pa[0] + self->page ? "contiguous" : "not contiguous");
@@ -339,8 +239,8 @@ TEST_F(edu, round_trip_by_physical_address)
 	ASSERT_EQ(0, dma_by_phys(self->edu, false, to, 0, XFER_LEN));
 
 	EXPECT_EQ(0, memcmp(from, to, XFER_LEN));
-	EXPECT_TRUE(all_bytes_are(self->dst, to - self->dst, FILL));
-	EXPECT_TRUE(all_bytes_are(to + XFER_LEN,
+	EXPECT_TRUE(gm_test_all_bytes(self->dst, to - self->dst, FILL));
+	EXPECT_TRUE(gm_test_all_bytes(to + XFER_LEN,
 				  2 * self->page - 1000 - XFER_LEN, FILL));
 }
 
@@ -363,8 +263,8 @@ TEST_F(edu, device_offset_selects_the_bytes)
 
 	EXPECT_EQ(0, memcmp(self->dst + self->page - 50, self->src + 100, 100));
 	EXPECT_EQ(0, memcmp(self->dst + self->page + 50, self->src, 100));
-	EXPECT_TRUE(all_bytes_are(self->dst, self->page - 50, FILL));
-	EXPECT_TRUE(all_bytes_are(self->dst + self->page + 150,
+	EXPECT_TRUE(gm_test_all_bytes(self->dst, self->page - 50, FILL));
+	EXPECT_TRUE(gm_test_all_bytes(self->dst + self->page + 150,
 				  self->page - 150, FILL));
 }
 
@@ -388,24 +288,24 @@ TEST_F(edu, iommu_blocks_dma_by_physical_address)
 		return;
 	if (iommu_kind(edu_bdf(self->edu)) != IOMMU_TRANSLATING)
 		SKIP(return, "no translating IOMMU in front of the device");
-	ASSERT_EQ(0, virt_to_phys(self->dst, &pa));
-	kmsg = kmsg_open_at_end();
+	ASSERT_EQ(0, gm_test_virt_to_phys(self->dst, &pa));
+	kmsg = gm_test_kmsg_open_at_end();
 	ASSERT_LE(0, kmsg);
 	iommu_fault_line(want, sizeof(want), edu_bdf(self->edu), pa + 1000);
 
 	if (tag)
-		ASSERT_EQ(0, kmsg_expect(tag));
+		ASSERT_EQ(0, gm_test_kmsg_expect(tag));
 	EXPECT_EQ(0, dma_by_phys(self->edu, false, self->dst + 1000, 0,
 				 XFER_LEN));
 	EXPECT_EQ(0u, edu_read32(self->edu, EDU_REG_DMA_CMD) & EDU_DMA_START);
 
-	EXPECT_TRUE(all_bytes_are(self->dst, 2 * self->page, FILL));
+	EXPECT_TRUE(gm_test_all_bytes(self->dst, 2 * self->page, FILL));
 	/* QEMU's AMD-Vi logs nothing: the bytes are the proof there. */
 	if (!tag) {
 		close(kmsg);
 		return;
 	}
-	found = kmsg_wait_for(kmsg, want, msg, sizeof(msg), 2000);
+	found = gm_test_kmsg_wait_for(kmsg, want, msg, sizeof(msg), 2000);
 	EXPECT_TRUE(found) TH_LOG("no kernel message \"%s\"", want);
 	if (found)
 		TH_LOG("kernel: %s", msg);

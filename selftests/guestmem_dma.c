@@ -11,8 +11,6 @@
  * IOMMU=off (dma-direct) the IOVA is the physical address, which root can
  * check in /proc/self/pagemap.
  */
-#include "../examples/edu.c"
-
 #include <linux/capability.h>
 #include <linux/guestmem.h>
 #include <linux/userfaultfd.h>
@@ -22,37 +20,14 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
-#include "guestmem_utils.h"
+#include "edu.h"
+#include "guestmem_raw.h"
 #include "iommu_fault.h"
 
 #define EDU_BDF			"0000:00:03.0"
 #define NPAGES			16
 #define BUF_SIZE		(NPAGES * SZ_4K)
 #define FILL			0x5a
-#define PAGEMAP_PRESENT		(1ULL << 63)
-#define PAGEMAP_PFN_MASK	((1ULL << 55) - 1)
-
-/* The physical address of @va, from /proc/self/pagemap (PFNs need root). */
-static int virt_to_phys(const void *va, uint64_t *pa)
-{
-	uint64_t entry;
-	ssize_t n;
-	int fd;
-
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, &entry, sizeof(entry), (uintptr_t)va / SZ_4K * sizeof(entry));
-	close(fd);
-	if (n != sizeof(entry))
-		return n < 0 ? -errno : -EIO;
-	if (!(entry & PAGEMAP_PRESENT))
-		return -ENOENT;
-	if (!(entry & PAGEMAP_PFN_MASK))
-		return -EPERM;
-	*pa = (entry & PAGEMAP_PFN_MASK) * SZ_4K + (uintptr_t)va % SZ_4K;
-	return 0;
-}
 
 /* Does the IOMMU translate the device's DMA (its group's default domain)? */
 static bool iommu_translates(const char *bdf)
@@ -61,7 +36,7 @@ static bool iommu_translates(const char *bdf)
 	ssize_t n = -1;
 	int fd;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group/type", bdf);
+	snprintf(path, sizeof(path), GM_TEST_PCI_DEVICES "/%s/iommu_group/type", bdf);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -71,58 +46,6 @@ static bool iommu_translates(const char *bdf)
 		return false;
 	type[strcspn(type, "\n")] = '\0';
 	return !strcmp(type, "DMA") || !strcmp(type, "DMA-FQ");
-}
-
-static uint32_t object_flags_of_fd(int fd)
-{
-	struct guestmem_info info = { .size = sizeof(info) };
-
-	return ioctl(fd, GUESTMEM_INFO, &info) ? 0 : info.out_flags;
-}
-
-static uint32_t object_flags(struct gm *gm)
-{
-	return object_flags_of_fd(gm_fd(gm));
-}
-
-static int kmsg_open_at_end(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-/* Wait up to @ms for a kernel log record containing @text. */
-static bool kmsg_wait_for(int fd, const char *text, int ms)
-{
-	uint64_t deadline = edu_now_ms() + ms;
-	char rec[1024];
-	ssize_t n;
-
-	while (edu_now_ms() <= deadline) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0) {
-			if (errno == EAGAIN)
-				usleep(10000);
-			else if (errno != EPIPE)
-				return false;
-			continue;
-		}
-		rec[n] = '\0';
-		if (strstr(rec, text))
-			return true;
-	}
-	return false;
-}
-
-static bool all_bytes_are(const uint8_t *p, size_t len, uint8_t val)
-{
-	while (len--)
-		if (*p++ != val)
-			return false;
-	return true;
 }
 
 static void fill_distinct(uint8_t *p, size_t len, uint32_t seed)
@@ -161,8 +84,9 @@ FIXTURE_SETUP(dma)
 	memset(self->buf, FILL, BUF_SIZE);
 	test_gm_ok(gm_new("dma", self->buf, BUF_SIZE, &self->gm));
 	test_gm_ok(gm_attach_device(self->gm, EDU_BDF));
-	EXPECT_TRUE(object_flags(self->gm) & GUESTMEM_INFO_ATTACHED);
-	EXPECT_EQ(!self->translated, !!(object_flags(self->gm) & GUESTMEM_INFO_IOVA_PHYS));
+	EXPECT_TRUE(info_flags_of(gm_fd(self->gm)) & GUESTMEM_INFO_ATTACHED);
+	EXPECT_EQ(!self->translated,
+		  !!(info_flags_of(gm_fd(self->gm)) & GUESTMEM_INFO_IOVA_PHYS));
 	self->pinned = gm_test_vmpin_pages();
 }
 
@@ -200,7 +124,7 @@ TEST_F(dma, round_trip_through_non_contiguous_locked_pages)
 		p[i] = gm_locked_pages_page(lp, i);
 		ASSERT_EQ(self->buf + gpns[i] * SZ_4K, p[i]);
 		test_gm_ok(gm_iova(self->gm, gpns[i] * SZ_4K, &iova[i]));
-		ASSERT_EQ(0, virt_to_phys(p[i], &pa));
+		ASSERT_EQ(0, gm_test_virt_to_phys(p[i], &pa));
 		TH_LOG("gpa 0x%05" PRIx64 ": iova 0x%" PRIx64 ", phys 0x%" PRIx64,
 		       gpns[i] * SZ_4K, iova[i], pa);
 		if (self->translated) {
@@ -225,7 +149,7 @@ TEST_F(dma, round_trip_through_non_contiguous_locked_pages)
 	EXPECT_EQ(0, memcmp(want, p[2], EDU_DMA_BUF_USABLE));
 	EXPECT_EQ(FILL, p[2][4095]);
 	/* Nothing else of the buffer moved. */
-	EXPECT_TRUE(all_bytes_are(self->buf + 12 * SZ_4K, 4 * SZ_4K, FILL));
+	EXPECT_TRUE(gm_test_all_bytes(self->buf + 12 * SZ_4K, 4 * SZ_4K, FILL));
 	gm_locked_pages_release(lp);
 }
 
@@ -287,8 +211,8 @@ TEST_F(dma, lock_range_iova_segments)
 	for (i = 0; i + 1 < 8; i++) {
 		uint64_t a, b;
 
-		ASSERT_EQ(0, virt_to_phys(self->buf + gpns[i] * SZ_4K, &a));
-		ASSERT_EQ(0, virt_to_phys(self->buf + gpns[i + 1] * SZ_4K, &b));
+		ASSERT_EQ(0, gm_test_virt_to_phys(self->buf + gpns[i] * SZ_4K, &a));
+		ASSERT_EQ(0, gm_test_virt_to_phys(self->buf + gpns[i + 1] * SZ_4K, &b));
 		scattered |= b != a + SZ_4K;
 	}
 	TH_LOG("%zu segment(s); physical pages %s", gm_locked_range_count(lr),
@@ -296,7 +220,7 @@ TEST_F(dma, lock_range_iova_segments)
 	for (i = 0; i < gm_locked_range_count(lr); i++) {
 		ASSERT_EQ(0, gm_locked_range_segment(lr, i, &seg));
 		EXPECT_TRUE(seg.has_iova);
-		ASSERT_EQ(0, virt_to_phys(seg.va, &pa));
+		ASSERT_EQ(0, gm_test_virt_to_phys(seg.va, &pa));
 		if (!self->translated) {
 			EXPECT_EQ(pa, seg.iova);
 		}
@@ -356,8 +280,9 @@ TEST_F(dma, iova_runs_are_what_the_device_uses)
 		for (k = 0; k < runs[i].npages; k++) {
 			EXPECT_EQ(iovas[covered + k], runs[i].iova + k * SZ_4K);
 			if (!self->translated) {
-				ASSERT_EQ(0, virt_to_phys(self->buf + (runs[i].gpn + k) * SZ_4K,
-							  &pa));
+				uint8_t *va = self->buf + (runs[i].gpn + k) * SZ_4K;
+
+				ASSERT_EQ(0, gm_test_virt_to_phys(va, &pa));
 				EXPECT_EQ(pa, runs[i].iova + k * SZ_4K);
 			}
 		}
@@ -446,8 +371,6 @@ TEST_F(dma, attach_is_once_and_needs_a_real_device)
 TEST_F(dma, physical_iovas_need_cap_sys_rawio)
 {
 	static const uint64_t gpns[] = { 14, 15 };
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct cap[2];
 	struct gm_locked_range *lr;
 	struct gm_paged_range r;
 	struct gm_segment seg;
@@ -455,11 +378,7 @@ TEST_F(dma, physical_iovas_need_cap_sys_rawio)
 
 	if (!self->edu)
 		return;
-	ASSERT_EQ(0, syscall(SYS_capget, &hdr, cap));
-	cap[0].effective &= ~CAP_TO_MASK(CAP_SYS_RAWIO);
-	cap[0].permitted &= ~CAP_TO_MASK(CAP_SYS_RAWIO);
-	cap[0].inheritable &= ~CAP_TO_MASK(CAP_SYS_RAWIO);
-	ASSERT_EQ(0, syscall(SYS_capset, &hdr, cap));
+	ASSERT_EQ(0, gm_test_drop_cap(CAP_SYS_RAWIO));
 
 	ASSERT_EQ(0, gm_paged_range_init(&r, 0, 2 * SZ_4K, gpns, 2));
 	test_gm_ok(gm_lock_range(self->gm, &r, &lr));
@@ -508,7 +427,7 @@ TEST_F(dma, allocated_memory_has_an_iova_for_every_gpa)
 			EXPECT_EQ(iova0 + gpas[i], iova);
 		} else {
 			(void)*(volatile uint8_t *)(base + gpas[i]);   /* fault our mapping in */
-			ASSERT_EQ(0, virt_to_phys(base + gpas[i], &pa));
+			ASSERT_EQ(0, gm_test_virt_to_phys(base + gpas[i], &pa));
 			EXPECT_EQ(pa, iova);
 		}
 	}
@@ -584,7 +503,7 @@ TEST_F(dma, munmap_keeps_locked_pages_and_dma_lands_in_them)
 	ASSERT_EQ(0, edu_dma_to_device(self->edu, iova[2], 0, sizeof(src)));
 	ASSERT_EQ(0, edu_dma_from_device(self->edu, iova[3], 0, sizeof(src)));
 	EXPECT_EQ(0, memcmp(map2 + 3 * SZ_4K, src, sizeof(src)));
-	EXPECT_TRUE(all_bytes_are(map2, 2 * SZ_4K, FILL));
+	EXPECT_TRUE(gm_test_all_bytes(map2, 2 * SZ_4K, FILL));
 
 	gm_locked_pages_release(lp);
 	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
@@ -623,7 +542,7 @@ TEST_F(dma, dma_to_an_unlocked_or_never_mapped_iova_is_blocked)
 	gm_locked_pages_release(lp);
 	memset(self->buf + gpn * SZ_4K, FILL, SZ_4K);
 
-	kmsg = kmsg_open_at_end();
+	kmsg = gm_test_kmsg_open_at_end();
 	ASSERT_LE(0, kmsg);
 	if (iommu_fault_tag())
 		ASSERT_EQ(0, gm_test_kmsg_expect(iommu_fault_tag()));
@@ -635,24 +554,24 @@ TEST_F(dma, dma_to_an_unlocked_or_never_mapped_iova_is_blocked)
 	sleep(5);
 	/* The device buffer holds src: write it to the stale IOVA. */
 	ASSERT_EQ(0, edu_dma_from_device(self->edu, iova, 0, sizeof(src)));
-	EXPECT_TRUE(all_bytes_are(self->buf, BUF_SIZE, FILL));
+	EXPECT_TRUE(gm_test_all_bytes(self->buf, BUF_SIZE, FILL));
 	/* QEMU's AMD-Vi logs nothing: the bytes are the proof there. */
 	if (iommu_fault_line(want, sizeof(want), EDU_BDF, iova))
-		EXPECT_TRUE(kmsg_wait_for(kmsg, want, 2000))
+		EXPECT_TRUE(gm_test_kmsg_wait_for(kmsg, want, NULL, 0, 2000))
 			TH_LOG("no kernel message \"%s\"", want);
 
 	/* 1 MiB: below every IOVA the allocator hands out (top-down from 4 GiB). */
 	sleep(5);
 	ASSERT_EQ(0, edu_dma_from_device(self->edu, 0x100000, 0, sizeof(src)));
-	EXPECT_TRUE(all_bytes_are(self->buf, BUF_SIZE, FILL));
+	EXPECT_TRUE(gm_test_all_bytes(self->buf, BUF_SIZE, FILL));
 	/*
 	 * 6.1 may print only the fault status line for this one (its record is
 	 * dropped when the previous one was not yet cleared); the bytes above
 	 * are the proof, the log line a witness.
 	 */
 	if (iommu_fault_line(want, sizeof(want), EDU_BDF, 0x100000))
-		EXPECT_TRUE(kmsg_wait_for(kmsg, want, 2000) ||
-			    kmsg_wait_for(kmsg, iommu_fault_any(), 100));
+		EXPECT_TRUE(gm_test_kmsg_wait_for(kmsg, want, NULL, 0, 2000) ||
+			    gm_test_kmsg_wait_for(kmsg, iommu_fault_any(), NULL, 0, 100));
 	close(kmsg);
 }
 
@@ -722,12 +641,10 @@ static void *lock_with_iovas(void *arg)
 {
 	static const uint64_t gpns[] = { 0, 1 };
 	struct stalled_call *c = arg;
-	struct guestmem_lock_gpns cmd = {
-		.size = sizeof(cmd), .gpns_uptr = (uintptr_t)gpns, .gpn_count = 2,
-		.iovas_uptr = (uintptr_t)c->iovas,
-	};
+	struct guestmem_lock_gpns cmd;
+	int rc = lock_gpns(c->fd, gpns, 2, 0, c->iovas, &cmd);
 
-	c->rc = ioctl(c->fd, GUESTMEM_LOCK_GPNS, &cmd) ? -errno : (int)cmd.out_lock_id;
+	c->rc = rc ? rc : (int)cmd.out_lock_id;
 	c->done = true;
 	return NULL;
 }
@@ -736,7 +653,7 @@ static void *query_info(void *arg)
 {
 	struct stalled_call *c = arg;
 
-	c->rc = object_flags_of_fd(c->fd) ? 0 : -1;
+	c->rc = info_flags_of(c->fd) ? 0 : -1;
 	c->done = true;
 	return NULL;
 }

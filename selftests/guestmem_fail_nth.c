@@ -55,19 +55,13 @@
 #include <linux/guestmem_netlink.h>
 #include <linux/netlink.h>
 
-#include "guestmem_utils.h"
+#include "guestmem_raw.h"
 
 #define MEM_PAGES	16
 #define EDU_BDF		GM_TEST_EDU
-#define EDU_SYSFS	"/sys/bus/pci/devices/" EDU_BDF
 
 /* ------------------------------------------------------------------ */
-/* The raw calls: 0 or -errno. */
-
-static int gm_raw(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
+/* The raw calls (more in guestmem_raw.h): 0 or -errno. */
 
 static int new_user(int dev, void *base, uint64_t len, int *fd)
 {
@@ -145,67 +139,6 @@ static int subrange(int obj, uint64_t off, uint64_t len, uint32_t flags,
 	rc = gm_raw(obj, GUESTMEM_SUBRANGE, cmd);
 	*fd = rc ? -1 : (int)cmd->out_fd;
 	return rc;
-}
-
-static int lock_gpns(int obj, const uint64_t *gpns, uint64_t n, uint32_t flags,
-		     uint64_t *iovas, struct guestmem_lock_gpns *cmd)
-{
-	*cmd = (struct guestmem_lock_gpns){
-		.size = sizeof(*cmd), .flags = flags,
-		.gpns_uptr = (uintptr_t)gpns, .gpn_count = n,
-		.iovas_uptr = (uintptr_t)iovas,
-	};
-	return gm_raw(obj, GUESTMEM_LOCK_GPNS, cmd);
-}
-
-static int unlock_gpns(int obj, uint32_t id)
-{
-	struct guestmem_unlock_gpns cmd = { .size = sizeof(cmd), .lock_id = id };
-
-	return gm_raw(obj, GUESTMEM_UNLOCK_GPNS, &cmd);
-}
-
-static int iova_of(int obj, const uint64_t *gpns, uint64_t n, uint64_t *iovas,
-		   struct guestmem_iova *cmd)
-{
-	*cmd = (struct guestmem_iova){
-		.size = sizeof(*cmd), .gpns_uptr = (uintptr_t)gpns,
-		.gpn_count = n, .iovas_uptr = (uintptr_t)iovas,
-	};
-	return gm_raw(obj, GUESTMEM_IOVA, cmd);
-}
-
-static int iova_runs_of(int obj, uint64_t gpn, uint64_t n,
-			struct guestmem_iova_run *runs, uint32_t max,
-			struct guestmem_iova_runs *cmd)
-{
-	*cmd = (struct guestmem_iova_runs){
-		.size = sizeof(*cmd), .gpn = gpn, .gpn_count = n,
-		.runs_uptr = (uintptr_t)runs, .max_runs = max,
-	};
-	return gm_raw(obj, GUESTMEM_IOVA_RUNS, cmd);
-}
-
-static int attach_edu(int obj)
-{
-	struct guestmem_attach_device cmd = {
-		.size = sizeof(cmd), .pci_devfn = 3 << 3,
-	};
-
-	return gm_raw(obj, GUESTMEM_ATTACH_DEVICE, &cmd);
-}
-
-static int info_of(int obj, struct guestmem_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->size = sizeof(*info);
-	return gm_raw(obj, GUESTMEM_INFO, info);
-}
-
-/* The edu device exists, and is bound to guestmem (attach needs that). */
-static bool have_edu(void)
-{
-	return access(EDU_SYSFS, F_OK) == 0 && gm_test_bind(EDU_BDF) == 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1379,7 +1312,7 @@ static void expect_locked(struct __test_metadata *_metadata,
 		       .distinct = 4 }
 #define PREEMPTIVE { .kind = USER, .through = PREEMPTIVE_VIEW, \
 		     GPNS(0, 5, 2, 2, 7), .distinct = 4 }
-/* The list of the lock test guestmem_abi.c had, now with its IOVAs. */
+/* The list of the lock test in guestmem_abi_lock.c, now with its IOVAs. */
 #define ATTACHED { .kind = USER, .attach = true, GPNS(0, 1, 2, 3, 1), \
 		   .distinct = 4 }
 #define ATTACHED_VIEW { .kind = USER, .through = VIEW, .attach = true, \
@@ -1595,30 +1528,6 @@ TEST_FAIL_NTH(iova, iova)
 			TH_LOG("entry %u: IOVA %#llx is no entry's", i,
 			       (unsigned long long)iovas[i]);
 	return 0;
-}
-
-/* The runs IOVA_RUNS must return: the page IOVAs, merged. */
-static unsigned int expected_runs(int obj, uint64_t gpn, uint64_t n,
-				  struct guestmem_iova_run *runs)
-{
-	struct guestmem_iova cmd;
-	unsigned int nr = 0;
-	uint64_t i, iova;
-
-	for (i = 0; i < n; i++) {
-		uint64_t g = gpn + i;
-
-		if (iova_of(obj, &g, 1, &iova, &cmd))
-			return 0;
-		if (nr && runs[nr - 1].iova + runs[nr - 1].npages * PAGE == iova) {
-			runs[nr - 1].npages++;
-			continue;
-		}
-		runs[nr++] = (struct guestmem_iova_run){
-			.gpn = g, .npages = 1, .iova = iova,
-		};
-	}
-	return nr;
 }
 
 TEST_FAIL_NTH(iova, iova_runs)

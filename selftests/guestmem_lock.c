@@ -18,51 +18,16 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "guestmem_utils.h"
+#include "guestmem_raw.h"
 
 #define NPAGES 64
 #define BUF_SIZE (NPAGES * SZ_4K)
-
-static int wait_exit_status(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (!WIFEXITED(status))
-		return 1000 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return WEXITSTATUS(status);
-}
-
-/* Layer 1: GUESTMEM_INFO on the object fd, for the kernel's lock counters. */
-static int object_info(struct gm *gm, struct guestmem_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->size = sizeof(*info);
-	return ioctl(gm_fd(gm), GUESTMEM_INFO, info) ? -errno : 0;
-}
 
 static long object_lock_count(struct gm *gm)
 {
 	struct guestmem_info info;
 
-	return object_info(gm, &info) ? -1 : (long)info.out_lock_count;
-}
-
-/* Drop CAP_IPC_LOCK from this process (the harness runs each test in a child). */
-static int drop_cap_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &= ~CAP_TO_MASK(CAP_IPC_LOCK);
-	data[CAP_TO_INDEX(CAP_IPC_LOCK)].permitted &= ~CAP_TO_MASK(CAP_IPC_LOCK);
-	data[CAP_TO_INDEX(CAP_IPC_LOCK)].inheritable &= ~CAP_TO_MASK(CAP_IPC_LOCK);
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	return 0;
+	return info_of(gm_fd(gm), &info) ? -1 : (long)info.out_lock_count;
 }
 
 FIXTURE(lock) {
@@ -266,7 +231,7 @@ TEST_F(lock, a_fork_child_locks_the_owners_pages)
 			_exit(7);
 		_exit(0);
 	}
-	EXPECT_EQ(0, wait_exit_status(pid));
+	EXPECT_EQ(0, gm_test_wait(pid));
 	EXPECT_EQ(self->pinned + 3, gm_test_vmpin_pages());
 	EXPECT_EQ(2, object_lock_count(self->gm));
 	/* The parent's own pages stay pinned and reachable after the fork. */
@@ -307,7 +272,7 @@ TEST_F(lock, a_preemptive_view_pins_up_front_and_locks_borrow_the_pins)
 	uint64_t base_gpn = 9;
 
 	test_gm_ok(gm_subrange(self->gm, 8 * SZ_4K, 8 * SZ_4K, true, &view));
-	ASSERT_EQ(0, object_info(view, &info));
+	ASSERT_EQ(0, info_of(gm_fd(view), &info));
 	ASSERT_TRUE(info.out_flags & GUESTMEM_INFO_PREEMPTIVE);
 	EXPECT_EQ(self->pinned + 8, gm_test_vmpin_pages());
 	test_gm_ok(gm_lock_gpns(view, false, gpns, 2, &lp));
@@ -666,7 +631,7 @@ TEST(rlimit_memlock_caps_what_may_be_pinned)
 	long pinned;
 
 	gm_require_module();
-	if (drop_cap_ipc_lock())
+	if (gm_test_drop_cap(CAP_IPC_LOCK))
 		SKIP(return, "cannot drop CAP_IPC_LOCK");
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
 	mem = mmap(NULL, 16 * SZ_4K, PROT_READ | PROT_WRITE,
@@ -819,13 +784,13 @@ TEST(locks_outlive_the_owner_until_the_object_is_closed)
 	close(sv[1]);
 	fd = gm_test_recv_fd(sv[0]);
 	close(sv[0]);
-	ASSERT_EQ(0, wait_exit_status(pid));
+	ASSERT_EQ(0, gm_test_wait(pid));
 	ASSERT_LE(0, fd);
 	test_gm_ok(gm_from_fd(fd, &gm));
 	close(fd);
 
 	/* The kernel still holds the dead owner's pages for the object. */
-	ASSERT_EQ(0, object_info(gm, &info));
+	ASSERT_EQ(0, info_of(gm_fd(gm), &info));
 	EXPECT_EQ(npages, info.out_pinned_pages);
 	EXPECT_EQ(1, info.out_lock_count);
 	EXPECT_TRUE(info.out_flags & GUESTMEM_INFO_OWNER_EXITED);

@@ -320,19 +320,6 @@ static struct nl_obj *nl_find(struct nl_obj *objs, int n, uint32_t id)
 	return NULL;
 }
 
-static int drop_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
-	data[CAP_TO_INDEX(cap)].permitted &= ~CAP_TO_MASK(cap);
-	data[CAP_TO_INDEX(cap)].inheritable &= ~CAP_TO_MASK(cap);
-	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
-}
-
 #define nl_require(nl)                                                        \
 	do {                                                                  \
 		int __rc;                                                     \
@@ -513,7 +500,7 @@ TEST(events_arrive_in_order)
 		uint8_t *mem;
 		struct gm *gm;
 
-		if (drop_cap(CAP_IPC_LOCK) || setrlimit(RLIMIT_MEMLOCK, &rl))
+		if (gm_test_drop_cap(CAP_IPC_LOCK) || setrlimit(RLIMIT_MEMLOCK, &rl))
 			_exit(2);
 		mem = mmap(NULL, 8 * SZ_4K, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -580,7 +567,7 @@ TEST(lock_failed_events_are_rate_limited)
 		struct gm *gm;
 		int i;
 
-		if (drop_cap(CAP_IPC_LOCK) || setrlimit(RLIMIT_MEMLOCK, &rl))
+		if (gm_test_drop_cap(CAP_IPC_LOCK) || setrlimit(RLIMIT_MEMLOCK, &rl))
 			_exit(2);
 		mem = mmap(NULL, 2 * SZ_4K, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);

@@ -11,8 +11,6 @@
  * port (0000:01:00.0), which the VM runner removes through QEMU's monitor
  * when the test asks for it on its output ("@@ hmp device_del ...").
  */
-#include "../examples/edu.c"
-
 #include <linux/capability.h>
 #include <linux/guestmem.h>
 #include <poll.h>
@@ -20,7 +18,8 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
-#include "guestmem_utils.h"
+#include "edu.h"
+#include "guestmem_raw.h"
 #include "iommu_fault.h"
 
 #define EDU		GM_TEST_EDU
@@ -33,7 +32,7 @@ static bool iova_phys(const char *bdf)
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group/type", bdf);
+	snprintf(path, sizeof(path), GM_TEST_PCI_DEVICES "/%s/iommu_group/type", bdf);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return true;	/* no IOMMU group: dma-direct */
@@ -49,20 +48,13 @@ static int command_register(const char *bdf)
 	uint8_t b[2];
 	int fd, n;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/config", bdf);
+	snprintf(path, sizeof(path), GM_TEST_PCI_DEVICES "/%s/config", bdf);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = pread(fd, b, 2, 4);
 	close(fd);
 	return n == 2 ? b[0] | b[1] << 8 : -EIO;
-}
-
-static uint32_t info_flags(struct gm *gm)
-{
-	struct guestmem_info info = { .size = sizeof(info) };
-
-	return ioctl(gm_fd(gm), GUESTMEM_INFO, &info) ? 0 : info.out_flags;
 }
 
 /* Does @text occur in /proc/interrupts? */
@@ -164,7 +156,7 @@ TEST_F(pci, attach_refuses_a_device_guestmem_does_not_own)
 		    "guest memory 'pci': attach device error: cannot attach " EDU
 		    ": bound to no driver, not guestmem",
 		    gm_attach_device(self->gm, EDU));
-	EXPECT_FALSE(info_flags(self->gm) & GUESTMEM_INFO_ATTACHED);
+	EXPECT_FALSE(info_flags_of(gm_fd(self->gm)) & GUESTMEM_INFO_ATTACHED);
 	test_gm_err(EBUSY, GM_ERROR_OTHER,
 		    "guest memory '" EDU "': pci device error: bound to no driver, "
 		    "not guestmem: Device or resource busy",
@@ -218,10 +210,10 @@ TEST_F(pci, unbinding_revokes_every_mapping)
 	EXPECT_EQ(self->pinned + 6, gm_test_vmpin_pages());
 
 	ASSERT_EQ(0, gm_pci_bind(EDU, "", NULL, 0));
-	EXPECT_TRUE(info_flags(self->gm) & GUESTMEM_INFO_DEVICE_GONE);
-	EXPECT_TRUE(info_flags(view) & GUESTMEM_INFO_DEVICE_GONE);
-	EXPECT_TRUE(info_flags(heap) & GUESTMEM_INFO_DEVICE_GONE);
-	EXPECT_FALSE(info_flags(heap) & GUESTMEM_INFO_BASE_IOVA);
+	EXPECT_TRUE(info_flags_of(gm_fd(self->gm)) & GUESTMEM_INFO_DEVICE_GONE);
+	EXPECT_TRUE(info_flags_of(gm_fd(view)) & GUESTMEM_INFO_DEVICE_GONE);
+	EXPECT_TRUE(info_flags_of(gm_fd(heap)) & GUESTMEM_INFO_DEVICE_GONE);
+	EXPECT_FALSE(info_flags_of(gm_fd(heap)) & GUESTMEM_INFO_BASE_IOVA);
 	test_gm_fails(ENODEV, GM_ERROR_OTHER, gm_lock_gpns(self->gm, false, &gpn, 1, &lp2));
 	test_gm_fails(ENODEV, GM_ERROR_OTHER, gm_iova(self->gm, 0, &iova));
 	test_gm_fails(ENODEV, GM_ERROR_OTHER, gm_iova(heap, 0, &iova));
@@ -326,24 +318,6 @@ TEST_F(pci, the_dma_interrupt_reaches_an_eventfd)
 	close(efd);
 }
 
-/* Drop capability @cap (effective and permitted). */
-static int drop_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
-	data[CAP_TO_INDEX(cap)].permitted &= ~CAP_TO_MASK(cap);
-	return syscall(SYS_capset, &hdr, data);
-}
-
-static int pci_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
 /* The raw rules of the PCI ioctls. */
 TEST_F(pci, pci_ioctls_check_their_arguments)
 {
@@ -358,7 +332,7 @@ TEST_F(pci, pci_ioctls_check_their_arguments)
 	dev = open("/dev/guestmem", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, dev);
 	o.flags = 1;
-	EXPECT_EQ(-EOPNOTSUPP, pci_ioctl(dev, GUESTMEM_OPEN_PCI, &o));
+	EXPECT_EQ(-EOPNOTSUPP, gm_raw(dev, GUESTMEM_OPEN_PCI, &o));
 	o.flags = 0;
 	o.__reserved = 1;
 	EXPECT_EQ(-EOPNOTSUPP, pci_ioctl(dev, GUESTMEM_OPEN_PCI, &o));
@@ -367,61 +341,61 @@ TEST_F(pci, pci_ioctls_check_their_arguments)
 	EXPECT_EQ(-EOPNOTSUPP, pci_ioctl(dev, GUESTMEM_OPEN_PCI, &o));
 	o.__reserved2 = 0;
 	o.pci_bus = 0x7f;
-	EXPECT_EQ(-ENODEV, pci_ioctl(dev, GUESTMEM_OPEN_PCI, &o));
+	EXPECT_EQ(-ENODEV, gm_raw(dev, GUESTMEM_OPEN_PCI, &o));
 	o.pci_bus = 0;
-	ASSERT_EQ(0, pci_ioctl(dev, GUESTMEM_OPEN_PCI, &o));
+	ASSERT_EQ(0, gm_raw(dev, GUESTMEM_OPEN_PCI, &o));
 	fd = o.out_fd;
 	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD));
 	/* PCI ioctls on the wrong fds, object ioctls on a PCI fd. */
-	EXPECT_EQ(-ENOTTY, pci_ioctl(dev, GUESTMEM_PCI_INFO, &pi));
-	EXPECT_EQ(-ENOTTY, pci_ioctl(gm_fd(self->gm), GUESTMEM_PCI_INFO, &pi));
-	EXPECT_EQ(-ENOTTY, pci_ioctl(fd, GUESTMEM_INFO, &pi));
-	EXPECT_EQ(0, pci_ioctl(fd, GUESTMEM_PCI_INFO, &pi));
+	EXPECT_EQ(-ENOTTY, gm_raw(dev, GUESTMEM_PCI_INFO, &pi));
+	EXPECT_EQ(-ENOTTY, gm_raw(gm_fd(self->gm), GUESTMEM_PCI_INFO, &pi));
+	EXPECT_EQ(-ENOTTY, gm_raw(fd, GUESTMEM_INFO, &pi));
+	EXPECT_EQ(0, gm_raw(fd, GUESTMEM_PCI_INFO, &pi));
 
 	si.irq_type = 7;
-	EXPECT_EQ(-EINVAL, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EINVAL, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 	si.irq_type = GUESTMEM_IRQ_INTX;
 	si.count = 2;
-	EXPECT_EQ(-EINVAL, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EINVAL, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 	si.irq_type = GUESTMEM_IRQ_NONE;
 	si.count = 1;
-	EXPECT_EQ(-EINVAL, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EINVAL, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 	si.irq_type = GUESTMEM_IRQ_MSI;
 	si.count = 1;
 	si.eventfds_uptr = (uintptr_t)&bad;
-	EXPECT_EQ(-EBADF, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EBADF, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 	si.eventfds_uptr = 8;
-	EXPECT_EQ(-EFAULT, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EFAULT, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 	/* All or nothing: a failed call routed nothing. */
-	EXPECT_EQ(0, pci_ioctl(fd, GUESTMEM_PCI_INFO, &pi));
+	EXPECT_EQ(0, gm_raw(fd, GUESTMEM_PCI_INFO, &pi));
 	EXPECT_EQ(GUESTMEM_IRQ_NONE, pi.out_irq_type);
 	si = (struct guestmem_pci_set_irqs){
 		.size = sizeof(si), .flags = GUESTMEM_PCI_UNMASK_INTX,
 	};
-	EXPECT_EQ(-EINVAL, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EINVAL, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 	si.flags = 2;
-	EXPECT_EQ(-EOPNOTSUPP, pci_ioctl(fd, GUESTMEM_PCI_SET_IRQS, &si));
+	EXPECT_EQ(-EOPNOTSUPP, gm_raw(fd, GUESTMEM_PCI_SET_IRQS, &si));
 
 	dm.bits = 23;
-	EXPECT_EQ(-EINVAL, pci_ioctl(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
+	EXPECT_EQ(-EINVAL, gm_raw(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
 	dm.bits = 65;
-	EXPECT_EQ(-EINVAL, pci_ioctl(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
+	EXPECT_EQ(-EINVAL, gm_raw(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
 	dm.bits = 64;
 	dm.__reserved = 1;
-	EXPECT_EQ(-EOPNOTSUPP, pci_ioctl(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
+	EXPECT_EQ(-EOPNOTSUPP, gm_raw(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
 	dm.__reserved = 0;
-	EXPECT_EQ(0, pci_ioctl(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
+	EXPECT_EQ(0, gm_raw(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
 	/* Objects are mapped for the mask they were attached with. */
 	test_gm_ok(gm_attach_device(self->gm, EDU));
-	EXPECT_EQ(-EBUSY, pci_ioctl(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
+	EXPECT_EQ(-EBUSY, gm_raw(fd, GUESTMEM_PCI_SET_DMA_MASK, &dm));
 	close(fd);
 
 	/* Without CAP_SYS_RAWIO: -EPERM. */
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		_exit(drop_cap(CAP_SYS_RAWIO) ? 2 :
-		      pci_ioctl(dev, GUESTMEM_OPEN_PCI, &o) == -EPERM ? 0 : 1);
+		_exit(gm_test_drop_cap(CAP_SYS_RAWIO) ? 2 :
+		      gm_raw(dev, GUESTMEM_OPEN_PCI, &o) == -EPERM ? 0 : 1);
 	EXPECT_EQ(0, gm_test_wait(pid));
 	close(dev);
 	close(efd);
@@ -447,7 +421,7 @@ TEST_F(pci, a_dma_mask_below_the_memory_without_an_iommu_refuses_attach)
 			    "guest memory 'pci': attach device error: cannot attach " EDU
 			    ": its DMA would be bounced or need cache syncs",
 			    gm_attach_device(self->gm, EDU));
-		EXPECT_FALSE(info_flags(self->gm) & GUESTMEM_INFO_ATTACHED);
+		EXPECT_FALSE(info_flags_of(gm_fd(self->gm)) & GUESTMEM_INFO_ATTACHED);
 	} else {
 		test_gm_ok(gm_attach_device(self->gm, EDU));
 		lp = lock_with_iovas(self->gm, 0, 1, &iova);
@@ -472,7 +446,7 @@ TEST_F(pci, allocated_memory_is_one_dma_range_in_both_iommu_modes)
 	NEED_READY();
 	test_gm_ok(gm_allocate(4 * SZ_1M, &small));
 	test_gm_ok(gm_attach_device(small, EDU));
-	EXPECT_TRUE(info_flags(small) & GUESTMEM_INFO_BASE_IOVA);
+	EXPECT_TRUE(info_flags_of(gm_fd(small)) & GUESTMEM_INFO_BASE_IOVA);
 	test_gm_ok(gm_iova_runs(small, 0, 1024, runs, &nr));
 	EXPECT_EQ(1, nr);
 	EXPECT_EQ(1024, runs[0].npages);
@@ -486,7 +460,7 @@ TEST_F(pci, allocated_memory_is_one_dma_range_in_both_iommu_modes)
 		test_gm_fails(E2BIG, GM_ERROR_OTHER, gm_attach_device(big, EDU));
 	} else {
 		test_gm_ok(gm_attach_device(big, EDU));
-		EXPECT_TRUE(info_flags(big) & GUESTMEM_INFO_BASE_IOVA);
+		EXPECT_TRUE(info_flags_of(gm_fd(big)) & GUESTMEM_INFO_BASE_IOVA);
 	}
 	gm_release(big);
 }
@@ -551,13 +525,13 @@ TEST_F(pci, hot_unplug_revokes_everything_and_leaves_the_objects_working)
 	/* Ask the VM runner to unplug it, then wait for the kernel to let go. */
 	printf("@@ hmp device_del gm-edu-hotplug\n");
 	fflush(stdout);
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s", hp);
+	snprintf(path, sizeof(path), GM_TEST_PCI_DEVICES "/%s", hp);
 	for (i = 0; i < 300 && !access(path, F_OK); i++)
 		usleep(100000);
 	ASSERT_NE(0, access(path, F_OK)) TH_LOG("%s still there after 30 s", hp);
 
-	EXPECT_TRUE(info_flags(self->gm) & GUESTMEM_INFO_DEVICE_GONE);
-	EXPECT_TRUE(info_flags(heap) & GUESTMEM_INFO_DEVICE_GONE);
+	EXPECT_TRUE(info_flags_of(gm_fd(self->gm)) & GUESTMEM_INFO_DEVICE_GONE);
+	EXPECT_TRUE(info_flags_of(gm_fd(heap)) & GUESTMEM_INFO_DEVICE_GONE);
 	test_gm_fails(ENODEV, GM_ERROR_OTHER, gm_lock_gpns(self->gm, false, &gpn, 1, &lp2));
 	test_gm_fails(ENODEV, GM_ERROR_OTHER, gm_iova(self->gm, 0, &iovas[0]));
 	test_gm_fails(ENODEV, GM_ERROR_OTHER, gm_pci_set_irqs(pci, GM_IRQ_NONE, NULL, 0));

@@ -9,8 +9,12 @@
  *     and that the thread's gm_last_error() tells the same story.
  *
  * Plus the memory layouts the seed's unit tests use, built from an
- * mmap(PROT_NONE) reservation with mprotect() for the "RAM" parts, and a
- * leak check (open fds and mappings) for fixture teardowns.
+ * mmap(PROT_NONE) reservation with mprotect() for the "RAM" parts, a leak
+ * check (open fds and mappings) for fixture teardowns, and what more than
+ * one program needs around the tests: users and capabilities, child
+ * processes, fd passing, VmPin and /proc/vmstat, physical addresses, the
+ * kernel log.  The same three layers over the raw ioctls are in
+ * guestmem_raw.h; no program keeps a copy of a helper here.
  */
 #ifndef GUESTMEM_SELFTEST_UTILS_H
 #define GUESTMEM_SELFTEST_UTILS_H
@@ -28,10 +32,12 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <guestmem.h>
 
 #include "kselftest_harness.h"
@@ -315,45 +321,60 @@ static inline int gm_test_wait(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
-/* Send @fd over the unix socket @sock (SCM_RIGHTS). */
-static inline int gm_test_send_fd(int sock, int fd)
+/* Send the @n (at most 4) fds @fds over the unix socket @sock (SCM_RIGHTS). */
+static inline int gm_test_send_fds(int sock, const int *fds, int n)
 {
-	char data = 'F', cbuf[CMSG_SPACE(sizeof(int))];
+	char data = 'F', cbuf[CMSG_SPACE(4 * sizeof(int))];
 	struct iovec iov = { &data, 1 };
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+		.msg_control = cbuf, .msg_controllen = CMSG_SPACE(n * sizeof(int)),
 	};
 	struct cmsghdr *c;
 
+	if (n < 1 || n > 4)
+		return -1;
 	memset(cbuf, 0, sizeof(cbuf));
 	c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
 	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+/* Receive exactly @n fds sent with gm_test_send_fds() (O_CLOEXEC): 0 or -1. */
+static inline int gm_test_recv_fds(int sock, int *fds, int n)
+{
+	char data, cbuf[CMSG_SPACE(4 * sizeof(int))];
+	struct iovec iov = { &data, 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = CMSG_SPACE(n * sizeof(int)),
+	};
+	struct cmsghdr *c;
+
+	if (n < 1 || n > 4 || recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(n * sizeof(int)))
+		return -1;
+	memcpy(fds, CMSG_DATA(c), n * sizeof(int));
+	return 0;
+}
+
+/* Send @fd over the unix socket @sock (SCM_RIGHTS). */
+static inline int gm_test_send_fd(int sock, int fd)
+{
+	return gm_test_send_fds(sock, &fd, 1);
 }
 
 /* Receive an fd sent with gm_test_send_fd() (O_CLOEXEC), or -1. */
 static inline int gm_test_recv_fd(int sock)
 {
-	char data, cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &data, 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c;
 	int fd;
 
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
+	return gm_test_recv_fds(sock, &fd, 1) ? -1 : fd;
 }
 
 /*
@@ -426,6 +447,108 @@ static inline bool gm_test_all_bytes(const uint8_t *p, size_t len, uint8_t val)
 			return false;
 	return true;
 }
+
+/* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
+static inline uint64_t gm_test_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Drop capability @cap from this process (effective, permitted and
+ * inheritable): 0 or -errno.  The harness runs each test in a child.
+ */
+static inline int gm_test_drop_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
+	data[CAP_TO_INDEX(cap)].permitted &= ~CAP_TO_MASK(cap);
+	data[CAP_TO_INDEX(cap)].inheritable &= ~CAP_TO_MASK(cap);
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+#define GM_TEST_PAGEMAP_PRESENT		(1ULL << 63)
+#define GM_TEST_PAGEMAP_PFN_MASK	((1ULL << 55) - 1)
+
+/*
+ * The physical address of @va, from /proc/self/pagemap: 0, -ENOENT when
+ * the page is not present, -EPERM when PFNs are hidden (no CAP_SYS_ADMIN).
+ */
+static inline int gm_test_virt_to_phys(const void *va, uint64_t *pa)
+{
+	uint64_t page = sysconf(_SC_PAGESIZE), entry;
+	ssize_t n;
+	int fd;
+
+	*pa = 0;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, &entry, sizeof(entry), (uintptr_t)va / page * sizeof(entry));
+	close(fd);
+	if (n != sizeof(entry))
+		return n < 0 ? -errno : -EIO;
+	if (!(entry & GM_TEST_PAGEMAP_PRESENT))
+		return -ENOENT;
+	if (!(entry & GM_TEST_PAGEMAP_PFN_MASK))
+		return -EPERM;
+	*pa = (entry & GM_TEST_PAGEMAP_PFN_MASK) * page + (uintptr_t)va % page;
+	return 0;
+}
+
+/* The kernel log, read from its current end: only new records are seen. */
+static inline int gm_test_kmsg_open_at_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * Wait up to @ms for a kernel log record (read from @fd, see
+ * gm_test_kmsg_open_at_end()) whose text contains @text; copy the text to
+ * @msg unless it is NULL.
+ */
+static inline bool gm_test_kmsg_wait_for(int fd, const char *text, char *msg, size_t size,
+					 int ms)
+{
+	uint64_t deadline = gm_test_now_ms() + ms;
+	char rec[1024], *body;
+	ssize_t n;
+
+	while (gm_test_now_ms() <= deadline) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				usleep(10000);
+			else if (errno != EPIPE)	/* EPIPE: records lost */
+				return false;
+			continue;
+		}
+		rec[n] = '\0';
+		body = strchr(rec, ';');	/* "prio,seq,time,flags;text\n" */
+		if (!body)
+			continue;
+		body[strcspn(body, "\n")] = '\0';
+		if (strstr(body + 1, text)) {
+			if (msg)
+				snprintf(msg, size, "%s", body + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+#define GM_TEST_PCI_DEVICES	"/sys/bus/pci/devices"
 
 /* The test VM's edu device, and the one behind a hot-plug port. */
 #define GM_TEST_EDU		"0000:00:03.0"

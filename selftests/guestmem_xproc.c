@@ -17,55 +17,6 @@
 
 #define BUF_SIZE (2 * SZ_4K)
 
-static int send_fds(int sock, const int *fds, int n)
-{
-	char data = 'F', cbuf[CMSG_SPACE(4 * sizeof(int))];
-	struct iovec iov = { &data, 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = CMSG_SPACE(n * sizeof(int)),
-	};
-	struct cmsghdr *c;
-
-	memset(cbuf, 0, sizeof(cbuf));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(n * sizeof(int));
-	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fds(int sock, int *fds, int n)
-{
-	char data, cbuf[CMSG_SPACE(4 * sizeof(int))];
-	struct iovec iov = { &data, 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = CMSG_SPACE(n * sizeof(int)),
-	};
-	struct cmsghdr *c;
-
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(n * sizeof(int)))
-		return -1;
-	memcpy(fds, CMSG_DATA(c), n * sizeof(int));
-	return 0;
-}
-
-static int wait_exit_status(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (!WIFEXITED(status))
-		return 1000 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return WEXITSTATUS(status);
-}
-
 FIXTURE(owner) {
 	struct gm_test_resources before;
 	uint8_t *buf;           /* MAP_PRIVATE: a fork child gets its own copy */
@@ -116,7 +67,7 @@ TEST_F(owner, a_fork_child_reads_and_writes_the_parents_memory)
 			_exit(4);
 		_exit(0);
 	}
-	EXPECT_EQ(0, wait_exit_status(pid));
+	EXPECT_EQ(0, gm_test_wait(pid));
 	EXPECT_EQ(0, memcmp(self->buf + 0x1ff0, "child", 6));
 	EXPECT_EQ(0, memcmp(self->buf, "parent", 7));
 }
@@ -140,7 +91,7 @@ TEST_F(owner, an_fd_sent_over_a_unix_socket_reaches_the_senders_memory)
 		char got[6] = { 0 }, desc[512];
 
 		close(sv[0]);
-		if (recv_fds(sv[1], &fd, 1))
+		if (gm_test_recv_fds(sv[1], &fd, 1))
 			_exit(1);
 		if (gm_from_fd(fd, &gm))
 			_exit(2);
@@ -163,8 +114,8 @@ TEST_F(owner, an_fd_sent_over_a_unix_socket_reaches_the_senders_memory)
 	test_gm_ok(gm_new("xproc", self->buf, BUF_SIZE, &self->gm));
 	memcpy(self->buf + 0x10, "hello", 6);
 	fd = gm_fd(self->gm);
-	ASSERT_EQ(0, send_fds(sv[0], &fd, 1));
-	EXPECT_EQ(0, wait_exit_status(pid));
+	ASSERT_EQ(0, gm_test_send_fds(sv[0], &fd, 1));
+	EXPECT_EQ(0, gm_test_wait(pid));
 	EXPECT_EQ(0, memcmp(self->buf + 0x20, "reply", 6));
 	close(sv[0]);
 }
@@ -189,7 +140,7 @@ TEST(allocated_memory_sent_over_a_socket_is_mapped_by_the_receiver)
 		size_t l;
 
 		close(sv[0]);
-		if (recv_fds(sv[1], &fd, 1) || gm_from_fd(fd, &got))
+		if (gm_test_recv_fds(sv[1], &fd, 1) || gm_from_fd(fd, &got))
 			_exit(1);
 		close(fd);
 		if (gm_full_mapping(got, (void **)&m, &l) || l != 3 * SZ_4K)
@@ -205,8 +156,8 @@ TEST(allocated_memory_sent_over_a_socket_is_mapped_by_the_receiver)
 	test_gm_ok(gm_full_mapping(gm, (void **)&va, &len));
 	memset(va, 0xaa, len);
 	fd = gm_fd(gm);
-	ASSERT_EQ(0, send_fds(sv[0], &fd, 1));
-	EXPECT_EQ(0, wait_exit_status(pid));
+	ASSERT_EQ(0, gm_test_send_fds(sv[0], &fd, 1));
+	EXPECT_EQ(0, gm_test_wait(pid));
 	EXPECT_EQ(0xaa, va[SZ_4K - 1]);
 	EXPECT_EQ(0xbb, va[SZ_4K]);
 	EXPECT_EQ(0xbb, va[2 * SZ_4K - 1]);
@@ -250,7 +201,7 @@ TEST(after_the_owner_exits_user_memory_fails_and_allocated_memory_lives_on)
 			_exit(3);
 		fds[0] = gm_fd(u);
 		fds[1] = gm_fd(h);
-		if (send_fds(sv[1], fds, 2))
+		if (gm_test_send_fds(sv[1], fds, 2))
 			_exit(4);
 		/* Exit (with the objects still open here) when the parent says so. */
 		if (read(sv[1], &go, 1) != 1)
@@ -258,7 +209,7 @@ TEST(after_the_owner_exits_user_memory_fails_and_allocated_memory_lives_on)
 		_exit(0);
 	}
 	close(sv[1]);
-	ASSERT_EQ(0, recv_fds(sv[0], fds, 2));
+	ASSERT_EQ(0, gm_test_recv_fds(sv[0], fds, 2));
 	test_gm_ok(gm_from_fd(fds[0], &user));
 	test_gm_ok(gm_from_fd(fds[1], &heap));
 	close(fds[0]);
@@ -268,7 +219,7 @@ TEST(after_the_owner_exits_user_memory_fails_and_allocated_memory_lives_on)
 	EXPECT_EQ(0, memcmp(got, "owner's", 8));
 
 	ASSERT_EQ(1, write(sv[0], &go, 1));
-	EXPECT_EQ(0, wait_exit_status(pid));
+	EXPECT_EQ(0, gm_test_wait(pid));
 
 	test_gm_err(ESRCH, GM_ERROR_OTHER,
 		    "guest memory 'owner': read error: failed to access 0x0-0x8",
