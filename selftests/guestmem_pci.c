@@ -335,10 +335,10 @@ TEST_F(pci, pci_ioctls_check_their_arguments)
 	EXPECT_EQ(-EOPNOTSUPP, gm_raw(dev, GUESTMEM_OPEN_PCI, &o));
 	o.flags = 0;
 	o.__reserved = 1;
-	EXPECT_EQ(-EOPNOTSUPP, pci_ioctl(dev, GUESTMEM_OPEN_PCI, &o));
+	EXPECT_EQ(-EOPNOTSUPP, gm_raw(dev, GUESTMEM_OPEN_PCI, &o));
 	o.__reserved = 0;
 	o.__reserved2 = 1;
-	EXPECT_EQ(-EOPNOTSUPP, pci_ioctl(dev, GUESTMEM_OPEN_PCI, &o));
+	EXPECT_EQ(-EOPNOTSUPP, gm_raw(dev, GUESTMEM_OPEN_PCI, &o));
 	o.__reserved2 = 0;
 	o.pci_bus = 0x7f;
 	EXPECT_EQ(-ENODEV, gm_raw(dev, GUESTMEM_OPEN_PCI, &o));
