@@ -16,9 +16,30 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 enum iommu_model { IOMMU_MODEL_NONE, IOMMU_MODEL_VTD, IOMMU_MODEL_AMD,
 		   IOMMU_MODEL_VIRTIO, IOMMU_MODEL_SMMUV3 };
+
+/*
+ * virtio-iommu names its entry after its transport ("0000:00:04.0" for
+ * virtio-pci); the entry's device is the virtio device ("virtio0").
+ */
+static inline bool iommu_is_virtio(const char *name)
+{
+	char path[300], link[300];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/class/iommu/%s/device", name);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	return !strncmp(base, "virtio", 6);
+}
 
 /* The IOMMU the kernel registered (/sys/class/iommu), if any. */
 static inline enum iommu_model iommu_model(void)
@@ -32,7 +53,7 @@ static inline enum iommu_model iommu_model(void)
 			m = IOMMU_MODEL_VTD;
 		else if (!strncmp(de->d_name, "ivhd", 4))
 			m = IOMMU_MODEL_AMD;
-		else if (!strncmp(de->d_name, "virtio", 6))
+		else if (!strncmp(de->d_name, "virtio", 6) || iommu_is_virtio(de->d_name))
 			m = IOMMU_MODEL_VIRTIO;
 		else if (strstr(de->d_name, "smmu"))
 			m = IOMMU_MODEL_SMMUV3;
