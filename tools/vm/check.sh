@@ -227,10 +227,7 @@ for lane in "${lanes[@]}"; do
 		"$TOP/tools/vm/mkinitramfs.sh" "$work/initramfs.cpio.gz" "$kodir" \
 		"$mode" "$TEST_TIMEOUT" "$testdir" "$extra" || exit 1
 	append=
-	# The debug kernel has pciehp but not acpiphp, and QEMU's firmware keeps
-	# PCIe hot-plug for itself (_OSC): take it natively, so that the
-	# hot-unplug test has its slot there too.
-	[ "$k" = debug ] && append="panic_on_warn=1 pcie_ports=native"
+	[ "$k" = debug ] && append="panic_on_warn=1"
 	if [ "$mode" = vm ]; then
 		msg "booting $KVER with IOMMU=$IOMMU (leave with: poweroff -f)"
 		VM_APPEND="$append" exec "$TOP/tools/vm/qemu.sh" "$VMLINUZ" \
