@@ -378,34 +378,40 @@ static inline int gm_test_recv_fd(int sock)
 }
 
 /*
- * A counter of /proc/vmstat, e.g. nr_foll_pin_acquired, brought up to date
- * first (vm.stat_refresh, root): otherwise the counters lag behind.  -1
- * when it cannot be read.
+ * Counters of /proc/vmstat, brought up to date first (vm.stat_refresh,
+ * root): otherwise they lag behind.  @vals[i] gets @names[i], or -1 when it
+ * cannot be read.
  */
-static inline long long gm_test_vmstat(const char *name)
+static inline void gm_test_vmstats(const char *const *names, long long *vals, int n)
 {
 	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
-	long long val, found = -1;
+	long long val;
 	char key[64];
-	FILE *f;
+	FILE *f = NULL;
+	int i;
 
-	if (fd < 0 || write(fd, "1", 1) != 1) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	f = fopen("/proc/vmstat", "re");
+	for (i = 0; i < n; i++)
+		vals[i] = -1;
+	if (fd >= 0 && write(fd, "1", 1) == 1)
+		f = fopen("/proc/vmstat", "re");
+	if (fd >= 0)
+		close(fd);
 	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", key, &val) == 2) {
-		if (!strcmp(key, name)) {
-			found = val;
-			break;
-		}
-	}
+		return;
+	while (fscanf(f, "%63s %lld", key, &val) == 2)
+		for (i = 0; i < n; i++)
+			if (!strcmp(key, names[i]))
+				vals[i] = val;
 	fclose(f);
-	return found;
+}
+
+/* One counter of /proc/vmstat, e.g. nr_foll_pin_acquired, or -1. */
+static inline long long gm_test_vmstat(const char *name)
+{
+	long long val;
+
+	gm_test_vmstats(&name, &val, 1);
+	return val;
 }
 
 /*
@@ -415,28 +421,13 @@ static inline long long gm_test_vmstat(const char *name)
  */
 static inline long long gm_test_foll_pins(void)
 {
-	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
-	long long val, acq = -1, rel = -1;
-	char key[64];
-	FILE *f;
+	static const char *const names[] = {
+		"nr_foll_pin_acquired", "nr_foll_pin_released",
+	};
+	long long v[2];
 
-	if (fd < 0 || write(fd, "1", 1) != 1) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	f = fopen("/proc/vmstat", "re");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", key, &val) == 2) {
-		if (!strcmp(key, "nr_foll_pin_acquired"))
-			acq = val;
-		else if (!strcmp(key, "nr_foll_pin_released"))
-			rel = val;
-	}
-	fclose(f);
-	return acq < 0 || rel < 0 ? -1 : acq - rel;
+	gm_test_vmstats(names, v, 2);
+	return v[0] < 0 || v[1] < 0 ? -1 : v[0] - v[1];
 }
 
 /* Is every one of @len bytes at @p equal to @val? */
