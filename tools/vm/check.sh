@@ -90,7 +90,7 @@ fi
 kernel_arch() {
 	case "$1" in arm64*) echo arm64 ;; *) echo x86_64 ;; esac
 }
-arches=$(for k in $KERNELS; do kernel_arch "$k"; done | sort -u)
+arches=$(for k in $KERNELS; do kernel_arch "$k"; done | sort -u | tr "\n" " ")
 dep_sets=()
 case " $KERNELS " in *" debug "*) dep_sets+=(debug) ;; esac
 case " $arches " in *" arm64 "*) dep_sets+=(arm64) ;; esac
