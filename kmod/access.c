@@ -40,10 +40,12 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/highmem.h>
+#include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/mmu_context.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/magic.h>
@@ -159,6 +161,68 @@ static int gm_walk_alloc(struct gm_mem *mem, u64 off, u64 len,
 	return 0;
 }
 
+/* The page at byte @pos of a file-backed region's file, for one access. */
+static struct page *gm_file_get_page(struct file *file, u64 pos)
+{
+	if (pos >= i_size_read(file_inode(file)))
+		return ERR_PTR(-EFAULT);
+	if (gm_file_is_hugetlb(file))
+		return gm_file_pin_page(file, pos >> PAGE_SHIFT);
+	return shmem_read_mapping_page(file->f_mapping, pos >> PAGE_SHIFT);
+}
+
+static void gm_file_put_page(struct file *file, struct page *page, bool dirty)
+{
+	if (gm_file_is_hugetlb(file)) {
+		unpin_user_pages_dirty_lock(&page, 1, dirty);
+		return;
+	}
+	/* shmem's dirty_folio needs no folio lock (noop_dirty_folio). */
+	if (dirty)
+		folio_mark_dirty(page_folio(page));
+	put_page(page);
+}
+
+/* Walk [off, off + len) of a file-backed region; @gpa is its guest address. */
+static int gm_walk_file(const struct gm_region *region, u64 off, u64 gpa,
+			u64 len, bool write, gm_chunk_fn fn, void *ctx,
+			struct guestmem_fault *fault)
+{
+	u64 done = 0;
+	int rc;
+
+	while (done < len) {
+		u64 pos = region->file_off + off + done;
+		unsigned long pgoff = offset_in_page(pos);
+		size_t n = min_t(u64, PAGE_SIZE - pgoff, len - done);
+		struct page *page;
+		void *kaddr;
+
+		page = gm_file_get_page(region->file, pos);
+		if (IS_ERR(page)) {
+			rc = PTR_ERR(page);
+			if (rc == -ENOMEM || rc == -EINTR)
+				return rc;
+			gm_fault_set(fault, GUESTMEM_KIND_OTHER,
+				     GUESTMEM_CAUSE_NOT_MAPPED, gpa + done);
+			return -EFAULT;
+		}
+		kaddr = kmap_local_page(page);
+		rc = fn(ctx, kaddr + pgoff, done, n);
+		kunmap_local(kaddr);
+		gm_file_put_page(region->file, page, write && !rc);
+		if (rc)
+			return rc;
+		done += n;
+		if (done < len) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
+	}
+	return 0;
+}
+
 /*
  * The seed's run_on_mapping(): resolve, then walk.  A zero-length access
  * only validates the address (plain accesses of size 0 rely on that).
@@ -180,6 +244,11 @@ static int gm_access(struct guestmem *obj, u64 gpa, u64 len, bool write,
 		if (!len)
 			return 0;
 		return gm_walk_alloc(loc.base->mem, loc.off, len, fn, ctx);
+	case GM_REGION_FILE:
+		if (!len)
+			return 0;
+		return gm_walk_file(loc.region, loc.off, gpa, len, write, fn, ctx,
+				    fault);
 	case GM_REGION_NONE:
 		/* No mapping: the seed calls the backing's absent fallback. */
 		gm_fault_set(fault, GUESTMEM_KIND_OTHER,

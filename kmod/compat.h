@@ -11,11 +11,13 @@
 
 #include <linux/backing-dev.h>
 #include <linux/eventfd.h>
+#include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
+#include <uapi/linux/magic.h>
 
 /* The one place that reads the kernel version. */
 #define GM_KERNEL_AT_LEAST(major, minor) \
@@ -204,5 +206,64 @@ static inline bool gm_cmpxchg_user(void __user *p, void *old,
 	return false;
 }
 #endif
+
+/*
+ * 6.11 added memfd_pin_folios(): a FOLL_PIN pin of a shmem or hugetlbfs
+ * file's folio, allocating it if needed, migrated out of movable memory
+ * first - the long-term pin a lock needs.  Before it, the file's pages can
+ * only be referenced, which is not a DMA pin (page_maybe_dma_pinned() does
+ * not see it), so file-backed regions are not lockable there and
+ * hugetlbfs files, whose pages need it to be reached at all, are refused.
+ */
+#define GM_HAVE_FILE_PIN	GM_KERNEL_AT_LEAST(6, 11)
+
+/* is_file_hugepages() reads symbols that are not exported. */
+static inline bool gm_file_is_hugetlb(struct file *file)
+{
+	return file_inode(file)->i_sb->s_magic == HUGETLBFS_MAGIC;
+}
+
+/**
+ * gm_file_pin_page() - pin the page at @index of a shmem or hugetlbfs file
+ * @file: the file
+ * @index: the page, below the file's size
+ *
+ * Release with unpin_user_page() (or unpin_user_pages_dirty_lock()).
+ *
+ * Return: the page (of a folio pinned once), or an ERR_PTR: -EOPNOTSUPP
+ * before 6.11, else what memfd_pin_folios() answered.
+ */
+static inline struct page *gm_file_pin_page(struct file *file, pgoff_t index)
+{
+#if GM_HAVE_FILE_PIN
+	loff_t pos = (loff_t)index << PAGE_SHIFT;
+	struct folio *folio;
+	pgoff_t off;
+	long n;
+
+	n = memfd_pin_folios(file, pos, pos + PAGE_SIZE - 1, &folio, 1, &off);
+	if (n < 0)
+		return ERR_PTR(n);
+	if (!n)
+		return ERR_PTR(-EFAULT);
+	return folio_page(folio, off >> PAGE_SHIFT);
+#else
+	return ERR_PTR(-EOPNOTSUPP);
+#endif
+}
+
+/*
+ * mmap() of another file into a new VMA (its vm_file already set with
+ * vma_set_file()): 6.17 renamed call_mmap() to vfs_mmap(), which also
+ * runs the newer ->mmap_prepare() hooks (shmem uses one since 6.17).
+ */
+static inline int gm_vfs_mmap(struct file *file, struct vm_area_struct *vma)
+{
+#if GM_KERNEL_AT_LEAST(6, 17)
+	return vfs_mmap(file, vma);
+#else
+	return call_mmap(file, vma);
+#endif
+}
 
 #endif /* GUESTMEM_COMPAT_H */

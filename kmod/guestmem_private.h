@@ -71,12 +71,14 @@ extern struct gm_limit gm_max_object_lock_pages;
  * @GM_REGION_NONE: a backing without a mapping (the empty object)
  * @GM_REGION_USER: user memory of the owner's mm at &gm_region.uaddr
  * @GM_REGION_ALLOC: the object's own kernel pages (&gm_object.pages)
+ * @GM_REGION_FILE: pages of a shmem or hugetlbfs file (&gm_region.file)
  */
 enum gm_region_type {
 	GM_REGION_ABSENT,
 	GM_REGION_NONE,
 	GM_REGION_USER,
 	GM_REGION_ALLOC,
+	GM_REGION_FILE,
 };
 
 /**
@@ -84,11 +86,17 @@ enum gm_region_type {
  * @type: what backs it
  * @len: the backing's length (the seed's max_address)
  * @uaddr: for GM_REGION_USER, the backing's start in the owner's mm
+ * @file: for GM_REGION_FILE, the file (referenced, and counted as a
+ *	writable mapping of it: see gm_take_file())
+ * @file_off: for GM_REGION_FILE, the backing's start in @file (page
+ *	aligned)
  */
 struct gm_region {
 	enum gm_region_type type;
 	u64 len;
 	unsigned long uaddr;
+	struct file *file;
+	u64 file_off;
 };
 
 struct guestmem_lock;
@@ -120,8 +128,10 @@ struct gm_lock_run {
  * @pages: the page of each entry
  * @runs: the entries as runs of consecutive gpns, in list order
  * @nr_runs: entries in @runs
- * @npinned: user pages pinned (and charged) by this lock: each distinct
- *	page once, none for allocated or borrowed memory
+ * @npinned: pages pinned (and charged) by this lock: each distinct page
+ *	once, none for allocated or borrowed memory
+ * @npinned_vm: of those, user pages of the owner's mm (its pinned_vm);
+ *	the rest are pages of files
  * @pinned_map: NULL when entries 0..@npinned-1 hold the pins; else a
  *	bitmap of @npages bits marking the entries that hold them (a lock
  *	with repeated gpns)
@@ -147,6 +157,7 @@ struct guestmem_lock {
 	struct gm_lock_run *runs;
 	unsigned long nr_runs;
 	unsigned long npinned;
+	unsigned long npinned_vm;
 	unsigned long *pinned_map;
 	struct user_struct *user;
 	bool kernel;
@@ -428,6 +439,7 @@ int gm_ioctl_create_user(struct gm_ucmd *ucmd);
 int gm_ioctl_create_multi(struct gm_ucmd *ucmd);
 int gm_ioctl_create_alloc(struct gm_ucmd *ucmd);
 int gm_ioctl_create_empty(struct gm_ucmd *ucmd);
+int gm_ioctl_create_file(struct gm_ucmd *ucmd);
 int gm_ioctl_subrange(struct gm_ucmd *ucmd);
 int gm_ioctl_info(struct gm_ucmd *ucmd);
 

@@ -93,6 +93,7 @@ union gm_ucmd_buffer {
 	struct guestmem_create_multi create_multi;
 	struct guestmem_create_alloc create_alloc;
 	struct guestmem_create_empty create_empty;
+	struct guestmem_create_file create_file;
 	struct guestmem_rw rw;
 	struct guestmem_fill fill;
 	struct guestmem_cmpxchg cmpxchg;
@@ -118,6 +119,7 @@ static_assert(sizeof(struct guestmem_backing) == 24);
 static_assert(sizeof(struct guestmem_create_multi) == 72);
 static_assert(sizeof(struct guestmem_create_alloc) == 32);
 static_assert(sizeof(struct guestmem_create_empty) == 16);
+static_assert(sizeof(struct guestmem_create_file) == 48);
 static_assert(sizeof(struct guestmem_rw) == 64);
 static_assert(sizeof(struct guestmem_fill) == 64);
 static_assert(sizeof(struct guestmem_cmpxchg) == 88);
@@ -203,6 +205,9 @@ static const struct gm_ioctl_op gm_ioctl_ops[] = {
 	      GM_RESPOND_NEVER),
 	GM_OP(CREATE_EMPTY, gm_ioctl_create_empty,
 	      struct guestmem_create_empty, __reserved, GM_FD_DEV,
+	      GM_RESPOND_NEVER),
+	GM_OP(CREATE_FILE, gm_ioctl_create_file,
+	      struct guestmem_create_file, __reserved, GM_FD_DEV,
 	      GM_RESPOND_NEVER),
 	GM_OP(READ, gm_ioctl_read, struct guestmem_rw, out_fault,
 	      GM_FD_OBJECT, GM_RESPOND_ALWAYS),

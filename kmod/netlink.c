@@ -109,6 +109,8 @@ static u32 gm_nl_kind(struct guestmem *obj)
 		return GUESTMEM_NL_KIND_MULTI;
 	case GUESTMEM_OBJ_ALLOC:
 		return GUESTMEM_NL_KIND_ALLOC;
+	case GUESTMEM_OBJ_FILE:
+		return GUESTMEM_NL_KIND_FILE;
 	default:
 		return GUESTMEM_NL_KIND_EMPTY;
 	}

@@ -18,6 +18,11 @@
  *    as they would for the owner itself.
  *  - GM_REGION_ALLOC: zeroed kernel pages owned by the object (allocate()),
  *    mappable by mmap() of the object fd.
+ *  - GM_REGION_FILE: a range of a shmem (memfd, tmpfs) or hugetlbfs file,
+ *    which the object holds: no process owns it, every access reaches the
+ *    file's pages (access.c), and mmap() of the object fd maps the file
+ *    itself (gm_obj_mmap()).  While the object exists it counts as a
+ *    writable shared mapping of the file, so F_SEAL_WRITE cannot be added.
  *  - GM_REGION_NONE: the empty object's backing: no mapping.
  *  - GM_REGION_ABSENT: a hole or a padding slot of a multi-region object.
  *
@@ -68,11 +73,14 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/file.h>
+#include <linux/hugetlb.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -142,12 +150,85 @@ static void gm_obj_set_single_region(struct guestmem *obj)
 	obj->region_count = 1;
 }
 
+/*
+ * The seals of a shmem or hugetlbfs file: F_SEAL_* bits (only memfds can
+ * have any).
+ */
+static unsigned int gm_file_seals(struct file *file)
+{
+#ifdef CONFIG_HUGETLBFS
+	if (gm_file_is_hugetlb(file))
+		return HUGETLBFS_I(file_inode(file))->seals;
+#endif
+	return SHMEM_I(file_inode(file))->seals;
+}
+
+/*
+ * Take [@offset, @offset + @len) of the file @fd as the backing of
+ * @region: a shmem or hugetlbfs file, open for reading and writing, not
+ * sealed against writing, long enough.  The object then counts as a
+ * writable shared mapping of it (mapping_map_writable(), as mmap() does),
+ * so that F_SEAL_WRITE, which would forbid the writes the object makes,
+ * cannot be added while it exists.
+ */
+static int gm_take_file(struct gm_region *region, int fd, u64 offset,
+			u64 len)
+{
+	struct file *file;
+	u64 end;
+	int rc;
+
+	file = fget(fd);
+	if (!file)
+		return -EBADF;
+	rc = -EINVAL;
+	if (!shmem_file(file) && !gm_file_is_hugetlb(file))
+		goto out_put;
+	if (!IS_ALIGNED(offset | len, GM_PAGE_SIZE) ||
+	    check_add_overflow(offset, len, &end) ||
+	    end > i_size_read(file_inode(file)))
+		goto out_put;
+	rc = -EOPNOTSUPP;
+	if (gm_file_is_hugetlb(file) && !GM_HAVE_FILE_PIN)
+		goto out_put;
+	rc = -EACCES;
+	if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+	    (FMODE_READ | FMODE_WRITE))
+		goto out_put;
+	rc = -EPERM;
+	if (gm_file_seals(file) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+		goto out_put;
+	rc = mapping_map_writable(file->f_mapping);
+	if (rc)
+		goto out_put;
+	region->type = GM_REGION_FILE;
+	region->len = len;
+	region->file = file;
+	region->file_off = offset;
+	return 0;
+
+out_put:
+	fput(file);
+	return rc;
+}
+
+/* Undo gm_take_file(); nothing for other regions. */
+static void gm_put_file(struct gm_region *region)
+{
+	if (region->type != GM_REGION_FILE)
+		return;
+	mapping_unmap_writable(region->file->f_mapping);
+	fput(region->file);
+}
+
 /* A base's memory, once nothing refers to it any more. */
 static void gm_mem_free(struct gm_mem *mem)
 {
 	unsigned long i;
 
 	mutex_destroy(&mem->lock_mutex);
+	for (i = 0; i < mem->nr_regions; i++)
+		gm_put_file(&mem->regions[i]);
 	for (i = 0; i < mem->nr_pages; i++)
 		if (mem->pages[i])
 			__free_page(mem->pages[i]);
@@ -449,10 +530,12 @@ static int gm_multi_take_backing(struct guestmem_create_multi *cmd,
 
 	if (copy_from_user(&b, &ubackings[i], sizeof(b)))
 		return -EFAULT;
-	if ((b.flags & ~GUESTMEM_BACKING_PRESENT) || b.__reserved)
+	if (b.flags & ~(GUESTMEM_BACKING_PRESENT | GUESTMEM_BACKING_FILE))
+		return -EOPNOTSUPP;
+	if (!(b.flags & GUESTMEM_BACKING_FILE) && b.fd)
 		return -EOPNOTSUPP;
 	if (!(b.flags & GUESTMEM_BACKING_PRESENT)) {
-		if (b.base_uptr || b.len)
+		if (b.base_uptr || b.len || b.flags)
 			return -EINVAL;
 		obj->mem->regions[i].type = GM_REGION_ABSENT;
 		return 0;
@@ -462,6 +545,9 @@ static int gm_multi_take_backing(struct guestmem_create_multi *cmd,
 		cmd->out_bad_index = i;
 		return -EINVAL;
 	}
+	if (b.flags & GUESTMEM_BACKING_FILE)
+		return gm_take_file(&obj->mem->regions[i], b.fd, b.offset,
+				    b.len);
 	rc = gm_check_user_range(b.base_uptr, b.len);
 	if (rc)
 		return rc;
@@ -533,7 +619,13 @@ int gm_ioctl_create_multi(struct gm_ucmd *ucmd)
 	obj->region_mask = rs - 1;
 	obj->invalid_mask = ~0ULL << (region_bits + ilog2(region_count));
 	obj->region_count = region_count;
-	gm_obj_set_owner(obj);
+	/* User memory is the creator's; files need no owner. */
+	for (i = 0; i < cmd->backing_count; i++) {
+		if (obj->mem->regions[i].type == GM_REGION_USER) {
+			gm_obj_set_owner(obj);
+			break;
+		}
+	}
 	return gm_obj_publish(ucmd, obj, &cmd->out_fd);
 
 out_put_obj:
@@ -661,6 +753,41 @@ out_put_obj:
 }
 
 /**
+ * gm_ioctl_create_file() - GUESTMEM_CREATE_FILE
+ * @ucmd: the call (&struct guestmem_create_file)
+ *
+ * One region: a range of a shmem or hugetlbfs file (gm_take_file()).
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int gm_ioctl_create_file(struct gm_ucmd *ucmd)
+{
+	struct guestmem_create_file *cmd = ucmd->cmd;
+	struct guestmem *obj;
+	int rc;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	obj = gm_obj_alloc(NULL, 1);
+	if (!obj)
+		return -ENOMEM;
+	rc = gm_obj_set_name_user(obj, cmd->name_uptr, cmd->name_len);
+	if (rc)
+		goto out_put_obj;
+	rc = gm_take_file(&obj->mem->regions[0], cmd->fd, cmd->offset,
+			  cmd->len);
+	if (rc)
+		goto out_put_obj;
+	obj->mem->type = GUESTMEM_OBJ_FILE;
+	gm_obj_set_single_region(obj);
+	return gm_obj_publish(ucmd, obj, &cmd->out_fd);
+
+out_put_obj:
+	gm_obj_put(obj);
+	return rc;
+}
+
+/**
  * gm_ioctl_subrange() - GUESTMEM_SUBRANGE
  * @ucmd: the call (&struct guestmem_subrange)
  *
@@ -700,28 +827,61 @@ int gm_ioctl_subrange(struct gm_ucmd *ucmd)
 	return gm_obj_publish(ucmd, view, &cmd->out_fd);
 }
 
-/*
- * The mmap window of an object whose base is allocated: the base pages
- * that hold the object's bytes, and where its address 0 lies in them.
- */
-static void gm_mmap_window(struct guestmem *obj, unsigned long *first,
-			   unsigned long *count, u64 *offset)
+/* Can mmap() of the object fd reach this region's memory? */
+static bool gm_region_mmappable(const struct gm_region *region)
 {
-	u64 start = obj->base ? obj->view_offset : 0;
-	u64 len = obj->base ? obj->view_len : obj->mem->regions[0].len;
+	/*
+	 * A hugetlbfs mapping must be aligned to its huge page size, which
+	 * the address chosen for the object fd is not.
+	 */
+	return region->type == GM_REGION_ALLOC ||
+	       (region->type == GM_REGION_FILE &&
+		!gm_file_is_hugetlb(region->file));
+}
 
+/*
+ * The mmap window of an object: mmap offset 0 is the base page @first,
+ * which holds the object's address 0 at @offset, and @count pages reach
+ * the end of the last region that mmap() can map.  A view sees the pages
+ * that hold its bytes, a base object its whole address space.
+ *
+ * Return: false when mmap() can map no region of the object (@count 0).
+ */
+static bool gm_mmap_window(struct guestmem *obj, u64 *first, u64 *count,
+			   u64 *offset)
+{
+	struct gm_mem *mem = obj->mem;
+	u64 start = obj->base ? obj->view_offset : 0;
+	bool any = false;
+	struct gm_loc loc;
+	u64 len = 0;
+	u32 i;
+
+	if (obj->base) {
+		any = !gm_resolve(obj, 0, 0, &loc) &&
+		      gm_region_mmappable(loc.region);
+		len = obj->view_len;
+	} else {
+		for (i = 0; i < mem->nr_regions; i++) {
+			if (!gm_region_mmappable(&mem->regions[i]))
+				continue;
+			any = true;
+			len = ((u64)i << obj->region_bits) +
+			      mem->regions[i].len;
+		}
+	}
 	*first = start >> PAGE_SHIFT;
 	*offset = start & ~PAGE_MASK;
-	*count = DIV_ROUND_UP(*offset + len, PAGE_SIZE);
+	*count = any ? DIV_ROUND_UP(*offset + len, PAGE_SIZE) : 0;
+	return any;
 }
 
 static vm_fault_t gm_vm_fault(struct vm_fault *vmf)
 {
 	struct guestmem *obj = vmf->vma->vm_private_data;
 	struct gm_mem *mem = obj->mem;
-	unsigned long first, count;
+	u64 first, count, offset;
 	struct page *page;
-	u64 offset;
 
 	gm_mmap_window(obj, &first, &count, &offset);
 	if (vmf->pgoff >= count)
@@ -736,32 +896,60 @@ static const struct vm_operations_struct gm_vm_ops = {
 	.fault = gm_vm_fault,
 };
 
+/*
+ * mmap() of a window of a file-backed region: the VMA becomes a mapping of
+ * the file itself (as dma_buf_mmap() hands a mapping to its exporter), so
+ * faults, reclaim, truncation and seals are the file's business.  The
+ * window must lie inside one region: a VMA maps one file.
+ */
+static int gm_obj_mmap_file(struct guestmem *obj, struct vm_area_struct *vma,
+			    u64 first)
+{
+	struct guestmem *base = obj->base ? obj->base : obj;
+	u64 addr = (first + vma->vm_pgoff) << PAGE_SHIFT;
+	u64 len = (u64)vma_pages(vma) << PAGE_SHIFT;
+	const struct gm_region *region;
+	u64 slot, off;
+
+	slot = base->region_bits < 64 ? addr >> base->region_bits : 0;
+	off = addr & base->region_mask;
+	if (slot >= base->mem->nr_regions)
+		return -EINVAL;
+	region = &base->mem->regions[slot];
+	if (region->type != GM_REGION_FILE || !gm_region_mmappable(region) ||
+	    off + len > region->len)
+		return -EINVAL;
+	vma->vm_pgoff = (region->file_off + off) >> PAGE_SHIFT;
+	vma_set_file(vma, region->file);
+	return gm_vfs_mmap(region->file, vma);
+}
+
 /**
  * gm_obj_mmap() - mmap() of an object fd
  * @obj: the object
  * @vma: the new mapping
  *
- * Only objects backed by allocated pages (and their views) can be mapped,
- * only shared, and only inside the object's window (file offset 0 is the
- * page that holds the object's address 0).
+ * Allocated memory and file-backed regions (but for hugetlbfs) can be
+ * mapped, only shared, and only inside the object's window (mmap offset 0
+ * is the page that holds the object's address 0; for a base object, mmap
+ * offset a is guest address a).  One mapping reaches one region.
  *
- * Return: 0, -ENODEV (not allocated memory), -EINVAL (private, or outside
- * the window).
+ * Return: 0, -ENODEV (nothing mappable), -EINVAL (private, outside the
+ * window, across regions or over a hole), or the file's mmap() errors.
  */
 int gm_obj_mmap(struct guestmem *obj, struct vm_area_struct *vma)
 {
-	struct gm_mem *mem = obj->mem;
-	unsigned long first, count, end;
-	u64 offset;
+	u64 first, count, offset, end;
 
-	if (mem->type != GUESTMEM_OBJ_ALLOC)
+	if (!gm_mmap_window(obj, &first, &count, &offset))
 		return -ENODEV;
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	gm_mmap_window(obj, &first, &count, &offset);
-	if (check_add_overflow(vma->vm_pgoff, vma_pages(vma), &end) ||
+	if (check_add_overflow((u64)vma->vm_pgoff, (u64)vma_pages(vma), &end) ||
 	    end > count)
 		return -EINVAL;
+	if (obj->mem->type != GUESTMEM_OBJ_ALLOC)
+		return gm_obj_mmap_file(obj, vma, first);
 	gm_vm_flags_set(vma, VM_DONTEXPAND);
 	vma->vm_ops = &gm_vm_ops;
 	vma->vm_private_data = obj;
@@ -771,7 +959,8 @@ int gm_obj_mmap(struct guestmem *obj, struct vm_area_struct *vma)
 static bool gm_region_mapped(const struct gm_region *region)
 {
 	return region->type == GM_REGION_USER ||
-	       region->type == GM_REGION_ALLOC;
+	       region->type == GM_REGION_ALLOC ||
+	       region->type == GM_REGION_FILE;
 }
 
 /* One region slot as GUESTMEM_INFO reports it. */
@@ -801,6 +990,10 @@ static void gm_region_info(struct guestmem *obj, u64 slot, bool owner,
 	if (!gm_region_mapped(region))
 		return;
 	ri->flags |= GUESTMEM_REGION_MAPPED;
+	if (region->type == GM_REGION_FILE)
+		ri->flags |= GUESTMEM_REGION_FILE;
+	if (gm_region_mmappable(region))
+		ri->flags |= GUESTMEM_REGION_MMAP;
 	if (region->type == GM_REGION_USER && owner) {
 		ri->flags |= GUESTMEM_REGION_HAS_VA;
 		ri->va = region->uaddr + va_off;
@@ -819,6 +1012,9 @@ static bool gm_obj_supports_locking(struct guestmem *obj)
 		gm_region_info(obj, i, false, &ri);
 		if ((ri.flags & GUESTMEM_REGION_PRESENT) &&
 		    !(ri.flags & GUESTMEM_REGION_MAPPED))
+			return false;
+		/* Files can be pinned from 6.11 on (compat.h). */
+		if ((ri.flags & GUESTMEM_REGION_FILE) && !GM_HAVE_FILE_PIN)
 			return false;
 	}
 	return true;
@@ -907,12 +1103,14 @@ int gm_ioctl_info(struct gm_ucmd *ucmd)
 			cmd->out_full_mapping_va = ri.va;
 		}
 	}
-	if (mem->type == GUESTMEM_OBJ_ALLOC) {
-		unsigned long first, count;
+	{
+		u64 first, count, offset;
 
-		gm_mmap_window(obj, &first, &count, &cmd->out_mmap_offset);
-		cmd->out_mmap_size = (u64)count << PAGE_SHIFT;
-		cmd->out_flags |= GUESTMEM_INFO_MMAP;
+		if (gm_mmap_window(obj, &first, &count, &offset)) {
+			cmd->out_mmap_size = count << PAGE_SHIFT;
+			cmd->out_mmap_offset = offset;
+			cmd->out_flags |= GUESTMEM_INFO_MMAP;
+		}
 	}
 
 	gm_info_locks(obj, cmd);

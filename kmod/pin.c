@@ -26,7 +26,11 @@
  * view's address space and translated to the base's backing; a guest page
  * that does not start on a host page boundary cannot be pinned whole and is
  * "not lockable".  Pages of an allocated object belong to the object and
- * are simply referenced: the object outlives its locks.
+ * are simply referenced: the object outlives its locks.  Pages of a
+ * file-backed region are pinned in the file with memfd_pin_folios() (one
+ * pin per page, so that each entry is unpinned alone), charged as user
+ * pins are, but counted in no mm's pinned_vm: no process maps them for
+ * the object.  Kernels before 6.11 cannot pin them: "not lockable".
  *
  * A page is pinned once per lock, however often its gpn is listed: the
  * runs already handled form a small interval tree while the lock is built,
@@ -185,9 +189,14 @@ long gm_pin_user(struct mm_struct *mm, unsigned long start, unsigned long nr,
 	return pinned;
 }
 
-/* What a run of entries is: user addresses to pin, or pages to take. */
+/*
+ * What a run of entries is: user addresses to pin (@uaddr), pages of a
+ * file to pin (@file at byte @pos), or pages to take (@pages).
+ */
 struct gm_lock_target {
 	unsigned long uaddr;
+	struct file *file;
+	u64 pos;
 	struct page **pages;
 };
 
@@ -213,6 +222,7 @@ static long gm_lock_locate(struct guestmem *obj, u64 gpn, u64 max,
 		return -ERANGE;
 	}
 	t->pages = NULL;
+	t->file = NULL;
 	switch (loc.region->type) {
 	case GM_REGION_USER:
 		t->uaddr = loc.region->uaddr + loc.off;
@@ -228,6 +238,12 @@ static long gm_lock_locate(struct guestmem *obj, u64 gpn, u64 max,
 		if (!PAGE_ALIGNED(loc.off))
 			break;
 		t->pages = loc.base->mem->pages + (loc.off >> PAGE_SHIFT);
+		return n;
+	case GM_REGION_FILE:
+		if (!PAGE_ALIGNED(loc.off) || !GM_HAVE_FILE_PIN)
+			break;
+		t->file = loc.region->file;
+		t->pos = loc.region->file_off + loc.off;
 		return n;
 	case GM_REGION_NONE:
 		break;
@@ -332,7 +348,48 @@ static long gm_lock_pin_batch(struct guestmem_lock *lock, struct mm_struct *mm,
 	if (lock->pinned_map)
 		bitmap_set(lock->pinned_map, i, pinned);
 	lock->npinned += pinned;
+	lock->npinned_vm += pinned;
 	atomic64_add(pinned, &mm->pinned_vm);
+	return pinned;
+}
+
+/*
+ * Pin up to @n pages of @file from byte @pos into entries @i.. of the
+ * lock, charged first, as gm_lock_pin_batch() does.  Return: pages pinned
+ * (at least 1), or a negative errno (-EFAULT: past the file's end).
+ */
+static long gm_lock_pin_file_batch(struct guestmem_lock *lock,
+				   struct file *file, u64 pos, unsigned long i,
+				   long n)
+{
+	struct page *page;
+	long pinned = 0;
+	int rc;
+
+	n = min_t(long, n, GM_PIN_BATCH);
+	rc = gm_lock_prepare_pins(lock, i);
+	if (rc)
+		return rc;
+	if (gm_acct_charge(lock->user, n))
+		return -EDQUOT;
+	for (; pinned < n; pinned++, pos += PAGE_SIZE) {
+		if (pos >= i_size_read(file_inode(file))) {
+			rc = -EFAULT;
+			break;
+		}
+		page = gm_file_pin_page(file, pos >> PAGE_SHIFT);
+		if (IS_ERR(page)) {
+			rc = PTR_ERR(page);
+			break;
+		}
+		lock->pages[i + pinned] = page;
+	}
+	gm_acct_uncharge(lock->user, n - pinned);
+	if (!pinned)
+		return rc == -ENOMEM || rc == -EINTR ? rc : -EFAULT;
+	if (lock->pinned_map)
+		bitmap_set(lock->pinned_map, i, pinned);
+	lock->npinned += pinned;
 	return pinned;
 }
 
@@ -383,17 +440,19 @@ static int gm_lock_pin_run(struct guestmem_lock *lock, const struct gm_lock_run 
 			gpn += n;
 			continue;
 		}
-		if (!*mmp) {
-			if (gm_owner_exited(mem) ||
-			    !mmget_not_zero(mem->mm)) {
+		if (t.file) {
+			n = gm_lock_pin_file_batch(lock, t.file, t.pos, i, n);
+		} else {
+			if (!*mmp && (gm_owner_exited(mem) ||
+				      !mmget_not_zero(mem->mm))) {
 				gm_lock_fault(fault, -ESRCH,
 					      GUESTMEM_CAUSE_OWNER_EXITED, i,
 					      gpn);
 				return -ESRCH;
 			}
 			*mmp = mem->mm;
+			n = gm_lock_pin_batch(lock, *mmp, t.uaddr, i, n);
 		}
-		n = gm_lock_pin_batch(lock, *mmp, t.uaddr, i, n);
 		if (n < 0) {
 			if (n == -EFAULT)
 				gm_lock_fault(fault, n,
@@ -474,8 +533,10 @@ static void gm_lock_unpin(struct guestmem_lock *lock, bool dirty)
 			gm_unpin_pages(lock->pages + start, end - start, dirty);
 	}
 	gm_acct_uncharge(lock->user, lock->npinned);
-	atomic64_sub(lock->npinned, &mm->pinned_vm);
+	if (lock->npinned_vm)
+		atomic64_sub(lock->npinned_vm, &mm->pinned_vm);
 	lock->npinned = 0;
+	lock->npinned_vm = 0;
 }
 
 /* Fill lock->pages, run by run; on failure nothing stays pinned. */

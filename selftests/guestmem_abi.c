@@ -386,12 +386,15 @@ TEST_F(abi, nonzero_reserved_is_eopnotsupp)
 	EXPECT_FIELD(EOPNOTSUPP, self->obj, GUESTMEM_IOVA_RUNS, v->iova_runs,
 		     __reserved, 1);
 
-	/* Reserved and unknown flags inside a backing entry, too. */
-	v->backings[2].__reserved = 1;
+	/*
+	 * Inside a backing entry, too: an fd without GUESTMEM_BACKING_FILE,
+	 * an unknown flag.
+	 */
+	v->backings[2].fd = 1;
 	test_err(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_MULTI,
 		 &v->create_multi);
-	v->backings[2].__reserved = 0;
-	v->backings[2].flags |= 2;
+	v->backings[2].fd = 0;
+	v->backings[2].flags |= 4;
 	test_err(EOPNOTSUPP, self->dev, GUESTMEM_CREATE_MULTI,
 		 &v->create_multi);
 	free(v);

@@ -179,7 +179,7 @@ static u64 rng_next(struct rng *r)
 
 enum op {
 	OP_CREATE_USER, OP_CREATE_MULTI, OP_CREATE_ALLOC, OP_CREATE_EMPTY,
-	OP_READ, OP_WRITE, OP_FILL, OP_READ_PLAIN, OP_WRITE_PLAIN,
+	OP_CREATE_FILE, OP_READ, OP_WRITE, OP_FILL, OP_READ_PLAIN, OP_WRITE_PLAIN,
 	OP_CMPXCHG, OP_PROBE_GPNS, OP_RANGE_READ, OP_RANGE_WRITE,
 	OP_RANGE_FILL, OP_SUBRANGE, OP_INFO, OP_LOCK_GPNS, OP_UNLOCK_GPNS,
 	OP_IOVA, OP_ATTACH_DEVICE, OP_IOVA_RUNS, OP_OPEN_PCI, OP_PCI_INFO,
@@ -336,6 +336,10 @@ static const struct opinfo opinfo[NR_IOCTL_OPS] = {
 	[OP_CREATE_EMPTY] = { "CREATE_EMPTY", GUESTMEM_CREATE_EMPTY,
 		sizeof(struct guestmem_create_empty),
 		sizeof(struct guestmem_create_empty), true, 0, 0, { 0 } },
+	[OP_CREATE_FILE] = { "CREATE_FILE", GUESTMEM_CREATE_FILE,
+		sizeof(struct guestmem_create_file),
+		sizeof(struct guestmem_create_file), true, 0, 0,
+		{ EBADF, EACCES, EPERM, ENAMETOOLONG } },
 	[OP_READ] = { "READ", GUESTMEM_READ, sizeof(struct guestmem_rw),
 		sizeof(struct guestmem_rw), false,
 		FAULT_AT(struct guestmem_rw), 0, { ERANGE, ESRCH } },
@@ -466,6 +470,9 @@ static struct {
 };
 
 static int dev_fd = -1;
+/* CREATE_FILE's files: a memfd of FILE_PAGES pages, and it read-only. */
+#define FILE_PAGES	64
+static int file_fd = -1, file_ro_fd = -1;
 static bool have_device;	/* attach objects to edu for real */
 static bool device_used;	/* ... and did, at some point */
 static int evfds[4];		/* eventfds for GUESTMEM_PCI_SET_IRQS */
@@ -1858,10 +1865,11 @@ static int backing_err(const struct guestmem_backing *b, u64 rs, u32 *reason)
 {
 	u64 end;
 
-	if ((b->flags & ~GUESTMEM_BACKING_PRESENT) || b->__reserved)
+	if ((b->flags & ~(GUESTMEM_BACKING_PRESENT | GUESTMEM_BACKING_FILE)) ||
+	    (!(b->flags & GUESTMEM_BACKING_FILE) && b->fd))
 		return EOPNOTSUPP;
 	if (!(b->flags & GUESTMEM_BACKING_PRESENT))
-		return b->base_uptr || b->len ? EINVAL : 0;
+		return b->base_uptr || b->len || b->flags ? EINVAL : 0;
 	if (b->len > rs) {
 		*reason = GUESTMEM_MR_BACKING_TOO_LARGE;
 		return EINVAL;
@@ -1959,10 +1967,11 @@ static void op_create_multi(struct ctx *c)
 			b[i].len = rs + 1 + below(c, 4096);
 			break;
 		case 1:
-			b[i].flags |= 2U << below(c, 31);
+			b[i].flags |= 4U << below(c, 30);
 			break;
 		case 2:
-			b[i].__reserved = 1 + below(c, 1000);
+			/* An fd without GUESTMEM_BACKING_FILE. */
+			b[i].fd = 1 + below(c, 1000);
 			break;
 		case 3:
 			b[i].base_uptr = UINT64_MAX - below(c, 4096);
@@ -2129,6 +2138,85 @@ static void op_create_empty(struct ctx *c)
 	pool_insert(c, s->out_fd, &d, NULL, 0);
 }
 
+/*
+ * CREATE_FILE over the fuzzer's memfd, or over what is not one.  Its
+ * objects get only the errno contract (no model of a file's pages).
+ */
+static void op_create_file(struct ctx *c)
+{
+	struct guestmem_create_file *s;
+	int file_err = 0, name_err;
+	struct objdesc d;
+	struct req r;
+	u32 good_len;
+	u64 end;
+
+	if (file_fd < 0)
+		return;
+	req_init(c, &r, OP_CREATE_FILE, dev_fd, false);
+	s = r.s;
+	req_resv(&r, &s->__reserved, 4);
+	name_err = pick_name(c, &s->name_uptr, &s->name_len, &good_len);
+	s->fd = file_fd;
+	s->offset = below(c, FILE_PAGES) * PAGE_SZ;
+	s->len = below(c, FILE_PAGES + 1 - s->offset / PAGE_SZ) * PAGE_SZ;
+	switch (below(c, 20)) {
+	case 0:
+		s->fd = chance(c, 50) ? -1 - (int)below(c, 100) : 100000 + (int)below(c, 1000);
+		break;
+	case 1:
+		s->fd = dev_fd;         /* not shared memory */
+		break;
+	case 2:
+		s->fd = file_ro_fd;
+		break;
+	case 3:
+		s->offset += 1 + below(c, PAGE_SZ - 1);
+		break;
+	case 4:
+		s->len = rnd(c);
+		break;
+	case 5:
+		/* Wrapping, or just past the file. */
+		s->offset = (UINT64_MAX & ~(u64)(PAGE_SZ - 1)) - below(c, 4) * PAGE_SZ;
+		s->len = (1 + below(c, 4)) * PAGE_SZ;
+		break;
+	default:
+		break;
+	}
+	/* The kernel's order: the fd, its kind, the range, the mode. */
+	if (s->fd < 0 || s->fd >= 100000)
+		file_err = EBADF;
+	else if (s->fd == dev_fd)
+		file_err = EINVAL;
+	else if (((s->offset | s->len) & (PAGE_SZ - 1)) ||
+		 __builtin_add_overflow(s->offset, s->len, &end) ||
+		 end > FILE_PAGES * PAGE_SZ)
+		file_err = EINVAL;
+	else if (s->fd == file_ro_fd)
+		file_err = EACCES;
+	r.expect = name_err ? name_err : file_err;
+	r.soft = !r.expect;
+	if (req_issue(c, &r, CORRUPT_PCT))
+		return;
+	if (!r.readback) {
+		fail(c, "created an object whose fd the caller cannot learn");
+		return;
+	}
+	check_new_fd(c, s->out_fd);
+	memset(&d, 0, sizeof(d));
+	d.type = GUESTMEM_OBJ_FILE;
+	d.known = false;
+	d.name_len = good_len;
+	d.obj = obj_id_new();
+	d.fam = fam_new(false);
+	if (d.fam < 0) {
+		close(s->out_fd);
+		return;
+	}
+	pool_insert(c, s->out_fd, &d, NULL, 0);
+}
+
 static void op_create(struct ctx *c)
 {
 	if (dev_fd < 0)
@@ -2144,7 +2232,10 @@ static void op_create(struct ctx *c)
 		op_create_alloc(c);
 		break;
 	case 15:
-		op_create_empty(c);
+		if (chance(c, 50))
+			op_create_empty(c);
+		else
+			op_create_file(c);
 		break;
 	default:
 		if (have_device && !c->no_attach)
@@ -3273,7 +3364,7 @@ static void op_attach(struct ctx *c)
 /* Every command number: an ioctl of one kind of fd, ENOTTY on the others. */
 static const unsigned long dev_nrs[] = {
 	GUESTMEM_CREATE_USER, GUESTMEM_CREATE_MULTI, GUESTMEM_CREATE_ALLOC,
-	GUESTMEM_CREATE_EMPTY, GUESTMEM_OPEN_PCI,
+	GUESTMEM_CREATE_EMPTY, GUESTMEM_OPEN_PCI, GUESTMEM_CREATE_FILE,
 };
 static const unsigned long obj_nrs[] = {
 	GUESTMEM_READ, GUESTMEM_WRITE, GUESTMEM_FILL, GUESTMEM_READ_PLAIN,
@@ -4987,6 +5078,21 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	unprivileged = geteuid() != 0;
+	file_fd = memfd_create("gmfuzz", MFD_CLOEXEC);
+	if (file_fd >= 0 && ftruncate(file_fd, FILE_PAGES * PAGE_SZ)) {
+		close(file_fd);
+		file_fd = -1;
+	}
+	if (file_fd >= 0) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", file_fd);
+		file_ro_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (file_ro_fd < 0) {
+			close(file_fd);
+			file_fd = -1;
+		}
+	}
 	have_device = opt.attach && !unprivileged &&
 		      !edu_driver(edu_orig, sizeof(edu_orig));
 	/* Attaching needs edu bound to guestmem's PCI driver. */

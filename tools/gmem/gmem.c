@@ -61,6 +61,7 @@ static const char *const gmem_kinds[] = {
 	[GUESTMEM_NL_KIND_ALLOC] = "alloc",
 	[GUESTMEM_NL_KIND_EMPTY] = "empty",
 	[GUESTMEM_NL_KIND_SUBRANGE] = "subrange",
+	[GUESTMEM_NL_KIND_FILE] = "file",
 };
 
 static const char *const gmem_events[] = {

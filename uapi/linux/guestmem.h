@@ -4,7 +4,8 @@
  *
  * The kernel side of OpenVMM's guestmem::GuestMemory: an object describes
  * the guest physical address space (one or more regions backed by user
- * memory of the creating process, or by kernel pages), and every access to
+ * memory of the creating process, by kernel pages, or by shared-memory
+ * files), and every access to
  * it is an ioctl on the object's file descriptor.
  */
 #ifndef _UAPI_LINUX_GUESTMEM_H
@@ -33,6 +34,7 @@ enum {
 	GUESTMEM_CMD_CREATE_ALLOC,
 	GUESTMEM_CMD_CREATE_EMPTY,
 	GUESTMEM_CMD_OPEN_PCI,
+	GUESTMEM_CMD_CREATE_FILE,
 	GUESTMEM_CMD_READ = GUESTMEM_CMD_BASE + 0x10,
 	GUESTMEM_CMD_WRITE,
 	GUESTMEM_CMD_FILL,
@@ -270,25 +272,32 @@ struct guestmem_create_user {
 /**
  * enum guestmem_backing_flags - &struct guestmem_backing.flags bits
  * @GUESTMEM_BACKING_PRESENT: the region has a backing (else it is a hole)
+ * @GUESTMEM_BACKING_FILE: ... and it is @len bytes of the file @fd from
+ *	byte @offset, with the rules of &struct guestmem_create_file
  */
 enum guestmem_backing_flags {
 	GUESTMEM_BACKING_PRESENT = 1 << 0,
+	GUESTMEM_BACKING_FILE = 1 << 1,
 };
 
 /**
  * struct guestmem_backing - one region of a multi-region object (input)
  * @base_uptr: start of the backing in the caller's address space (not 0
  *	when present)
+ * @offset: with GUESTMEM_BACKING_FILE, where the backing starts in the file
  * @len: backing size (max_address); at most the region size
- * @flags: GUESTMEM_BACKING_PRESENT, or 0 for a hole (then @base_uptr and
- *	@len must be 0)
- * @__reserved: must be 0
+ * @flags: GUESTMEM_BACKING_PRESENT (and GUESTMEM_BACKING_FILE), or 0 for a
+ *	hole (then @base_uptr and @len must be 0)
+ * @fd: with GUESTMEM_BACKING_FILE, the file; else must be 0
  */
 struct guestmem_backing {
-	__aligned_u64 base_uptr;
+	union {
+		__aligned_u64 base_uptr;
+		__aligned_u64 offset;
+	};
 	__aligned_u64 len;
 	__u32 flags;
-	__u32 __reserved;
+	__s32 fd;
 };
 
 /**
@@ -333,7 +342,9 @@ enum guestmem_mr_reason {
  * TooManyRegions, then the module's max_regions limit (-ENOSPC), then each
  * present backing in order (BackingTooLarge: @len > @region_size; equal is
  * accepted, though its last byte is unreachable).
- * All backings live in the caller's address space (the owner).
+ * User backings live in the caller's address space (the owner); file
+ * backings (GUESTMEM_BACKING_FILE) are held by the object, which has an
+ * owner only if it has a user backing.
  */
 struct guestmem_create_multi {
 	__u32 size;
@@ -398,6 +409,52 @@ struct guestmem_create_empty {
 };
 
 #define GUESTMEM_CREATE_EMPTY _IO(GUESTMEM_TYPE, GUESTMEM_CMD_CREATE_EMPTY)
+
+/**
+ * struct guestmem_create_file - GUESTMEM_CREATE_FILE: one region backed by a
+ *	shared-memory file
+ * @size: sizeof(struct guestmem_create_file)
+ * @flags: must be 0
+ * @name_uptr: debug name, as in &struct guestmem_create_user
+ * @name_len: length of the name in bytes
+ * @fd: the file: a memfd, a tmpfs (shmem) file or, from Linux 6.11, a
+ *	hugetlbfs file, open for reading and writing
+ * @offset: where the region starts in the file: a multiple of 4096
+ * @len: the region's length (max_address): a multiple of 4096, and
+ *	@offset + @len may not pass the file's size
+ * @out_fd: the new object fd
+ * @__reserved: must be 0
+ *
+ * The object holds the file (not an address): every access reaches the
+ * file's pages, from whichever process, and no process owns the object.
+ * mmap(MAP_SHARED) of the object fd maps the file's pages themselves (the
+ * mapping is the file's, as if the file had been mapped; not for hugetlbfs:
+ * -EINVAL), so any process holding the fd can reach the memory without a
+ * system call.  Locks pin the file's pages long-term (memfd_pin_folios(),
+ * Linux 6.11 and later; earlier kernels cannot pin them and report "not
+ * lockable"), charged as user pins are.
+ *
+ * Errors: -EBADF (@fd is not an open file), -EINVAL (not shmem or
+ * hugetlbfs, misaligned, past the file's size, wrapping), -EACCES (not
+ * open for reading and writing), -EPERM (the file is sealed against
+ * writing: F_SEAL_WRITE or F_SEAL_FUTURE_WRITE; while the object exists
+ * F_SEAL_WRITE cannot be added, as for a shared writable mapping),
+ * -EOPNOTSUPP (hugetlbfs before Linux 6.11).  Shrinking the file later
+ * makes the bytes past its end fail as unmapped memory does.
+ */
+struct guestmem_create_file {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 name_uptr;
+	__u32 name_len;
+	__s32 fd;
+	__aligned_u64 offset;
+	__aligned_u64 len;
+	__u32 out_fd;
+	__u32 __reserved;
+};
+
+#define GUESTMEM_CREATE_FILE _IO(GUESTMEM_TYPE, GUESTMEM_CMD_CREATE_FILE)
 
 /* ------------------------------------------------------------------------ */
 /* Object ioctls: on an object fd. */
@@ -612,12 +669,14 @@ struct guestmem_subrange {
  * @GUESTMEM_OBJ_MULTI: made by GUESTMEM_CREATE_MULTI
  * @GUESTMEM_OBJ_ALLOC: made by GUESTMEM_CREATE_ALLOC
  * @GUESTMEM_OBJ_EMPTY: made by GUESTMEM_CREATE_EMPTY
+ * @GUESTMEM_OBJ_FILE: made by GUESTMEM_CREATE_FILE
  */
 enum guestmem_obj_type {
 	GUESTMEM_OBJ_USER = 1,
 	GUESTMEM_OBJ_MULTI = 2,
 	GUESTMEM_OBJ_ALLOC = 3,
 	GUESTMEM_OBJ_EMPTY = 4,
+	GUESTMEM_OBJ_FILE = 5,
 };
 
 /**
@@ -626,7 +685,9 @@ enum guestmem_obj_type {
  * @GUESTMEM_INFO_FULL_MAPPING: the seed's full_mapping() is Some
  * @GUESTMEM_INFO_FULL_MAPPING_VA: ... and lies at out_full_mapping_va in
  *	the caller's address space
- * @GUESTMEM_INFO_MMAP: ... and is reached by mmap() of this fd
+ * @GUESTMEM_INFO_MMAP: mmap() of this fd reaches memory of the object:
+ *	allocated memory, or regions with GUESTMEM_REGION_MMAP (file
+ *	backings); for an object of one region, its full mapping
  * @GUESTMEM_INFO_OWNER: the caller's mm is the owner's
  * @GUESTMEM_INFO_OWNER_EXITED: the owner's address space is gone
  * @GUESTMEM_INFO_SUPPORTS_LOCKING: the seed's supports_locking()
@@ -665,11 +726,18 @@ enum guestmem_info_flags {
  * @GUESTMEM_REGION_MAPPED: the backing has a mapping
  * @GUESTMEM_REGION_HAS_VA: &struct guestmem_region_info.va is valid for the
  *	caller
+ * @GUESTMEM_REGION_FILE: the backing is a file (GUESTMEM_CREATE_FILE,
+ *	GUESTMEM_BACKING_FILE)
+ * @GUESTMEM_REGION_MMAP: mmap() of the object fd reaches the backing: its
+ *	byte at offset o lies at mmap offset (slot address + o +
+ *	out_mmap_offset) of &struct guestmem_info (for a view, its window)
  */
 enum guestmem_region_flags {
 	GUESTMEM_REGION_PRESENT = 1 << 0,
 	GUESTMEM_REGION_MAPPED = 1 << 1,
 	GUESTMEM_REGION_HAS_VA = 1 << 2,
+	GUESTMEM_REGION_FILE = 1 << 3,
+	GUESTMEM_REGION_MMAP = 1 << 4,
 };
 
 /**
@@ -706,14 +774,17 @@ struct guestmem_region_info {
  *	base object
  * @out_full_mapping_va: with GUESTMEM_INFO_FULL_MAPPING_VA, the base VA
  * @out_full_mapping_len: with GUESTMEM_INFO_FULL_MAPPING, its length
- * @out_mmap_size: with GUESTMEM_INFO_MMAP, the length to pass to mmap()
- *	(offset 0)
+ * @out_mmap_size: with GUESTMEM_INFO_MMAP, the length of the window that
+ *	mmap() maps from offset 0: to the end of the last region it reaches.
+ *	One mmap() may cover one region (a single-region object: the whole
+ *	window); the rest of the window (holes, user backings) is -EINVAL
  * @out_mmap_offset: with GUESTMEM_INFO_MMAP, where address 0 of the object
- *	lies inside that mapping
+ *	lies inside that window (a view that starts inside a page)
  * @out_locked_pages: pages held by the locks made through this fd's object
  *	(a gpn listed twice counts twice)
- * @out_pinned_pages: pages of those that are pinned user pages, charged to
- *	the owner (VmPin); allocated memory is locked without pinning
+ * @out_pinned_pages: pages of those that are pinned (user pages, in the
+ *	owner's VmPin, and pages of files), charged to the locking user;
+ *	allocated memory is locked without pinning
  * @out_lock_count: number of locks made through this fd's object
  * @__reserved: written as 0
  * @out_base_iova: with GUESTMEM_INFO_BASE_IOVA, the IOVA of guest address 0

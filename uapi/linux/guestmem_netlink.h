@@ -61,6 +61,7 @@ enum guestmem_nl_cmd {
  * @GUESTMEM_NL_KIND_ALLOC: zeroed kernel pages
  * @GUESTMEM_NL_KIND_EMPTY: the empty object
  * @GUESTMEM_NL_KIND_SUBRANGE: a view of another object (GUESTMEM_A_BASE_ID)
+ * @GUESTMEM_NL_KIND_FILE: one region of a shared-memory file
  */
 enum guestmem_nl_kind {
 	GUESTMEM_NL_KIND_USER = 1,
@@ -68,6 +69,7 @@ enum guestmem_nl_kind {
 	GUESTMEM_NL_KIND_ALLOC,
 	GUESTMEM_NL_KIND_EMPTY,
 	GUESTMEM_NL_KIND_SUBRANGE,
+	GUESTMEM_NL_KIND_FILE,
 };
 
 /**
