@@ -40,7 +40,7 @@
 # The release: the module's MODULE_VERSION (kmod/Kbuild reads it from here),
 # the library's file name and soname major, guestmem.pc and dkms.conf.
 # CHANGELOG.md says what each release added.
-VERSION := 1.0.0
+VERSION := 1.1.0
 
 # The kernel to build against: the running one's headers, or else the newest
 # headers installed under /lib/modules.

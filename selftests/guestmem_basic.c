@@ -134,9 +134,9 @@ TEST(multi)
 	before = gm_test_snapshot();
 	base = gm_test_reserve(SZ_4M, &all, 1);
 	ASSERT_NE(NULL, base);
-	backings[0] = (struct gm_backing){ base, len };
-	backings[1] = (struct gm_backing){ NULL, 0 };
-	backings[2] = (struct gm_backing){ base, len };
+	backings[0] = (struct gm_backing){ .base = base, .len = len };
+	backings[1] = (struct gm_backing){ .base = NULL, .len = 0 };
+	backings[2] = (struct gm_backing){ .base = base, .len = len };
 	test_gm_ok(gm_new_multi_region("test", region, backings, 3, &gm));
 	/* Three backings round up to four regions of 2^30: invalid_mask ~0 << 32. */
 	test_gm_ok(gm_format(gm, desc, sizeof(desc)));

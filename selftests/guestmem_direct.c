@@ -528,9 +528,9 @@ TEST(multi_region_memory_goes_direct_region_by_region)
 	ASSERT_NE(MAP_FAILED, a);
 	ASSERT_NE(MAP_FAILED, c);
 	ASSERT_EQ(0, mprotect(c + SZ_4K, SZ_4K, PROT_NONE));
-	b[0] = (struct gm_backing){ a, 2 * SZ_4K };
-	b[1] = (struct gm_backing){ NULL, 0 };
-	b[2] = (struct gm_backing){ c, 2 * SZ_4K };
+	b[0] = (struct gm_backing){ .base = a, .len = 2 * SZ_4K };
+	b[1] = (struct gm_backing){ .base = NULL, .len = 0 };
+	b[2] = (struct gm_backing){ .base = c, .len = 2 * SZ_4K };
 	test_gm_ok(gm_new_multi_region("multi", rs, b, 3, &gm));
 
 	memset(a, 0xa1, 2 * SZ_4K);

@@ -341,7 +341,7 @@ FIXTURE_TEARDOWN(create)
 
 TEST_F(create, multi_region_rule_is_enforced)
 {
-	struct gm_backing b[4] = { { self->backing, variant->backing_len } };
+	struct gm_backing b[4] = { { .base = self->backing, .len = variant->backing_len } };
 	struct gm_test_resources before = gm_test_snapshot();
 	struct gm *gm = NULL;
 
@@ -360,7 +360,7 @@ TEST_F(create, multi_region_rule_is_enforced)
  */
 TEST(accesses_stop_short_of_a_region_end)
 {
-	struct gm_backing b[2] = { { NULL, 0x1000 }, { NULL, 0x1000 } };
+	struct gm_backing b[2] = { { .len = 0x1000 }, { .len = 0x1000 } };
 	struct gm *gm, *view = NULL;
 	uint8_t x[2] = { 0 };
 

@@ -575,9 +575,9 @@ TEST(multi_region_holes_and_region_ends)
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, mem);
 	/* Regions of 16 pages: [0] full (its last byte unreachable), [1] a hole, [2] 8 pages. */
-	b[0] = (struct gm_backing){ mem, 16 * SZ_4K };
-	b[1] = (struct gm_backing){ NULL, 0 };
-	b[2] = (struct gm_backing){ mem + 16 * SZ_4K, 8 * SZ_4K };
+	b[0] = (struct gm_backing){ .base = mem, .len = 16 * SZ_4K };
+	b[1] = (struct gm_backing){ .base = NULL, .len = 0 };
+	b[2] = (struct gm_backing){ .base = mem + 16 * SZ_4K, .len = 8 * SZ_4K };
 	test_gm_ok(gm_new_multi_region("x", 16 * SZ_4K, b, 3, &gm));
 	pinned = gm_test_vmpin_pages();
 

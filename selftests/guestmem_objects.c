@@ -173,8 +173,8 @@ TEST(multi_region_format_and_no_full_mapping)
 	gm_require_module();
 	base = gm_test_reserve(2 * SZ_4K, &all, 1);
 	ASSERT_NE(NULL, base);
-	b[0] = (struct gm_backing){ NULL, 0 };
-	b[1] = (struct gm_backing){ base, 2 * SZ_4K };
+	b[0] = (struct gm_backing){ .base = NULL, .len = 0 };
+	b[1] = (struct gm_backing){ .base = base, .len = 2 * SZ_4K };
 	test_gm_ok(gm_new_multi_region("multi", 0x10000, b, 2, &gm));
 	test_gm_ok(gm_format(gm, buf, sizeof(buf)));
 	EXPECT_NE(NULL, strstr(buf, "debug_name: \"multi\"")) TH_LOG("%s", buf);
@@ -189,7 +189,7 @@ TEST(multi_region_format_and_no_full_mapping)
 TEST(a_single_backing_multi_region_has_a_full_mapping)
 {
 	struct gm_test_chunk all = { 0, 2 * SZ_4K, PROT_READ | PROT_WRITE };
-	struct gm_backing b = { NULL, 2 * SZ_4K };
+	struct gm_backing b = { .base = NULL, .len = 2 * SZ_4K };
 	struct gm *gm;
 	void *va;
 	size_t len;
@@ -253,8 +253,8 @@ TEST(subrange_of_multi_region_memory_stays_in_its_region)
 	gm_require_module();
 	base = gm_test_reserve(4 * SZ_4K, &all, 1);
 	ASSERT_NE(NULL, base);
-	b[0] = (struct gm_backing){ base, 2 * SZ_4K };
-	b[1] = (struct gm_backing){ base + 2 * SZ_4K, 2 * SZ_4K };
+	b[0] = (struct gm_backing){ .base = base, .len = 2 * SZ_4K };
+	b[1] = (struct gm_backing){ .base = base + 2 * SZ_4K, .len = 2 * SZ_4K };
 	test_gm_ok(gm_new_multi_region("multi", 0x10000, b, 2, &gm));
 	test_gm_ok(gm_subrange(gm, 0x10000 + 0x800, 0x1000, false, &view));
 	test_gm_ok(gm_write_at(view, 0x10, &x, 1));

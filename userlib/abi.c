@@ -17,7 +17,8 @@
 
 #if defined(__LP64__)
 GM_ABI_SIZE(struct gm_error, 72);
-GM_ABI_SIZE(struct gm_backing, 16);
+/* 16 in 1.0; 32 since 1.1 (files), gm_new_multi_region@LIBGUESTMEM_1.1. */
+GM_ABI_SIZE(struct gm_backing, 32);
 GM_ABI_SIZE(struct gm_paged_range, 32);
 GM_ABI_SIZE(struct gm_paged_ranges, 40);
 GM_ABI_SIZE(struct gm_address_range, 16);

@@ -562,8 +562,10 @@ static void gm_direct_publish(struct gm *gm, uint8_t **region_va, bool owner)
  */
 static __attribute__((noinline, cold)) void gm_direct_setup(struct gm *gm)
 {
+	size_t nregions = gm->region_count ? gm->region_count : 1;
 	struct gm_vma *vmas = NULL;
 	uint8_t **region_va = NULL;
+	bool *owned = NULL;
 	ssize_t nvmas = -1;
 	char *maps = NULL;
 	bool owner = false;
@@ -572,34 +574,41 @@ static __attribute__((noinline, cold)) void gm_direct_setup(struct gm *gm)
 	pthread_mutex_lock(&gm_direct_lock);
 	if (atomic_load(&gm->direct_state) == GM_DIRECT_READY)
 		goto out;
-	region_va = calloc(gm->region_count ? gm->region_count : 1, sizeof(*region_va));
-	if (!region_va)
-		goto publish;
-
-	if (gm->map && gm->region_count == 1) {
-		/* Allocated memory: our own mapping, in any process. */
-		if (gm->regions[0].flags & GUESTMEM_REGION_MAPPED)
-			region_va[0] = (uint8_t *)gm->map + gm->map_offset;
+	region_va = calloc(nregions, sizeof(*region_va));
+	owned = calloc(nregions, sizeof(*owned));
+	if (!region_va || !owned) {
+		free(region_va);
+		region_va = NULL;
 		goto publish;
 	}
+
+	/* Allocated memory and files: our own mapping, in any process. */
+	for (i = 0; i < gm->region_count; i++)
+		region_va[i] = gm_map_va(gm, i, 0);
+	if (gm->region_count == 1 && region_va[0])
+		goto publish;
 	if (!gm_direct_same_process(gm->owner_epoch))
 		goto publish;
 	for (i = 0; i < gm->region_count; i++) {
 		const struct guestmem_region_info *ri = &gm->regions[i];
 
-		if (!(ri->flags & GUESTMEM_REGION_HAS_VA) || !ri->len)
+		if (region_va[i] || !(ri->flags & GUESTMEM_REGION_HAS_VA) || !ri->len)
 			continue;
 		if (nvmas < 0 && (nvmas = gm_direct_read_maps(&maps, &vmas)) < 0)
 			break;
 		if (gm_direct_region_ok(gm, i, vmas, (size_t)nvmas)) {
 			region_va[i] = (uint8_t *)(uintptr_t)ri->va;
+			owned[i] = true;
 			owner = true;
 		}
 	}
 publish:
+	gm->direct_region_owned = owned;
+	owned = NULL;
 	gm_direct_publish(gm, region_va, owner);
 out:
 	pthread_mutex_unlock(&gm_direct_lock);
+	free(owned);
 	free(vmas);
 	free(maps);
 }
@@ -618,7 +627,8 @@ static __attribute__((noinline)) uint8_t *gm_direct_va_resolve(struct gm *gm, ui
 	    !gm->direct_region_va[i])
 		return NULL;
 	/* A user-backed region's addresses are only the owner's. */
-	if (!(gm->map && gm->region_count == 1) && !gm_direct_same_process(gm->owner_epoch))
+	if (gm->direct_region_owned && gm->direct_region_owned[i] &&
+	    !gm_direct_same_process(gm->owner_epoch))
 		return NULL;
 	return gm->direct_region_va[i] + off;
 }
@@ -639,6 +649,7 @@ uint8_t *gm_direct_va_slow(struct gm *gm, uint64_t gpa, uint64_t len)
 void gm_direct_inherit(struct gm *base, struct gm *view, uint64_t offset)
 {
 	uint8_t **region_va;
+	bool *owned;
 	uint64_t off;
 	size_t i;
 
@@ -655,18 +666,30 @@ void gm_direct_inherit(struct gm *base, struct gm *view, uint64_t offset)
 	region_va = calloc(1, sizeof(*region_va));
 	if (!region_va)
 		return;
-	if (base->direct_region_va[i])
+	owned = calloc(1, sizeof(*owned));
+	if (!owned) {
+		free(region_va);
+		return;
+	}
+	if (base->direct_region_va[i] && base->direct_region_owned &&
+	    base->direct_region_owned[i]) {
 		region_va[0] = (uint8_t *)(uintptr_t)view->regions[0].va;
+		owned[0] = true;
+	}
 	pthread_mutex_lock(&gm_direct_lock);
 	if (atomic_load(&view->direct_state) != GM_DIRECT_READY) {
+		view->direct_region_owned = owned;
 		gm_direct_publish(view, region_va, region_va[0] != NULL);
 		region_va = NULL;
+		owned = NULL;
 	}
 	pthread_mutex_unlock(&gm_direct_lock);
 	free(region_va);
+	free(owned);
 }
 
 void gm_direct_release(struct gm *gm)
 {
 	free(gm->direct_region_va);
+	free(gm->direct_region_owned);
 }

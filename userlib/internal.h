@@ -45,7 +45,12 @@ struct gm {
 	struct guestmem_region_info *regions;
 	int info_pid;                   /* the process the region VAs were reported to */
 
-	/* Our mmap() of the object fd, for objects reached that way. */
+	/*
+	 * Our mmap() of the object fd, for objects reached that way: the
+	 * window of GUESTMEM_INFO's out_mmap_size, where each region with
+	 * GUESTMEM_REGION_MMAP is mapped at its slot (gm_map_va()) and the
+	 * rest is PROT_NONE.
+	 */
 	void *map;
 	size_t map_len;
 	uint64_t map_offset;
@@ -67,6 +72,7 @@ struct gm {
 	uint64_t owner_epoch;           /* gm_direct_epoch() when the VAs were reported */
 	_Atomic int direct_state;       /* GM_DIRECT_UNSET or GM_DIRECT_READY */
 	uint8_t **direct_region_va;     /* per region: its address 0 here, or NULL */
+	bool *direct_region_owned;      /* per region: that address is the owner's */
 };
 
 /* What went wrong, before it becomes the thread's struct gm_error. */
@@ -118,6 +124,16 @@ static inline int gm_resolve(const struct gm *gm, uint64_t gpa, uint64_t len, si
 		return -ERANGE;
 	*index = (size_t)i;
 	return 0;
+}
+
+/* Where byte @off of region @i lies in our mmap() of the object, or NULL. */
+static inline uint8_t *gm_map_va(const struct gm *gm, size_t i, uint64_t off)
+{
+	uint64_t slot = gm->region_bits < 64 ? (uint64_t)i << gm->region_bits : 0;
+
+	if (!gm->map || !(gm->regions[i].flags & GUESTMEM_REGION_MMAP))
+		return NULL;
+	return (uint8_t *)gm->map + gm->map_offset + slot + off;
 }
 
 #endif /* GUESTMEM_INTERNAL_H */

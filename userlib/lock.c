@@ -117,9 +117,7 @@ static void *gm_gpa_to_va(const struct gm *gm, uint64_t gpa, bool owner_va)
 	ri = &gm->regions[i];
 	if ((ri->flags & GUESTMEM_REGION_HAS_VA) && owner_va)
 		return (void *)(uintptr_t)(ri->va + off);
-	if (gm->map && gm->region_count == 1)
-		return (char *)gm->map + gm->map_offset + off;
-	return NULL;
+	return gm_map_va(gm, i, off);
 }
 
 static int gm_fail_not_lockable(struct gm *gm, uint64_t first_gpn)

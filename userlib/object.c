@@ -75,6 +75,51 @@ static int gm_create(const char *name, unsigned long cmd, void *arg, uint32_t *o
 	return (int)*out_fd;
 }
 
+/*
+ * Map what mmap() of the object fd reaches.  An object of one region is one
+ * mapping (allocated memory, a file; failing is an error, as it always
+ * was).  For several regions the window is reserved PROT_NONE - holes and
+ * user backings stay inaccessible - and each region with
+ * GUESTMEM_REGION_MMAP is mapped over its slot; where that fails, the
+ * object simply stays on the kernel path.
+ */
+static int gm_map_object(struct gm *gm, uint64_t size, uint64_t offset)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *map;
+	size_t i;
+
+	if (size > SIZE_MAX)
+		return 0;
+	if (gm->region_count == 1) {
+		map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gm->fd, 0);
+		if (map == MAP_FAILED)
+			return -errno;
+	} else {
+		map = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			   -1, 0);
+		if (map == MAP_FAILED)
+			return 0;
+		for (i = 0; i < gm->region_count; i++) {
+			const struct guestmem_region_info *ri = &gm->regions[i];
+			uint64_t slot = (uint64_t)i << gm->region_bits;
+			uint64_t len = (ri->len + page - 1) & ~(uint64_t)(page - 1);
+
+			if (!(ri->flags & GUESTMEM_REGION_MMAP) || !len)
+				continue;
+			if (mmap(map + slot, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+				 gm->fd, (off_t)slot) == MAP_FAILED) {
+				munmap(map, size);
+				return 0;
+			}
+		}
+	}
+	gm->map = map;
+	gm->map_len = size;
+	gm->map_offset = offset;
+	return 0;
+}
+
 /* Read the object's description: once for the sizes, once for the arrays. */
 static int gm_query_info(struct gm *gm)
 {
@@ -111,16 +156,8 @@ static int gm_query_info(struct gm *gm)
 	gm->info_pid = getpid();
 	gm->owner_epoch = gm_direct_epoch();
 
-	if ((gm->info_flags & GUESTMEM_INFO_MMAP) && info.out_mmap_size) {
-		gm->map = mmap(NULL, info.out_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			       gm->fd, 0);
-		if (gm->map == MAP_FAILED) {
-			gm->map = NULL;
-			return -errno;
-		}
-		gm->map_len = info.out_mmap_size;
-		gm->map_offset = info.out_mmap_offset;
-	}
+	if ((gm->info_flags & GUESTMEM_INFO_MMAP) && info.out_mmap_size)
+		return gm_map_object(gm, info.out_mmap_size, info.out_mmap_offset);
 	return 0;
 }
 
@@ -210,8 +247,16 @@ static int gm_fail_multi(const char *name, const struct guestmem_create_multi *a
 	}
 }
 
-int gm_new_multi_region(const char *debug_name, uint64_t region_size,
-			const struct gm_backing *backings, size_t count, struct gm **out)
+/*
+ * gm_new_multi_region() of libguestmem 1.1: struct gm_backing with files.
+ * Both versions are defined with .symver (the 1.1 one as the default), so
+ * that the shared library exports both and a static link takes 1.1.
+ */
+__attribute__((symver("gm_new_multi_region@@LIBGUESTMEM_1.1"), visibility("default")))
+int gm_new_multi_region_1_1(const char *debug_name, uint64_t region_size,
+			    const struct gm_backing *backings, size_t count, struct gm **out);
+int gm_new_multi_region_1_1(const char *debug_name, uint64_t region_size,
+			    const struct gm_backing *backings, size_t count, struct gm **out)
 {
 	const char *name = debug_name ? debug_name : "";
 	struct guestmem_create_multi a = {
@@ -233,11 +278,23 @@ int gm_new_multi_region(const char *debug_name, uint64_t region_size,
 	if (!kb)
 		return gm_fail_create_errno(name, -ENOMEM, NULL);
 	for (i = 0; i < count; i++) {
-		if (!backings[i].base)
-			continue;
-		kb[i].base_uptr = (uintptr_t)backings[i].base;
+		switch (backings[i].kind) {
+		case GM_BACKING_MEMORY:
+			if (!backings[i].base)
+				continue;
+			kb[i].base_uptr = (uintptr_t)backings[i].base;
+			kb[i].flags = GUESTMEM_BACKING_PRESENT;
+			break;
+		case GM_BACKING_FILE:
+			kb[i].offset = backings[i].offset;
+			kb[i].fd = backings[i].fd;
+			kb[i].flags = GUESTMEM_BACKING_PRESENT | GUESTMEM_BACKING_FILE;
+			break;
+		default:
+			free(kb);
+			return gm_fail_create_errno(name, -EINVAL, "unknown backing kind");
+		}
 		kb[i].len = backings[i].len;
-		kb[i].flags = GUESTMEM_BACKING_PRESENT;
 	}
 	a.backing_count = (uint32_t)count;
 	a.backings_uptr = (uintptr_t)kb;
@@ -248,6 +305,58 @@ int gm_new_multi_region(const char *debug_name, uint64_t region_size,
 	if (fd < 0)
 		return fd;
 	return gm_adopt_fd(fd, out);
+}
+
+/* libguestmem 1.0's struct gm_backing: user memory only. */
+struct gm_backing_1_0 {
+	void *base;
+	size_t len;
+};
+
+__attribute__((symver("gm_new_multi_region@LIBGUESTMEM_1.0"), visibility("default")))
+int gm_new_multi_region_1_0(const char *debug_name, uint64_t region_size,
+			    const struct gm_backing_1_0 *backings, size_t count, struct gm **out);
+int gm_new_multi_region_1_0(const char *debug_name, uint64_t region_size,
+			    const struct gm_backing_1_0 *backings, size_t count, struct gm **out)
+{
+	struct gm_backing *b = NULL;
+	size_t i;
+	int ret;
+
+	if (count && backings) {
+		b = calloc(count, sizeof(*b));
+		if (!b)
+			return gm_fail_create_errno(debug_name ? debug_name : "", -ENOMEM, NULL);
+		for (i = 0; i < count; i++) {
+			b[i].base = backings[i].base;
+			b[i].len = backings[i].len;
+		}
+	}
+	ret = gm_new_multi_region_1_1(debug_name, region_size, b, count, out);
+	free(b);
+	return ret;
+}
+
+int gm_new_file(const char *debug_name, int fd, uint64_t offset, size_t len, struct gm **out)
+{
+	const char *name = debug_name ? debug_name : "";
+	struct guestmem_create_file a = {
+		.size = sizeof(a),
+		.name_uptr = (uintptr_t)name,
+		.name_len = (uint32_t)strlen(name),
+		.fd = fd,
+		.offset = offset,
+		.len = len,
+	};
+	int obj;
+
+	gm_check_out(name, out);
+	if (strlen(name) > UINT32_MAX)
+		return gm_fail_create_errno(name, -ENAMETOOLONG, NULL);
+	obj = gm_create(name, GUESTMEM_CREATE_FILE, &a, &a.out_fd);
+	if (obj < 0)
+		return obj;
+	return gm_adopt_fd(obj, out);
 }
 
 int gm_allocate(size_t size, struct gm **out)
@@ -373,8 +482,8 @@ int gm_format(const struct gm *gm, char *buf, size_t len)
 			gm_out(&o, "None");
 		else if (r->flags & GUESTMEM_REGION_HAS_VA)
 			gm_out(&o, "Some(0x%" PRIx64 ")", (uint64_t)r->va);
-		else if (gm->map && gm->region_count == 1)
-			gm_out(&o, "Some(%p)", (void *)((char *)gm->map + gm->map_offset));
+		else if (gm_map_va(gm, i, 0))
+			gm_out(&o, "Some(%p)", (void *)gm_map_va(gm, i, 0));
 		else
 			gm_out(&o, "Some(owner's address space)");
 		gm_out(&o, ", len: 0x%" PRIx64 ", base_iova: ", (uint64_t)r->len);

@@ -54,7 +54,7 @@ krel=
 [ -n "$module" ] && krel=$(ls "$D/root/lib/modules")
 syms=$(nm -D --defined-only "$D/root$LIBDIR/libguestmem.so.$VERSION" |
 	awk '$2 != "A" { print $3 }' | sort)
-names=$(echo "$syms" | sed 's/@.*//')
+names=$(echo "$syms" | sed 's/@.*//' | sort -u)
 {
 	echo "$LIBDIR/libguestmem.a"
 	echo "$LIBDIR/libguestmem.so"
@@ -93,7 +93,7 @@ soname=$(readelf -d "$lib/libguestmem.so.$VERSION" | sed -n 's/.*(SONAME).*\[\(.
 [ "$soname" = "libguestmem.so.$MAJOR" ] || fail "soname is '$soname'"
 bad=$(echo "$syms" | grep -vE '^gm_[a-z0-9_]+@@?LIBGUESTMEM_[0-9.]+$' || true)
 [ -z "$bad" ] || fail "exported but not a versioned gm_ function: $bad"
-map=$(sed -n 's/^[[:space:]]*\(gm_[a-z0-9_]*\);.*/\1/p' "$TOP/userlib/libguestmem.map" | sort)
+map=$(sed -n 's/^[[:space:]]*\(gm_[a-z0-9_]*\);.*/\1/p' "$TOP/userlib/libguestmem.map" | sort -u)
 hdr=$(gcc -E -P -I"$D/root$PREFIX/include" -x c - <<<'#include <guestmem.h>' |
 	grep -oE '\bgm_[a-z0-9_]+[[:space:]]*\(' | tr -d '( \t' | sort -u)
 [ "$names" = "$map" ] || fail "exports differ from libguestmem.map: $(comm -3 <(echo "$names") <(echo "$map") | tr '\n' ' ')"

@@ -77,11 +77,25 @@ struct gm_error {
 };
 const struct gm_error *gm_last_error(void);          /* thread-local; valid until the next call */
 
-struct gm_backing { void *base; size_t len; };       /* base == NULL: no backing (a hole) */
+/*
+ * One region of gm_new_multi_region().  A zero-initialised entry is a hole,
+ * and one that sets only base and len is user memory, as before files
+ * (libguestmem 1.1; programs built against 1.0 keep the old struct).
+ */
+enum gm_backing_kind { GM_BACKING_MEMORY = 0, GM_BACKING_FILE = 1 };
+struct gm_backing {
+	void *base;                     /* GM_BACKING_MEMORY: the memory; NULL: a hole */
+	size_t len;
+	enum gm_backing_kind kind;
+	int fd;                         /* GM_BACKING_FILE: memfd, tmpfs or hugetlbfs file */
+	uint64_t offset;                /* GM_BACKING_FILE: where the region starts in it */
+};
 
 int gm_new(const char *debug_name, void *base, size_t len, struct gm **out);
 int gm_new_multi_region(const char *debug_name, uint64_t region_size,
 			const struct gm_backing *backings, size_t count, struct gm **out);
+/* One region: @len bytes of the file @fd from @offset (both multiples of 4096). */
+int gm_new_file(const char *debug_name, int fd, uint64_t offset, size_t len, struct gm **out);
 int gm_allocate(size_t size, struct gm **out);
 int gm_empty(struct gm **out);
 int gm_subrange(struct gm *gm, uint64_t offset, uint64_t len, bool allow_preemptive_locking,
