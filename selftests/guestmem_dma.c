@@ -630,6 +630,52 @@ TEST_F(dma, a_read_only_lock_is_read_by_the_device_and_never_written)
 	ASSERT_EQ(0, mprotect(p, 2 * SZ_4K, PROT_READ | PROT_WRITE));
 }
 
+/*
+ * A file-backed object (a memfd) attached to the same device: its locked
+ * pages are the file's, so what the device writes is in the file and what
+ * the file holds is what the device reads.  Kernels before 6.11 cannot pin
+ * file pages: the lock is refused there.
+ */
+TEST_F(dma, a_file_backed_lock_is_read_and_written_by_the_device)
+{
+	static const uint64_t gpns[] = { 2, 5 };
+	struct gm_locked_pages *lp = (void *)1;
+	uint64_t src, dst;
+	struct gm *gm;
+	uint8_t *file;
+	int memfd;
+
+	if (!self->edu)
+		return;
+	memfd = memfd_create("dma-file", MFD_CLOEXEC);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, BUF_SIZE));
+	file = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, file);
+	fill_distinct(file + 2 * SZ_4K, SZ_4K, 9);
+	test_gm_ok(gm_new_file("dma-file", memfd, 0, BUF_SIZE, &gm));
+	test_gm_ok(gm_attach_device(gm, EDU_BDF));
+	if (!gm_supports_locking(gm)) {
+		test_gm_fails(EFAULT, GM_ERROR_OTHER, gm_lock_gpns(gm, false, gpns, 2, &lp));
+		EXPECT_STREQ("memory not lockable", gm_last_error()->cause);
+		goto out;
+	}
+	test_gm_ok(gm_lock_gpns(gm, false, gpns, 2, &lp));
+	test_gm_ok(gm_iova(gm, 2 * SZ_4K, &src));
+	test_gm_ok(gm_iova(gm, 5 * SZ_4K, &dst));
+	/* File page 2 -> the device -> file page 5. */
+	ASSERT_EQ(0, edu_dma_to_device(self->edu, src + 100, 0, 2000));
+	ASSERT_EQ(0, edu_dma_from_device(self->edu, dst + 8, 0, 2000));
+	EXPECT_EQ(0, memcmp(file + 5 * SZ_4K + 8, file + 2 * SZ_4K + 100, 2000));
+	gm_locked_pages_release(lp);
+	/* The device's bytes stay in the file after the unpin. */
+	EXPECT_EQ(0, memcmp(file + 5 * SZ_4K + 8, file + 2 * SZ_4K + 100, 2000));
+out:
+	gm_release(gm);
+	munmap(file, BUF_SIZE);
+	close(memfd);
+}
+
 struct stalled_call {
 	int fd;
 	uint64_t *iovas;
