@@ -58,6 +58,9 @@
 #include "guestmem_raw.h"
 
 #define MEM_PAGES	16
+
+/* The memfd of file-backed objects, MEM_PAGES pages, made by the first setup. */
+static int file_memfd = -1;
 #define EDU_BDF		GM_TEST_EDU
 
 /* ------------------------------------------------------------------ */
@@ -114,6 +117,17 @@ static int new_alloc(int dev, uint64_t len, int *fd)
 {
 	struct guestmem_create_alloc cmd = { .size = sizeof(cmd), .len = len };
 	int rc = gm_raw(dev, GUESTMEM_CREATE_ALLOC, &cmd);
+
+	*fd = rc ? -1 : (int)cmd.out_fd;
+	return rc;
+}
+
+static int new_file(int dev, int memfd, uint64_t len, int *fd)
+{
+	struct guestmem_create_file cmd = {
+		.size = sizeof(cmd), .fd = memfd, .len = len,
+	};
+	int rc = gm_raw(dev, GUESTMEM_CREATE_FILE, &cmd);
 
 	*fd = rc ? -1 : (int)cmd.out_fd;
 	return rc;
@@ -722,6 +736,9 @@ static void base_setup(struct __test_metadata *_metadata, struct base *b)
 		ASSERT_EQ(0, nl_open(&kept.nl));
 		kept.mem = map_ram();
 		ASSERT_NE(NULL, kept.mem);
+		file_memfd = memfd_create("fail_nth", MFD_CLOEXEC);
+		ASSERT_LE(0, file_memfd);
+		ASSERT_EQ(0, ftruncate(file_memfd, MEM_PAGES * PAGE));
 	}
 	*b = kept;
 	fail_nth_min_order("0");
@@ -742,11 +759,12 @@ static void base_teardown(struct __test_metadata *_metadata, struct base *b)
 /* ------------------------------------------------------------------ */
 /* The objects the scenarios work on. */
 
-enum kind { USER, MULTI, ALLOC, EMPTY };
+enum kind { USER, MULTI, ALLOC, EMPTY, FILE_BACKED };
 
 static const uint32_t obj_type[] = {
 	[USER] = GUESTMEM_OBJ_USER, [MULTI] = GUESTMEM_OBJ_MULTI,
 	[ALLOC] = GUESTMEM_OBJ_ALLOC, [EMPTY] = GUESTMEM_OBJ_EMPTY,
+	[FILE_BACKED] = GUESTMEM_OBJ_FILE,
 };
 
 /* An object of @kind over @mem (user kinds) or of 4 allocated pages. */
@@ -761,6 +779,8 @@ static int make_object(int dev, enum kind kind, uint8_t *mem, int *fd)
 		return new_multi(dev, mem, &multi, fd);
 	case ALLOC:
 		return new_alloc(dev, 4 * PAGE, fd);
+	case FILE_BACKED:
+		return new_file(dev, file_memfd, MEM_PAGES * PAGE, fd);
 	default:
 		return new_empty(dev, fd);
 	}
@@ -920,6 +940,23 @@ TEST_FAIL_NTH(create, allocated_64m)
 
 TEST_FAIL_NTH_OOM(create, allocated_64m)
 
+/* A file-backed object: the file held and counted as a writable mapping, or neither. */
+TEST_FAIL_NTH(create, file)
+{
+	int rc = fail_nth(new_file(self->b.dev, file_memfd, MEM_PAGES * PAGE,
+				   &self->obj));
+
+	uint8_t b[16];
+
+	if (rc) {
+		expect_nothing_made(rc);
+		return rc;
+	}
+	expect_made(GUESTMEM_OBJ_FILE);
+	EXPECT_EQ(0, gm_read(self->obj, MEM_PAGES * PAGE - 16, b, 16, NULL));
+	return 0;
+}
+
 TEST_FAIL_NTH(create, empty)
 {
 	int rc = fail_nth(new_empty(self->b.dev, &self->obj));
@@ -1011,6 +1048,10 @@ FIXTURE_VARIANT_ADD(object, allocated) {
 
 FIXTURE_VARIANT_ADD(object, empty) {
 	.kind = EMPTY,
+};
+
+FIXTURE_VARIANT_ADD(object, file) {
+	.kind = FILE_BACKED, .view_offset = PAGE, .view_len = 4 * PAGE,
 };
 
 FIXTURE_SETUP(object)
@@ -1308,6 +1349,9 @@ static void expect_locked(struct __test_metadata *_metadata,
 #define MULTI_REGION { .kind = MULTI, GPNS(0, 1, 9, 10, 16, 17, 9), \
 		       .distinct = 6 }
 #define ALLOCATED { .kind = ALLOC, GPNS(0, 3, 3, 1), .distinct = 3 }
+#define FILE_PAGES { .kind = FILE_BACKED, GPNS(0, 1, 2, 3, 1), .distinct = 4 }
+#define ATTACHED_FILE { .kind = FILE_BACKED, .attach = true, GPNS(2, 0, 5, 2), \
+			.distinct = 3 }
 #define THROUGH_VIEW { .kind = USER, .through = VIEW, GPNS(0, 5, 2, 2, 7), \
 		       .distinct = 4 }
 #define PREEMPTIVE { .kind = USER, .through = PREEMPTIVE_VIEW, \
@@ -1361,6 +1405,7 @@ FIXTURE_VARIANT_ADD(lock, duplicates) { .s = DUPLICATES };
 FIXTURE_VARIANT_ADD(lock, kernel_access) { .s = KERNEL_ACCESS };
 FIXTURE_VARIANT_ADD(lock, multi_region) { .s = MULTI_REGION };
 FIXTURE_VARIANT_ADD(lock, allocated) { .s = ALLOCATED };
+FIXTURE_VARIANT_ADD(lock, file) { .s = FILE_PAGES };
 FIXTURE_VARIANT_ADD(lock, view) { .s = THROUGH_VIEW };
 FIXTURE_VARIANT_ADD(lock, preemptive_view) { .s = PREEMPTIVE };
 FIXTURE_VARIANT_ADD(lock, attached) { .s = ATTACHED };
@@ -1369,6 +1414,7 @@ FIXTURE_VARIANT_ADD(lock, attached_preemptive_view) {
 	.s = ATTACHED_PREEMPTIVE
 };
 FIXTURE_VARIANT_ADD(lock, attached_allocated) { .s = ATTACHED_ALLOCATED };
+FIXTURE_VARIANT_ADD(lock, attached_file) { .s = ATTACHED_FILE };
 
 FIXTURE_SETUP(lock)
 {
