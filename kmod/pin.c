@@ -244,6 +244,10 @@ static long gm_lock_locate(struct guestmem *obj, u64 gpn, u64 max,
 			break;
 		t->file = loc.region->file;
 		t->pos = loc.region->file_off + loc.off;
+		if (preempt && gpn < preempt->npages) {
+			t->pages = preempt->pages + gpn;
+			n = min(n, preempt->npages - gpn);
+		}
 		return n;
 	case GM_REGION_NONE:
 		break;
@@ -787,7 +791,7 @@ void gm_obj_release_locks(struct guestmem *obj)
 
 /**
  * gm_view_preempt() - allow_preemptive_locking: pin a new view up front
- * @view: a view of user memory with @preemptive_locking, before its fd
+ * @view: a view of user or file memory with @preemptive_locking, before its fd
  *	exists
  *
  * Best effort, as the seed's flag only *allows* it: the whole view is

@@ -1113,14 +1113,15 @@ TEST_FAIL_NTH(object, subrange)
 /*
  * allow_preemptive_locking is best effort: whatever fails inside it, the
  * view is made, with its pages pinned (GUESTMEM_INFO_PREEMPTIVE) or with
- * none.  Only user memory is pinned, and without an injected failure it
- * is.
+ * none.  Only user memory and files are pinned (allocated memory needs no
+ * pins), and without an injected failure they are.
  */
 TEST_FAIL_NTH(object, subrange_with_preemptive_locking)
 {
 	const struct footprint *before = footprint_at(&self->b.nl, AT_CALL);
 	long long pages = variant->view_len / PAGE;
-	bool user = variant->kind == USER || variant->kind == MULTI;
+	bool user = variant->kind == USER || variant->kind == MULTI ||
+		    variant->kind == FILE_BACKED;
 	struct guestmem_info info;
 	int rc;
 

@@ -518,6 +518,36 @@ TEST_F(file, a_lock_past_the_files_end_fails_and_pins_nothing)
 	EXPECT_EQ(NULL, lp);
 }
 
+/* allow_preemptive_locking: the view pins its pages once; its locks borrow them. */
+TEST_F(file, a_preemptive_view_pins_once_and_its_locks_borrow)
+{
+	struct guestmem_info info = { .size = sizeof(info) };
+	struct gm_locked_pages *lp;
+	long long pins = 0;
+	struct gm *view;
+
+	test_gm_ok(gm_subrange(self->gm, 2 * SZ_4K, 4 * SZ_4K, true, &view));
+	ASSERT_EQ(0, info_of(gm_fd(view), &info));
+	if (!kernel_pins_files()) {
+		EXPECT_FALSE(info.out_flags & GUESTMEM_INFO_PREEMPTIVE);
+		gm_release(view);
+		return;
+	}
+	EXPECT_TRUE(info.out_flags & GUESTMEM_INFO_PREEMPTIVE);
+	EXPECT_EQ(4, info.out_pinned_pages);
+	if (!geteuid()) {
+		EXPECT_EQ(self->pins + 4, gm_test_foll_pins());
+		pins = gm_test_foll_pins();
+	}
+	test_gm_ok(lock_pages(view, 0, 4, &lp));
+	if (!geteuid())
+		EXPECT_EQ(pins, gm_test_foll_pins()) TH_LOG("a lock of a preemptive view pinned");
+	gm_locked_pages_release(lp);
+	gm_release(view);
+	if (!geteuid())
+		EXPECT_EQ(self->pins, gm_test_foll_pins());
+}
+
 static int pins_up_to_the_limit(void *arg)
 {
 	struct gm_locked_pages *a, *b;
