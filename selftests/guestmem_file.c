@@ -321,6 +321,30 @@ TEST_F(file, a_write_seal_cannot_be_added_while_an_object_holds_the_file)
 	EXPECT_EQ(NULL, again);
 }
 
+/*
+ * F_SEAL_FUTURE_WRITE added while the object exists: the object is an
+ * existing writer and keeps writing, but no new writable mapping is
+ * allowed, so a handle made now has none and takes the kernel path.
+ */
+TEST_F(file, a_handle_made_after_a_future_write_seal_goes_through_the_kernel)
+{
+	struct gm_stats st;
+	struct gm *late;
+	void *base;
+	size_t len;
+
+	ASSERT_EQ(0, fcntl(self->memfd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE));
+	test_gm_ok(gm_from_fd(gm_fd(self->gm), &late));
+	test_gm_err(ENOENT, GM_ERROR_OTHER,
+		    "guest memory 'file': full mapping error: the file is not mapped in this process",
+		    gm_full_mapping(late, &base, &len));
+	test_gm_ok(gm_write_at(late, 0x2000, "late", 4));
+	EXPECT_EQ(0, memcmp(self->view + 0x2000, "late", 4));
+	if (gm_stats(late, &st) == 0)
+		EXPECT_EQ(1, st.writes);
+	gm_release(late);
+}
+
 TEST(creating_a_file_object_checks_every_argument)
 {
 	struct gm_test_resources before = gm_test_snapshot();
@@ -616,6 +640,8 @@ TEST(a_hugetlbfs_file_backs_guest_memory)
 	struct gm_locked_pages *lp;
 	long old_nr = -1;
 	uint8_t buf[8];
+	void *base;
+	size_t len;
 	struct gm *gm;
 	int fd, obj;
 
@@ -638,6 +664,9 @@ TEST(a_hugetlbfs_file_backs_guest_memory)
 		obj = gm_fd(gm);
 		EXPECT_FALSE(info_flags_of(obj) & GUESTMEM_INFO_MMAP);
 		EXPECT_EQ(MAP_FAILED, mmap(NULL, huge, PROT_READ, MAP_SHARED, obj, 0));
+		test_gm_err(ENOENT, GM_ERROR_OTHER,
+			    "guest memory 'huge': full mapping error: the file is not mapped in this process",
+			    gm_full_mapping(gm, &base, &len));
 		test_gm_ok(gm_write_at(gm, huge - 4, "huge", 4));
 		test_gm_ok(gm_read_at(gm, huge - 4, buf, 4));
 		EXPECT_EQ(0, memcmp(buf, "huge", 4));

@@ -77,8 +77,8 @@ static int gm_create(const char *name, unsigned long cmd, void *arg, uint32_t *o
 
 /*
  * Map what mmap() of the object fd reaches.  An object of one region is one
- * mapping (allocated memory, a file; failing is an error, as it always
- * was).  For several regions the window is reserved PROT_NONE - holes and
+ * mapping (allocated memory, where failing is an error, as it always was;
+ * a file).  For several regions the window is reserved PROT_NONE - holes and
  * user backings stay inaccessible - and each region with
  * GUESTMEM_REGION_MMAP is mapped over its slot; where that fails, the
  * object simply stays on the kernel path.
@@ -93,8 +93,9 @@ static int gm_map_object(struct gm *gm, uint64_t size, uint64_t offset)
 		return 0;
 	if (gm->region_count == 1) {
 		map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gm->fd, 0);
+		/* A file may refuse (a seal added since): then the kernel path. */
 		if (map == MAP_FAILED)
-			return -errno;
+			return gm->type == GUESTMEM_OBJ_ALLOC ? -errno : 0;
 	} else {
 		map = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 			   -1, 0);
@@ -507,11 +508,14 @@ int gm_full_mapping(struct gm *gm, void **base, size_t *len)
 		*len = gm->full_mapping_len;
 		return 0;
 	}
-	if (gm->info_flags & GUESTMEM_INFO_MMAP) {
+	if ((gm->info_flags & GUESTMEM_INFO_MMAP) && (gm->map || !gm->full_mapping_len)) {
 		*base = gm->map ? (char *)gm->map + gm->map_offset : NULL;
 		*len = gm->full_mapping_len;
 		return 0;
 	}
+	/* A hugetlbfs file, or one that refused the mapping (a seal). */
+	if (gm->regions[0].flags & GUESTMEM_REGION_FILE)
+		return gm_fail_usage(&f, gm->name, "the file is not mapped in this process");
 	return gm_fail_usage(&f, gm->name,
 			     "the mapping is in the address space of the process that created it");
 }
