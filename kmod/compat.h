@@ -141,7 +141,7 @@ static inline void gm_eventfd_signal(struct eventfd_ctx *ctx)
 #define GM_NS	GUESTMEM
 #endif
 
-/* 6.3 made vma->vm_flags read-only; writers use vm_flags_set(). */
+/* 6.3 made vma->vm_flags read-only; writers use vm_flags_set/clear(). */
 static inline void gm_vm_flags_set(struct vm_area_struct *vma,
 				   vm_flags_t flags)
 {
@@ -149,6 +149,16 @@ static inline void gm_vm_flags_set(struct vm_area_struct *vma,
 	vma->vm_flags |= flags;
 #else
 	vm_flags_set(vma, flags);
+#endif
+}
+
+static inline void gm_vm_flags_clear(struct vm_area_struct *vma,
+				     vm_flags_t flags)
+{
+#if !GM_KERNEL_AT_LEAST(6, 3)
+	vma->vm_flags &= ~flags;
+#else
+	vm_flags_clear(vma, flags);
 #endif
 }
 

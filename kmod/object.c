@@ -919,6 +919,17 @@ static int gm_obj_mmap_file(struct guestmem *obj, struct vm_area_struct *vma,
 	if (region->type != GM_REGION_FILE || !gm_region_mmappable(region) ||
 	    off + len > region->len)
 		return -EINVAL;
+	/*
+	 * The file's seals, as an mmap() of the file itself meets them
+	 * (memfd_check_seals_mmap(), which checks the file mmap() was called
+	 * on: ours): F_SEAL_FUTURE_WRITE, added since the object was made,
+	 * allows no new writable mapping.
+	 */
+	if (gm_file_seals(region->file) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EPERM;
+		gm_vm_flags_clear(vma, VM_MAYWRITE);
+	}
 	vma->vm_pgoff = (region->file_off + off) >> PAGE_SHIFT;
 	vma_set_file(vma, region->file);
 	return gm_vfs_mmap(region->file, vma);
@@ -935,7 +946,8 @@ static int gm_obj_mmap_file(struct guestmem *obj, struct vm_area_struct *vma,
  * offset a is guest address a).  One mapping reaches one region.
  *
  * Return: 0, -ENODEV (nothing mappable), -EINVAL (private, outside the
- * window, across regions or over a hole), or the file's mmap() errors.
+ * window, across regions or over a hole), -EPERM (writable, and the file
+ * is sealed against new writers), or the file's mmap() errors.
  */
 int gm_obj_mmap(struct guestmem *obj, struct vm_area_struct *vma)
 {

@@ -334,6 +334,15 @@ TEST_F(file, a_handle_made_after_a_future_write_seal_goes_through_the_kernel)
 	size_t len;
 
 	ASSERT_EQ(0, fcntl(self->memfd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE));
+	/* The object fd maps the file as the file itself would be mapped. */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE, MAP_SHARED,
+				   gm_fd(self->gm), 0));
+	EXPECT_EQ(EPERM, errno);
+	base = mmap(NULL, SZ_4K, PROT_READ, MAP_SHARED, gm_fd(self->gm), 0);
+	ASSERT_NE(MAP_FAILED, base);
+	EXPECT_EQ(-1, mprotect(base, SZ_4K, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	munmap(base, SZ_4K);
 	test_gm_ok(gm_from_fd(gm_fd(self->gm), &late));
 	test_gm_err(ENOENT, GM_ERROR_OTHER,
 		    "guest memory 'file': full mapping error: the file is not mapped in this process",

@@ -598,14 +598,16 @@ TEST(lock_failed_events_are_rate_limited)
  */
 TEST(the_owner_pid_is_translated_into_the_readers_pid_namespace)
 {
-	int report[2], hold[2];
+	int report[2], data[2], hold[2];
 	uint32_t msg[2] = { 0, 0 };
 	struct nl_obj o;
 	struct nl nl;
 	pid_t pid, inner = 0;
 
 	nl_require(&nl);
+	/* Two pipes: the two children write in either order. */
 	ASSERT_EQ(0, pipe(report));
+	ASSERT_EQ(0, pipe(data));
 	ASSERT_EQ(0, pipe(hold));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -625,7 +627,7 @@ TEST(the_owner_pid_is_translated_into_the_readers_pid_namespace)
 				_exit(3);
 			msg[0] = st.id;
 			msg[1] = me.pid;
-			if (write(report[1], msg, sizeof(msg)) != sizeof(msg))
+			if (write(data[1], msg, sizeof(msg)) != sizeof(msg))
 				_exit(4);
 			/* Keep the object until the parent has looked. */
 			close(hold[1]);
@@ -638,12 +640,13 @@ TEST(the_owner_pid_is_translated_into_the_readers_pid_namespace)
 		_exit(gm_test_wait(inner));
 	}
 	close(report[1]);
+	close(data[1]);
 	if (read(report[0], &inner, sizeof(inner)) != sizeof(inner)) {
 		if (gm_test_wait(pid) == 2)
 			SKIP(return, "no pid namespaces");
 		ASSERT_TRUE(false) TH_LOG("the namespace child failed");
 	}
-	ASSERT_EQ(sizeof(msg), read(report[0], msg, sizeof(msg)));
+	ASSERT_EQ(sizeof(msg), read(data[0], msg, sizeof(msg)));
 	/* Itself: pid 1 of its namespace. */
 	EXPECT_EQ(1, msg[1]);
 	ASSERT_EQ(0, nl_get(&nl, msg[0], &o));
