@@ -359,4 +359,47 @@ TEST_F(standard, lock_fails_in_the_hole_and_nothing_has_an_iova)
 	gm_locked_range_release(NULL);
 }
 
+/*
+ * libguestmem 1.0's gm_new_multi_region, as a program linked against 1.0
+ * calls it (the symbol version bound explicitly, as the dynamic linker
+ * would bind an old binary): its struct gm_backing had two fields.  The
+ * old array is read with the old layout - a hole, user memory, and the
+ * message that names a backing's length.
+ */
+struct gm_backing_1_0 {
+	void *base;
+	size_t len;
+};
+
+int gm_new_multi_region_1_0_abi(const char *debug_name, uint64_t region_size,
+				const struct gm_backing_1_0 *backings, size_t count,
+				struct gm **out);
+__asm__(".symver gm_new_multi_region_1_0_abi, gm_new_multi_region@LIBGUESTMEM_1.0");
+
+TEST(a_program_built_against_1_0_passes_the_old_backings)
+{
+	struct gm_test_resources before = gm_test_snapshot();
+	struct gm_backing_1_0 b[3];
+	uint8_t *mem, buf[4];
+	struct gm *gm = NULL;
+
+	gm_require_module();
+	mem = mmap(NULL, 2 * SZ_4K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memcpy(mem + SZ_4K, "old!", 4);
+	b[0] = (struct gm_backing_1_0){ NULL, 0 };
+	b[1] = (struct gm_backing_1_0){ mem, 2 * SZ_4K };
+	b[2] = (struct gm_backing_1_0){ mem, 3 * SZ_4K };
+	test_gm_err(EINVAL, GM_ERROR_OTHER,
+		    "backing size 0x3000 is too large for region size 0x2000",
+		    gm_new_multi_region_1_0_abi("old", 2 * SZ_4K, b, 3, &gm));
+	test_gm_ok(gm_new_multi_region_1_0_abi("old", 2 * SZ_4K, b, 2, &gm));
+	test_gm_ok(gm_read_at(gm, 2 * SZ_4K + SZ_4K, buf, 4));
+	EXPECT_EQ(0, memcmp(buf, "old!", 4));
+	test_gm_fails(ERANGE, GM_ERROR_OUT_OF_RANGE, gm_read_at(gm, 0, buf, 4));
+	gm_release(gm);
+	munmap(mem, 2 * SZ_4K);
+	gm_test_expect_no_leaks(before);
+}
+
 TEST_HARNESS_MAIN
