@@ -499,7 +499,7 @@ static void ulk(pthread_mutex_t *m)
 /* ------------------------------------------------------------------------ */
 /* Objects: what the fuzzer knows about one, and its address-space model. */
 
-enum rtype { RT_ABSENT, RT_NONE, RT_USER, RT_ALLOC };
+enum rtype { RT_ABSENT, RT_NONE, RT_USER, RT_ALLOC, RT_FILE };
 
 struct objdesc {
 	u8 type;		/* GUESTMEM_OBJ_* of the base; 0: unknown */
@@ -2139,8 +2139,10 @@ static void op_create_empty(struct ctx *c)
 }
 
 /*
- * CREATE_FILE over the fuzzer's memfd, or over what is not one.  Its
- * objects get only the errno contract (no model of a file's pages).
+ * CREATE_FILE over the fuzzer's memfd (which never shrinks: every byte of
+ * a file object is accessible, as allocated memory's is), or over what is
+ * not one.  Locks of its pages are lockable or not by kernel version: no
+ * verdict.
  */
 static void op_create_file(struct ctx *c)
 {
@@ -2204,11 +2206,8 @@ static void op_create_file(struct ctx *c)
 		return;
 	}
 	check_new_fd(c, s->out_fd);
-	memset(&d, 0, sizeof(d));
-	d.type = GUESTMEM_OBJ_FILE;
-	d.known = false;
+	desc_single(&d, GUESTMEM_OBJ_FILE, RT_FILE, s->len, 0);
 	d.name_len = good_len;
-	d.obj = obj_id_new();
 	d.fam = fam_new(false);
 	if (d.fam < 0) {
 		close(s->out_fd);
@@ -2278,6 +2277,7 @@ static int predict_access(const struct target *t, bool write, bool plain,
 	case RT_NONE:
 		return EFAULT;
 	case RT_ALLOC:
+	case RT_FILE:
 		return !len || bufok ? 0 : EFAULT;
 	default:
 		if (!len)
@@ -2360,8 +2360,8 @@ static int predict_cmpxchg(const struct target *t, u64 gpa, u32 len,
 	m = model_resolve(&t->d, gpa, len, &rt, &bgpa);
 	if (m != M_OK)
 		return m == M_OOR ? ERANGE : -1;
-	/* The backing address must be aligned too. */
-	if (rt == RT_ALLOC)
+	/* The backing address must be aligned too (a file's offset is). */
+	if (rt == RT_ALLOC || rt == RT_FILE)
 		return bgpa % len ? EINVAL : 0;
 	if (t->d.owner_gone)
 		return ESRCH;
@@ -2472,6 +2472,10 @@ static void predict_gpns(const struct target *t, const u64 *g, u64 n,
 		} else if (rt == RT_ALLOC) {
 			if (locking && (bgpa & (PAGE_SZ - 1)))
 				e = EFAULT;
+		} else if (rt == RT_FILE) {
+			/* Lockable from 6.11 on; the file never shrinks here. */
+			if (locking)
+				e = bgpa & (PAGE_SZ - 1) ? EFAULT : -1;
 		} else if (locking && (desc_uaddr(&t->d, bgpa) & (PAGE_SZ - 1))) {
 			e = EFAULT;
 		} else if (locking && t->d.preempt) {
@@ -2652,7 +2656,7 @@ static void op_range(struct ctx *c, int op)
 			expect = ERANGE;
 		} else if (rt == RT_NONE) {
 			expect = EFAULT;
-		} else if (rt == RT_ALLOC) {
+		} else if (rt == RT_ALLOC || rt == RT_FILE) {
 			if (!bufok)
 				expect = -1;
 		} else if (t.d.owner_gone) {
@@ -3903,7 +3907,8 @@ static void ev_mmap(struct ctx *c)
 	if (!target_get(c, &t, true))
 		return;
 	ATOMIC_INC(st->events[EV_MMAP]);
-	if (t.d.type == GUESTMEM_OBJ_ALLOC) {
+	/* Allocated memory and (memfd) file objects map their window. */
+	if (t.d.type == GUESTMEM_OBJ_ALLOC || t.d.type == GUESTMEM_OBJ_FILE) {
 		u64 start = t.d.view ? t.d.view_off : 0;
 
 		window = ((start & (PAGE_SZ - 1)) + desc_extent(&t.d) +
@@ -3915,7 +3920,7 @@ static void ev_mmap(struct ctx *c)
 		npages += 1 + below(c, 4);
 	if (chance(c, 5))
 		flags = MAP_PRIVATE;
-	if (t.d.type != GUESTMEM_OBJ_ALLOC)
+	if (t.d.type != GUESTMEM_OBJ_ALLOC && t.d.type != GUESTMEM_OBJ_FILE)
 		expect = ENODEV;
 	else if (flags == MAP_PRIVATE || pgoff + npages > window)
 		expect = EINVAL;
