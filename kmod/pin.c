@@ -326,12 +326,35 @@ static int gm_lock_prepare_pins(struct guestmem_lock *lock, unsigned long i)
 }
 
 /*
- * Pin up to @n pages at @uaddr into entries @i.. of the lock, charged
- * before GUP runs (never more than the budget left).  Return: pages
- * pinned (at least 1), or a negative errno.
+ * Pin up to @nr pages of @file from byte @pos (memfd_pin_folios(), one page
+ * at a time so that each is unpinned alone).  Return: pages pinned, or, if
+ * the first one cannot be, a negative errno (-EFAULT: past the file's end).
+ */
+static long gm_pin_file(struct file *file, u64 pos, long nr,
+			struct page **pages)
+{
+	struct page *page;
+	long pinned;
+
+	for (pinned = 0; pinned < nr; pinned++, pos += PAGE_SIZE) {
+		if (pos >= i_size_read(file_inode(file)))
+			return pinned ?: -EFAULT;
+		page = gm_file_pin_page(file, pos >> PAGE_SHIFT);
+		if (IS_ERR(page))
+			return pinned ?: PTR_ERR(page);
+		pages[pinned] = page;
+	}
+	return pinned;
+}
+
+/*
+ * Pin up to @n pages of @t (user addresses of @mm, or a file) into entries
+ * @i.. of the lock, charged before they are pinned (never more than the
+ * budget left).  Return: pages pinned (at least 1), or a negative errno.
  */
 static long gm_lock_pin_batch(struct guestmem_lock *lock, struct mm_struct *mm,
-			      unsigned long uaddr, unsigned long i, long n)
+			      const struct gm_lock_target *t, unsigned long i,
+			      long n)
 {
 	long pinned;
 	int rc;
@@ -343,57 +366,24 @@ static long gm_lock_pin_batch(struct guestmem_lock *lock, struct mm_struct *mm,
 	/* -EDQUOT: over the limit (gm_lock_create() reports -ENOMEM). */
 	if (gm_acct_charge(lock->user, n))
 		return -EDQUOT;
-	pinned = gm_pin_user(mm, uaddr, n,
-			     FOLL_LONGTERM | (lock->read_only ? 0 : FOLL_WRITE),
-			     lock->pages + i);
+	if (t->file)
+		pinned = gm_pin_file(t->file, t->pos, n, lock->pages + i);
+	else
+		pinned = gm_pin_user(mm, t->uaddr, n,
+				     FOLL_LONGTERM |
+				     (lock->read_only ? 0 : FOLL_WRITE),
+				     lock->pages + i);
 	gm_acct_uncharge(lock->user, n - max(pinned, 0L));
 	if (pinned <= 0)
 		return pinned ? gm_gup_errno(pinned) : -EFAULT;
 	if (lock->pinned_map)
 		bitmap_set(lock->pinned_map, i, pinned);
 	lock->npinned += pinned;
-	lock->npinned_vm += pinned;
-	atomic64_add(pinned, &mm->pinned_vm);
-	return pinned;
-}
-
-/*
- * Pin up to @n pages of @file from byte @pos into entries @i.. of the
- * lock, charged first, as gm_lock_pin_batch() does.  Return: pages pinned
- * (at least 1), or a negative errno (-EFAULT: past the file's end).
- */
-static long gm_lock_pin_file_batch(struct guestmem_lock *lock,
-				   struct file *file, u64 pos, unsigned long i,
-				   long n)
-{
-	struct page *page;
-	long pinned = 0;
-	int rc;
-
-	n = min_t(long, n, GM_PIN_BATCH);
-	rc = gm_lock_prepare_pins(lock, i);
-	if (rc)
-		return rc;
-	if (gm_acct_charge(lock->user, n))
-		return -EDQUOT;
-	for (; pinned < n; pinned++, pos += PAGE_SIZE) {
-		if (pos >= i_size_read(file_inode(file))) {
-			rc = -EFAULT;
-			break;
-		}
-		page = gm_file_pin_page(file, pos >> PAGE_SHIFT);
-		if (IS_ERR(page)) {
-			rc = PTR_ERR(page);
-			break;
-		}
-		lock->pages[i + pinned] = page;
+	/* A file's pages are in no mm's pinned_vm: no process maps them for us. */
+	if (!t->file) {
+		lock->npinned_vm += pinned;
+		atomic64_add(pinned, &mm->pinned_vm);
 	}
-	gm_acct_uncharge(lock->user, n - pinned);
-	if (!pinned)
-		return rc == -ENOMEM || rc == -EINTR ? rc : -EFAULT;
-	if (lock->pinned_map)
-		bitmap_set(lock->pinned_map, i, pinned);
-	lock->npinned += pinned;
 	return pinned;
 }
 
@@ -444,19 +434,17 @@ static int gm_lock_pin_run(struct guestmem_lock *lock, const struct gm_lock_run 
 			gpn += n;
 			continue;
 		}
-		if (t.file) {
-			n = gm_lock_pin_file_batch(lock, t.file, t.pos, i, n);
-		} else {
-			if (!*mmp && (gm_owner_exited(mem) ||
-				      !mmget_not_zero(mem->mm))) {
+		if (!t.file && !*mmp) {
+			if (gm_owner_exited(mem) ||
+			    !mmget_not_zero(mem->mm)) {
 				gm_lock_fault(fault, -ESRCH,
 					      GUESTMEM_CAUSE_OWNER_EXITED, i,
 					      gpn);
 				return -ESRCH;
 			}
 			*mmp = mem->mm;
-			n = gm_lock_pin_batch(lock, *mmp, t.uaddr, i, n);
 		}
+		n = gm_lock_pin_batch(lock, *mmp, &t, i, n);
 		if (n < 0) {
 			if (n == -EFAULT)
 				gm_lock_fault(fault, n,
