@@ -210,6 +210,56 @@ static void gm_dma_unmap_pages(struct device *dev, struct sg_table *sgt,
 	kvfree(iovas);
 }
 
+/*
+ * Kernel pages over 4 KiB: each entry's IOVA is its page's (mapped once,
+ * see gm_lock_distinct_pages()) plus its piece's offset.
+ * Return: the IOVAs (kvfree() them), or NULL.
+ */
+static dma_addr_t *gm_lock_entry_iovas(struct guestmem_lock *lock,
+				       const dma_addr_t *page_iovas)
+{
+	dma_addr_t *iovas;
+	unsigned long i, k = 0;
+
+	iovas = kvmalloc_array(lock->npages, sizeof(*iovas),
+			       GFP_KERNEL_ACCOUNT);
+	if (!iovas)
+		return NULL;
+	for (i = 0; i < lock->npages; i++) {
+		if (i && lock->pages[i] != lock->pages[i - 1])
+			k++;
+		iovas[i] = page_iovas[k] +
+			   ((dma_addr_t)gm_lock_subpage(lock, i) <<
+			    GM_PAGE_SHIFT);
+	}
+	return iovas;
+}
+
+/* Map a lock of kernel pages over 4 KiB: each distinct page once. */
+static int gm_dma_map_subpages(struct device *dev, struct guestmem_lock *lock)
+{
+	dma_addr_t *page_iovas;
+	struct page **pages;
+	int rc;
+
+	pages = gm_lock_distinct_pages(lock, &lock->nmapped);
+	if (!pages)
+		return -ENOMEM;
+	rc = gm_dma_map_pages(dev, &lock->sgt, pages, lock->nmapped,
+			      gm_lock_dir(lock), &page_iovas);
+	kvfree(pages);
+	if (rc)
+		return rc;
+	lock->iovas = gm_lock_entry_iovas(lock, page_iovas);
+	if (!lock->iovas) {
+		gm_dma_unmap_pages(dev, &lock->sgt, gm_lock_dir(lock),
+				   page_iovas);
+		return -ENOMEM;
+	}
+	kvfree(page_iovas);
+	return 0;
+}
+
 /**
  * gm_dma_map_lock() - map a new lock's pages for the attached device
  * @mem: the memory of the lock's object, attached
@@ -225,12 +275,18 @@ int gm_dma_map_lock(struct gm_mem *mem, struct guestmem_lock *lock)
 	lockdep_assert_held(&mem->lock_mutex);
 	if (!lock->npages)
 		return 0;
-	rc = gm_dma_map_pages(gm_dma_dev(mem), &lock->sgt, lock->pages,
-			      lock->npages, gm_lock_dir(lock), &lock->iovas);
+	if (GM_SUBPAGES > 1) {
+		rc = gm_dma_map_subpages(gm_dma_dev(mem), lock);
+	} else {
+		lock->nmapped = lock->npages;
+		rc = gm_dma_map_pages(gm_dma_dev(mem), &lock->sgt, lock->pages,
+				      lock->npages, gm_lock_dir(lock),
+				      &lock->iovas);
+	}
 	if (rc)
 		return rc;
 	list_add(&lock->dma_node, &mem->dma->locks);
-	mem->mapped_pages += lock->npages;
+	mem->mapped_pages += lock->nmapped;
 	return 0;
 }
 
@@ -250,23 +306,24 @@ void gm_dma_unmap_lock(struct gm_mem *mem, struct guestmem_lock *lock)
 			   lock->iovas);
 	list_del(&lock->dma_node);
 	lock->iovas = NULL;
-	mem->mapped_pages -= lock->npages;
+	mem->mapped_pages -= lock->nmapped;
 }
 
 /**
  * gm_iova_run_len() - how many entries of @iovas continue the first one
- * @iovas: page IOVAs
+ * @iovas: IOVAs of gpns (@step GM_PAGE_SIZE) or of kernel pages (PAGE_SIZE)
  * @n: entries, at least 1
+ * @step: the size of what each entry maps
  *
  * Return: the length (1..@n) of the prefix whose IOVAs are @iovas[0] +
- * k * PAGE_SIZE: one IOVA range (IOMMU), or a physically contiguous
- * stretch (dma-direct).
+ * k * @step: one IOVA range (IOMMU), or a physically contiguous stretch
+ * (dma-direct).
  */
-static u64 gm_iova_run_len(const dma_addr_t *iovas, u64 n)
+static u64 gm_iova_run_len(const dma_addr_t *iovas, u64 n, u64 step)
 {
 	u64 k = 1;
 
-	while (k < n && iovas[k] == iovas[0] + k * PAGE_SIZE)
+	while (k < n && iovas[k] == iovas[0] + k * step)
 		k++;
 	return k;
 }
@@ -288,7 +345,7 @@ static u64 gm_alloc_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
 	struct gm_mem *mem = obj->mem;
 	const dma_addr_t *iovas;
 	struct gm_loc loc;
-	u64 n;
+	u64 n, off, k;
 
 	if (!mem->dma || !mem->dma->alloc_iovas)
 		return 0;
@@ -296,12 +353,18 @@ static u64 gm_alloc_iova_extent(struct guestmem *obj, u64 gpn, u64 max,
 	if (!n || loc.region->type != GM_REGION_ALLOC)
 		return 0;
 	/*
-	 * A view may start inside a page: each page's first byte then keeps
-	 * that offset into the object's page, as for GUESTMEM_IOVA.
+	 * A view may start inside a page, and a kernel page may hold several
+	 * gpns: each gpn's first byte keeps its offset into the object's
+	 * page, as for GUESTMEM_IOVA.  The run lasts as long as the pages
+	 * holding those first bytes follow one another.
 	 */
+	off = offset_in_page(loc.off);
 	iovas = mem->dma->alloc_iovas + (loc.off >> PAGE_SHIFT);
-	*iova = iovas[0] + offset_in_page(loc.off);
-	return gm_iova_run_len(iovas, n);
+	*iova = iovas[0] + off;
+	k = gm_iova_run_len(iovas,
+			    ((off + ((n - 1) << GM_PAGE_SHIFT)) >> PAGE_SHIFT) + 1,
+			    PAGE_SIZE);
+	return min(n, DIV_ROUND_UP((k << PAGE_SHIFT) - off, GM_PAGE_SIZE));
 }
 
 /* Unmap an allocated object's pages (attach mapped them all). */
@@ -384,7 +447,7 @@ static int gm_dma_map_alloc(struct gm_mem *mem, struct gm_dma *dma,
 			      DMA_BIDIRECTIONAL, &dma->alloc_iovas);
 	if (rc)
 		return rc;
-	dma->alloc_contig = gm_iova_run_len(dma->alloc_iovas, n) == n;
+	dma->alloc_contig = gm_iova_run_len(dma->alloc_iovas, n, PAGE_SIZE) == n;
 	mem->mapped_pages = n;
 	return 0;
 }
@@ -512,7 +575,8 @@ u64 gm_iova_extent(struct guestmem *obj, u64 gpn, u64 max, dma_addr_t *iova)
 			continue;
 		iovas += run->index + (gpn - run->start);
 		*iova = iovas[0];
-		return gm_iova_run_len(iovas, min(max, run->last - gpn + 1));
+		return gm_iova_run_len(iovas, min(max, run->last - gpn + 1),
+				       GM_PAGE_SIZE);
 	}
 	return 0;
 }

@@ -32,12 +32,16 @@
 #define GM_PAGE_SIZE	BIT_ULL(GM_PAGE_SHIFT)
 
 /*
- * Until the code is sub-page aware, a gpn is indexed into arrays of host
- * pages as one page: other page sizes would read past those arrays and pin
- * memory outside the object.  User addresses and lengths are u64 in the
- * uapi and unsigned long here: a 32-bit kernel would truncate them.
+ * A kernel page holds GM_SUBPAGES gpns: 1 with 4 KiB pages, 4 with 16 KiB,
+ * 16 with 64 KiB.  Locks pin, map and account whole kernel pages (pin.c);
+ * each entry of a lock also records which 4 KiB piece of its page it is.
+ * User addresses and lengths are u64 in the uapi and unsigned long here: a
+ * 32-bit kernel would truncate them.
  */
-static_assert(PAGE_SIZE == GM_PAGE_SIZE, "guestmem needs 4 KiB pages");
+#define GM_SUBPAGE_SHIFT	(PAGE_SHIFT - GM_PAGE_SHIFT)
+#define GM_SUBPAGES		BIT(GM_SUBPAGE_SHIFT)
+static_assert(PAGE_SHIFT >= GM_PAGE_SHIFT && GM_SUBPAGE_SHIFT <= 8,
+	      "guestmem needs kernel pages of 4 KiB to 1 MiB");
 #ifndef CONFIG_64BIT
 #error "guestmem needs a 64-bit kernel"
 #endif
@@ -125,16 +129,19 @@ struct gm_lock_run {
  * @id: the lock id (xarray index in &gm_object.locks)
  * @obj: the object (base or view) the lock was made through
  * @npages: entries (the caller's gpn list, duplicates included)
- * @pages: the page of each entry
+ * @pages: the page of each entry (the kernel page that holds it)
+ * @subpage: with kernel pages over 4 KiB, which 4 KiB piece of its page
+ *	each entry is; NULL with 4 KiB pages (see gm_lock_subpage())
  * @runs: the entries as runs of consecutive gpns, in list order
  * @nr_runs: entries in @runs
- * @npinned: pages pinned (and charged) by this lock: each distinct page
- *	once, none for allocated or borrowed memory
+ * @npinned: kernel pages pinned (and charged) by this lock: each distinct
+ *	page once, none for allocated or borrowed memory
  * @npinned_vm: of those, user pages of the owner's mm (its pinned_vm);
  *	the rest are pages of files
  * @pinned_map: NULL when entries 0..@npinned-1 hold the pins; else a
  *	bitmap of @npages bits marking the entries that hold them (a lock
- *	with repeated gpns)
+ *	with repeated gpns, or kernel pages over 4 KiB: the first entry of
+ *	each page holds its pin)
  * @user: the user whose locked_vm pays for @npinned (get_uid), or NULL
  *	when the locking process had CAP_IPC_LOCK
  * @kernel: made through the in-kernel API, or a view's preemptive lock;
@@ -143,9 +150,11 @@ struct gm_lock_run {
  *	not keep a device from being attached
  * @read_only: the device only reads the pages: pinned without FOLL_WRITE,
  *	mapped DMA_TO_DEVICE, not dirtied at unlock
- * @vaddr: with kernel access, a vmap() of @pages; else NULL
+ * @vaddr: with kernel access, the kernel mapping of the pages: entry i at
+ *	@vaddr + i * 4096 (see gm_lock_vmap()); else NULL
  * @dma_node: while @iovas is set, in &gm_dma.locks
- * @sgt: @pages as a scatterlist, for the DMA mapping
+ * @sgt: the distinct pages of @pages as a scatterlist, for the DMA mapping
+ * @nmapped: pages in @sgt
  * @iovas: while @sgt is DMA-mapped for the attached device, the IOVA of
  *	each entry; else NULL
  */
@@ -154,6 +163,7 @@ struct guestmem_lock {
 	struct guestmem *obj;
 	unsigned long npages;
 	struct page **pages;
+	u8 *subpage;
 	struct gm_lock_run *runs;
 	unsigned long nr_runs;
 	unsigned long npinned;
@@ -166,8 +176,16 @@ struct guestmem_lock {
 	void *vaddr;
 	struct list_head dma_node;
 	struct sg_table sgt;
+	unsigned long nmapped;
 	dma_addr_t *iovas;
 };
+
+/* Which 4 KiB piece of its kernel page entry @i of @lock is. */
+static inline unsigned int gm_lock_subpage(const struct guestmem_lock *lock,
+					   unsigned long i)
+{
+	return GM_SUBPAGES > 1 ? lock->subpage[i] : 0;
+}
 
 /**
  * struct gm_pci - a PCI device bound to guestmem's driver (see pci.c)
@@ -264,7 +282,7 @@ struct gm_obj_stats {
  *	@nr_locks, @dma and @mapped_pages (never the data path)
  * @nr_locks: locks of the base and of its views
  * @dma: the attached device, or NULL
- * @mapped_pages: pages DMA-mapped for @dma
+ * @mapped_pages: kernel pages DMA-mapped for @dma
  * @nr_views: views of the base alive
  *
  * Everything but the fields under @lock_mutex and @nr_views is set before
@@ -457,6 +475,8 @@ struct guestmem_lock *gm_lock_create(struct guestmem *obj, const u64 *gpns,
 void gm_view_preempt(struct guestmem *view);
 int gm_lock_publish(struct guestmem_lock *lock);
 void gm_lock_destroy(struct guestmem_lock *lock);
+struct page **gm_lock_distinct_pages(struct guestmem_lock *lock,
+				     unsigned long *n);
 struct user_struct *gm_acct_payer(void);
 int gm_acct_charge(struct user_struct *user, unsigned long npages);
 void gm_acct_uncharge(struct user_struct *user, unsigned long npages);

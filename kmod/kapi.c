@@ -84,7 +84,9 @@ EXPORT_SYMBOL_NS_GPL(guestmem_write, GM_NS);
 /**
  * guestmem_lock_pages() - lock_gpns() for a kernel consumer
  * @obj: the object
- * @kernel_access: also map the pages, contiguously, at guestmem_lock_vaddr()
+ * @kernel_access: also map the pages, contiguously, at guestmem_lock_vaddr();
+ *	with kernel pages over 4 KiB the gpns must then be consecutive
+ *	(-EINVAL): a page table maps whole pages
  * @gpns: @count guest page numbers
  * @count: entries
  *
@@ -131,8 +133,11 @@ EXPORT_SYMBOL_NS_GPL(guestmem_lock_count, GM_NS);
  * @lock: the lock
  * @i: the entry, below guestmem_lock_count()
  *
- * Return: the page (valid until guestmem_unlock()), or NULL if @i is out
- * of range.
+ * With kernel pages over 4 KiB, several entries share a page: each is the
+ * 4 KiB at guestmem_lock_offset() in it.
+ *
+ * Return: the page that holds the entry (valid until guestmem_unlock()), or
+ * NULL if @i is out of range.
  */
 struct page *guestmem_lock_page(struct guestmem_lock *lock, unsigned long i)
 {
@@ -141,11 +146,28 @@ struct page *guestmem_lock_page(struct guestmem_lock *lock, unsigned long i)
 EXPORT_SYMBOL_NS_GPL(guestmem_lock_page, GM_NS);
 
 /**
+ * guestmem_lock_offset() - where one entry lies in its page
+ * @lock: the lock
+ * @i: the entry, below guestmem_lock_count()
+ *
+ * Return: the entry's offset in guestmem_lock_page(): 0 with 4 KiB kernel
+ * pages, a multiple of 4096 below PAGE_SIZE with larger ones; 0 if @i is
+ * out of range.
+ */
+unsigned long guestmem_lock_offset(struct guestmem_lock *lock,
+				   unsigned long i)
+{
+	return i < lock->npages ?
+	       (unsigned long)gm_lock_subpage(lock, i) << GM_PAGE_SHIFT : 0;
+}
+EXPORT_SYMBOL_NS_GPL(guestmem_lock_offset, GM_NS);
+
+/**
  * guestmem_lock_vaddr() - the kernel mapping of a lock's pages
  * @lock: a lock made with @kernel_access
  *
- * Return: entry i lies at vaddr + i * PAGE_SIZE; NULL without kernel access
- * (or for an empty lock).
+ * Return: entry i lies at vaddr + i * 4096 (i * PAGE_SIZE on 4 KiB kernel
+ * pages); NULL without kernel access (or for an empty lock).
  */
 void *guestmem_lock_vaddr(struct guestmem_lock *lock)
 {

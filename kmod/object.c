@@ -832,11 +832,14 @@ static bool gm_region_mmappable(const struct gm_region *region)
 {
 	/*
 	 * A hugetlbfs mapping must be aligned to its huge page size, which
-	 * the address chosen for the object fd is not.
+	 * the address chosen for the object fd is not.  A mapping maps whole
+	 * kernel pages: with pages over 4 KiB, a region that is not made of
+	 * whole pages of its file would show the file's data around it.
 	 */
 	return region->type == GM_REGION_ALLOC ||
 	       (region->type == GM_REGION_FILE &&
-		!gm_file_is_hugetlb(region->file));
+		!gm_file_is_hugetlb(region->file) &&
+		IS_ALIGNED(region->file_off | region->len, PAGE_SIZE));
 }
 
 /*

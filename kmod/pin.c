@@ -24,9 +24,9 @@
  * go to GUP GM_PIN_BATCH at a time; a short pin continues at the next page,
  * so a failure names the exact entry.  A lock of a view is resolved in the
  * view's address space and translated to the base's backing; a guest page
- * that does not start on a host page boundary cannot be pinned whole and is
- * "not lockable".  Pages of an allocated object belong to the object and
- * are simply referenced: the object outlives its locks.  Pages of a
+ * whose backing does not start on a 4 KiB boundary is "not lockable".
+ * Pages of an allocated object belong to the object and are simply
+ * referenced: the object outlives its locks.  Pages of a
  * file-backed region are pinned in the file with memfd_pin_folios() (one
  * pin per page, so that each entry is unpinned alone), charged as user
  * pins are, but counted in no mm's pinned_vm: no process maps them for
@@ -38,6 +38,20 @@
  * without a new pin.  Without repeats the pins sit in entries 0..npinned-1;
  * the first pin after a repeat starts a bitmap of the entries that hold
  * them (@pinned_map), which unpin walks.
+ *
+ * Kernel pages over 4 KiB (arm64 with 16 or 64 KiB pages): a gpn is a
+ * 4 KiB piece of a kernel page, and GUP, the DMA API and the accounting
+ * know only whole pages.  A lock pins the page that holds a gpn once,
+ * whichever of its gpns are listed and in whatever order (the entry before
+ * in the same run, or an earlier run with a gpn of that page, already
+ * holds it); each entry records its piece (@subpage), so that its IOVA is
+ * the page's plus the piece's offset (dma.c).  Since the whole page is
+ * pinned and mapped for the device, a gpn is lockable only if its page
+ * lies wholly inside the lock's object - in its region, in a view's
+ * window - else "not lockable": a lock never pins or maps memory outside
+ * the object.  Pins, charges and the counters are in kernel pages, what is
+ * really pinned.  Allocated objects are whole kernel pages (their last one
+ * the object's own to its end) and are locked as before.
  *
  * Accounting (io_uring's and iommufd's model, per user).  Every pinned page
  * is charged to the *user* of the process that makes the lock:
@@ -191,14 +205,61 @@ long gm_pin_user(struct mm_struct *mm, unsigned long start, unsigned long nr,
 
 /*
  * What a run of entries is: user addresses to pin (@uaddr), pages of a
- * file to pin (@file at byte @pos), or pages to take (@pages).
+ * file to pin (@file at byte @pos), pages to take (@pages: kernel pages,
+ * the first holding the first entry as its piece @sub) or entries to
+ * borrow (@pages and @subpage: one per entry, a preemptive lock's).
+ * @sub is the first entry's 4 KiB piece of its kernel page.
  */
 struct gm_lock_target {
 	unsigned long uaddr;
 	struct file *file;
 	u64 pos;
 	struct page **pages;
+	const u8 *subpage;
+	unsigned int sub;
 };
+
+/*
+ * With kernel pages over 4 KiB: is the page that holds gpn @gpn (its
+ * 4 KiB piece @sub) wholly inside @obj, in @region?  A lock pins and maps
+ * whole kernel pages; one that reached past the object (another mapping
+ * of the owner, a view's neighbours, a file's other data) would hand the
+ * device memory that is not this object's.
+ */
+static bool gm_page_inside(struct guestmem *obj, u64 gpn, unsigned int sub,
+			   const struct gm_region *region)
+{
+	struct gm_loc head;
+
+	/* Its last byte, not its end: the end of a full slot is outside it. */
+	return gpn >= sub &&
+	       !gm_resolve(obj, (gpn - sub) << GM_PAGE_SHIFT, PAGE_SIZE - 1,
+			   &head) &&
+	       head.region == region && head.off + PAGE_SIZE <= region->len;
+}
+
+/*
+ * The @n entries from @gpn, at backing address @addr of @region, are
+ * pinned as whole kernel pages: how many of them lie in pages wholly
+ * inside @obj (0 when @gpn's does not)?  Sets t->sub.
+ */
+static u64 gm_lock_whole_pages(struct guestmem *obj, u64 gpn, u64 n,
+			       u64 addr, const struct gm_region *region,
+			       struct gm_lock_target *t)
+{
+	unsigned int last_sub;
+
+	t->sub = (addr >> GM_PAGE_SHIFT) & (GM_SUBPAGES - 1);
+	if (GM_SUBPAGES == 1)
+		return n;
+	if (!gm_page_inside(obj, gpn, t->sub, region))
+		return 0;
+	/* The pages between the first and the last are inside if they are. */
+	last_sub = (t->sub + n - 1) & (GM_SUBPAGES - 1);
+	if (!gm_page_inside(obj, gpn + n - 1, last_sub, region))
+		n -= last_sub + 1;
+	return n;
+}
 
 /*
  * Resolve entries @gpn .. @gpn + @max - 1 of a lock made through @obj.
@@ -221,33 +282,36 @@ static long gm_lock_locate(struct guestmem *obj, u64 gpn, u64 max,
 		*cause = GUESTMEM_CAUSE_NO_MEMORY;
 		return -ERANGE;
 	}
-	t->pages = NULL;
-	t->file = NULL;
+	memset(t, 0, sizeof(*t));
 	switch (loc.region->type) {
 	case GM_REGION_USER:
 		t->uaddr = loc.region->uaddr + loc.off;
-		if (!PAGE_ALIGNED(t->uaddr))
+		if (!IS_ALIGNED(t->uaddr, GM_PAGE_SIZE))
 			break;
 		/* Pinned since the view was made: borrow the pages. */
-		if (preempt && gpn < preempt->npages) {
-			t->pages = preempt->pages + gpn;
-			n = min(n, preempt->npages - gpn);
-		}
+		if (preempt && gpn < preempt->npages)
+			goto borrow;
+		n = gm_lock_whole_pages(obj, gpn, n, t->uaddr, loc.region, t);
+		if (!n)
+			break;
 		return n;
 	case GM_REGION_ALLOC:
-		if (!PAGE_ALIGNED(loc.off))
+		/* The object's own pages: nothing outside it is pinned. */
+		if (!IS_ALIGNED(loc.off, GM_PAGE_SIZE))
 			break;
 		t->pages = loc.base->mem->pages + (loc.off >> PAGE_SHIFT);
+		t->sub = (loc.off >> GM_PAGE_SHIFT) & (GM_SUBPAGES - 1);
 		return n;
 	case GM_REGION_FILE:
-		if (!PAGE_ALIGNED(loc.off) || !GM_HAVE_FILE_PIN)
+		if (!IS_ALIGNED(loc.off, GM_PAGE_SIZE) || !GM_HAVE_FILE_PIN)
 			break;
 		t->file = loc.region->file;
 		t->pos = loc.region->file_off + loc.off;
-		if (preempt && gpn < preempt->npages) {
-			t->pages = preempt->pages + gpn;
-			n = min(n, preempt->npages - gpn);
-		}
+		if (preempt && gpn < preempt->npages)
+			goto borrow;
+		n = gm_lock_whole_pages(obj, gpn, n, t->pos, loc.region, t);
+		if (!n)
+			break;
 		return n;
 	case GM_REGION_NONE:
 		break;
@@ -257,6 +321,12 @@ static long gm_lock_locate(struct guestmem *obj, u64 gpn, u64 max,
 	}
 	*cause = GUESTMEM_CAUSE_NOT_LOCKABLE;
 	return -EFAULT;
+
+borrow:
+	t->pages = preempt->pages + gpn;
+	if (GM_SUBPAGES > 1)
+		t->subpage = preempt->subpage + gpn;
+	return min(n, preempt->npages - gpn);
 }
 
 /* Entry @index (gpn @gpn) failed with @rc for @cause. */
@@ -315,7 +385,8 @@ static int gm_lock_make_runs(struct guestmem_lock *lock, const u64 *gpns,
  */
 static int gm_lock_prepare_pins(struct guestmem_lock *lock, unsigned long i)
 {
-	if (lock->pinned_map || i == lock->npinned)
+	/* Kernel pages over 4 KiB: each page's first entry holds its pin. */
+	if (lock->pinned_map || (GM_SUBPAGES == 1 && i == lock->npinned))
 		return 0;
 	lock->pinned_map = kvcalloc(BITS_TO_LONGS(lock->npages),
 				    sizeof(unsigned long), GFP_KERNEL_ACCOUNT);
@@ -348,43 +419,126 @@ static long gm_pin_file(struct file *file, u64 pos, long nr,
 }
 
 /*
- * Pin up to @n pages of @t (user addresses of @mm, or a file) into entries
- * @i.. of the lock, charged before they are pinned (never more than the
- * budget left).  Return: pages pinned (at least 1), or a negative errno.
+ * Entries @i..@i+@n-1 are the 4 KiB pieces, from piece @sub on, of the
+ * consecutive kernel pages @pages.  @pages may be lock->pages + @i itself
+ * (pages just pinned there, never more than the entries): it is read from
+ * the end, so each page is read before its slot is overwritten.
+ */
+static void gm_lock_spread(struct guestmem_lock *lock, unsigned long i,
+			   struct page **pages, unsigned int sub,
+			   unsigned long n)
+{
+	unsigned long k;
+
+	if (GM_SUBPAGES == 1) {
+		if (pages != lock->pages + i)
+			memcpy(lock->pages + i, pages, n * sizeof(*pages));
+		return;
+	}
+	for (k = n; k-- > 0;) {
+		lock->pages[i + k] = pages[(sub + k) >> GM_SUBPAGE_SHIFT];
+		lock->subpage[i + k] = (sub + k) & (GM_SUBPAGES - 1);
+	}
+}
+
+/* Entries @i.. are copies of @n entries: @pages, @subpage (NULL on 4 KiB). */
+static void gm_lock_copy(struct guestmem_lock *lock, unsigned long i,
+			 struct page **pages, const u8 *subpage,
+			 unsigned long n)
+{
+	memcpy(lock->pages + i, pages, n * sizeof(*pages));
+	if (GM_SUBPAGES > 1)
+		memcpy(lock->subpage + i, subpage, n);
+}
+
+/*
+ * Pin the kernel pages that hold up to @n entries of @t (user addresses of
+ * @mm, or a file), from the start of the first to the end of the last,
+ * into entries @i.. of the lock, charged before they are pinned (never
+ * more than the budget left).  Return: entries filled (at least 1), or a
+ * negative errno.
  */
 static long gm_lock_pin_batch(struct guestmem_lock *lock, struct mm_struct *mm,
 			      const struct gm_lock_target *t, unsigned long i,
 			      long n)
 {
-	long pinned;
+	u64 back = (u64)t->sub << GM_PAGE_SHIFT;
+	long nr, pinned, k;
 	int rc;
 
-	n = min_t(long, n, GM_PIN_BATCH);
+	nr = min_t(long, DIV_ROUND_UP(t->sub + n, GM_SUBPAGES), GM_PIN_BATCH);
 	rc = gm_lock_prepare_pins(lock, i);
 	if (rc)
 		return rc;
 	/* -EDQUOT: over the limit (gm_lock_create() reports -ENOMEM). */
-	if (gm_acct_charge(lock->user, n))
+	if (gm_acct_charge(lock->user, nr))
 		return -EDQUOT;
 	if (t->file)
-		pinned = gm_pin_file(t->file, t->pos, n, lock->pages + i);
+		pinned = gm_pin_file(t->file, t->pos - back, nr, lock->pages + i);
 	else
-		pinned = gm_pin_user(mm, t->uaddr, n,
+		pinned = gm_pin_user(mm, t->uaddr - back, nr,
 				     FOLL_LONGTERM |
 				     (lock->read_only ? 0 : FOLL_WRITE),
 				     lock->pages + i);
-	gm_acct_uncharge(lock->user, n - max(pinned, 0L));
+	gm_acct_uncharge(lock->user, nr - max(pinned, 0L));
 	if (pinned <= 0)
 		return pinned ? gm_gup_errno(pinned) : -EFAULT;
-	if (lock->pinned_map)
-		bitmap_set(lock->pinned_map, i, pinned);
 	lock->npinned += pinned;
 	/* A file's pages are in no mm's pinned_vm: no process maps them for us. */
 	if (!t->file) {
 		lock->npinned_vm += pinned;
 		atomic64_add(pinned, &mm->pinned_vm);
 	}
-	return pinned;
+	n = min_t(long, n, pinned * GM_SUBPAGES - t->sub);
+	gm_lock_spread(lock, i, lock->pages + i, t->sub, n);
+	if (lock->pinned_map && GM_SUBPAGES == 1)
+		bitmap_set(lock->pinned_map, i, pinned);
+	else if (lock->pinned_map)
+		for (k = 0; k < pinned; k++)
+			__set_bit(i + (k ? k * GM_SUBPAGES - t->sub : 0),
+				  lock->pinned_map);
+	return n;
+}
+
+/*
+ * Kernel pages over 4 KiB: the page that holds gpn @gpn (entry @i, its
+ * piece @sub) if an entry before holds it - the one before in the same run,
+ * or one of an earlier run - else NULL.  Every gpn of that page resolves
+ * like @gpn (gm_lock_whole_pages()), so any entry for one of them has it.
+ */
+static struct page *gm_lock_held_page(struct guestmem_lock *lock,
+				      const struct gm_lock_run *run,
+				      struct rb_root_cached *seen, u64 gpn,
+				      unsigned long i, unsigned int sub)
+{
+	u64 first = gpn - sub;
+	struct gm_lock_run *prev;
+
+	if (sub && i > run->index)
+		return lock->pages[i - 1];
+	prev = gm_run_first(seen, first, first + GM_SUBPAGES - 1);
+	if (!prev)
+		return NULL;
+	return lock->pages[prev->index + max(prev->start, first) - prev->start];
+}
+
+/*
+ * ... and of the @n entries from @gpn, whose page no entry before holds,
+ * how many come before the first page an earlier run has an entry in.
+ */
+static long gm_lock_new_pages(struct rb_root_cached *seen, u64 gpn,
+			      unsigned int sub, long n)
+{
+	u64 first = gpn - sub;
+	struct gm_lock_run *prev;
+
+	prev = gm_run_first(seen, first,
+			    first + round_up(sub + n, GM_SUBPAGES) - 1);
+	/* Not in @gpn's page: prev->start is at least a page further. */
+	if (prev)
+		n = min_t(long, n,
+			  round_down(prev->start - first, GM_SUBPAGES) - sub);
+	return n;
 }
 
 /*
@@ -412,10 +566,12 @@ static int gm_lock_pin_run(struct guestmem_lock *lock, const struct gm_lock_run 
 		prev = gm_run_first(seen, gpn, last);
 		if (prev && prev->start <= gpn) {
 			/* Listed before: the same pages, no second pin. */
+			unsigned long j = prev->index + (gpn - prev->start);
+
 			n = min(prev->last, last) - gpn + 1;
-			memcpy(lock->pages + i,
-			       lock->pages + prev->index + (gpn - prev->start),
-			       n * sizeof(*lock->pages));
+			gm_lock_copy(lock, i, lock->pages + j,
+				     GM_SUBPAGES > 1 ? lock->subpage + j : NULL,
+				     n);
 			i += n;
 			gpn += n;
 			continue;
@@ -429,10 +585,27 @@ static int gm_lock_pin_run(struct guestmem_lock *lock, const struct gm_lock_run 
 		}
 		if (t.pages) {
 			/* Allocated memory, or borrowed: not pinned again. */
-			memcpy(lock->pages + i, t.pages, n * sizeof(*t.pages));
+			if (t.subpage)
+				gm_lock_copy(lock, i, t.pages, t.subpage, n);
+			else
+				gm_lock_spread(lock, i, t.pages, t.sub, n);
 			i += n;
 			gpn += n;
 			continue;
+		}
+		if (GM_SUBPAGES > 1) {
+			struct page *page = gm_lock_held_page(lock, run, seen,
+							      gpn, i, t.sub);
+
+			if (page) {
+				/* Its page is pinned already: not again. */
+				n = min_t(long, n, GM_SUBPAGES - t.sub);
+				gm_lock_spread(lock, i, &page, t.sub, n);
+				i += n;
+				gpn += n;
+				continue;
+			}
+			n = gm_lock_new_pages(seen, gpn, t.sub, n);
 		}
 		if (!t.file && !*mmp) {
 			if (gm_owner_exited(mem) ||
@@ -507,6 +680,35 @@ static void gm_unpin_pages(struct page **pages, unsigned long n, bool dirty)
 		gm_unpin_dirty(pages, n);
 	else
 		unpin_user_pages(pages, n);
+}
+
+/**
+ * gm_lock_distinct_pages() - a lock's pages, each piece's page once
+ * @lock: the lock
+ * @n: receives the number of pages
+ *
+ * With kernel pages over 4 KiB the entries that share a page follow one
+ * another (the pieces of one page): DMA and kernel mappings map each page
+ * once.
+ *
+ * Return: the lock's pages without consecutive repeats (kvfree() them), or
+ * NULL.
+ */
+struct page **gm_lock_distinct_pages(struct guestmem_lock *lock,
+				     unsigned long *n)
+{
+	struct page **pages;
+	unsigned long i, k = 0;
+
+	pages = kvmalloc_array(lock->npages, sizeof(*pages),
+			       GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return NULL;
+	for (i = 0; i < lock->npages; i++)
+		if (!i || lock->pages[i] != lock->pages[i - 1])
+			pages[k++] = lock->pages[i];
+	*n = k;
+	return pages;
 }
 
 /* Unpin and uncharge everything the lock pinned. */
@@ -625,16 +827,59 @@ static void gm_lock_free_mem(struct guestmem_lock *lock)
 {
 	free_uid(lock->user);
 	kvfree(lock->pinned_map);
+	kvfree(lock->subpage);
 	kvfree(lock->runs);
 	kvfree(lock->pages);
 	kfree(lock);
 }
 
+/*
+ * GM_LOCK_KERNEL_ACCESS: map the lock's pages into the kernel, entry i at
+ * lock->vaddr + i * 4096.  With kernel pages over 4 KiB a page table maps
+ * whole pages: the entries must be the pieces of their pages in order
+ * (consecutive gpns), else -EINVAL.
+ */
+static int gm_lock_vmap(struct guestmem_lock *lock)
+{
+	struct page **pages = lock->pages;
+	unsigned long i, n = lock->npages;
+	void *vaddr;
+
+	if (GM_SUBPAGES > 1) {
+		for (i = 1; i < lock->npages; i++) {
+			unsigned int sub = gm_lock_subpage(lock, i);
+			bool same = lock->pages[i] == lock->pages[i - 1];
+
+			/* The next piece: of the same page, or a new page's first. */
+			if (sub != ((gm_lock_subpage(lock, i - 1) + 1) &
+				    (GM_SUBPAGES - 1)) || same != !!sub)
+				return -EINVAL;
+		}
+		pages = gm_lock_distinct_pages(lock, &n);
+		if (!pages)
+			return -ENOMEM;
+	}
+	vaddr = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	if (pages != lock->pages)
+		kvfree(pages);
+	if (!vaddr)
+		return -ENOMEM;
+	lock->vaddr = vaddr + (gm_lock_subpage(lock, 0) << GM_PAGE_SHIFT);
+	return 0;
+}
+
+static void gm_lock_vunmap(struct guestmem_lock *lock)
+{
+	/* vmap()'s address: the start of the page of entry 0. */
+	if (lock->vaddr)
+		vunmap(PTR_ALIGN_DOWN(lock->vaddr, PAGE_SIZE));
+	lock->vaddr = NULL;
+}
+
 /* Release what gm_lock_create() took; the lock is unmapped and unlinked. */
 static void gm_lock_free(struct guestmem_lock *lock)
 {
-	if (lock->vaddr)
-		vunmap(lock->vaddr);
+	gm_lock_vunmap(lock);
 	/* Dirtied, unless the device could only read them. */
 	gm_lock_unpin(lock, !lock->read_only);
 	gm_lock_free_mem(lock);
@@ -682,6 +927,11 @@ struct guestmem_lock *gm_lock_create(struct guestmem *obj, const u64 *gpns,
 					     GFP_KERNEL_ACCOUNT);
 		if (!lock->pages || gm_lock_make_runs(lock, gpns, count))
 			goto out_free;
+		if (GM_SUBPAGES > 1) {
+			lock->subpage = kvmalloc(count, GFP_KERNEL_ACCOUNT);
+			if (!lock->subpage)
+				goto out_free;
+		}
 	}
 
 	rc = gm_lock_pin(lock, &mm, fault);
@@ -697,11 +947,9 @@ struct guestmem_lock *gm_lock_create(struct guestmem *obj, const u64 *gpns,
 		goto out_free;
 	/* In-kernel consumers only: user space has no use for a vmap. */
 	if ((flags & GM_LOCK_KERNEL_ACCESS) && count) {
-		lock->vaddr = vmap(lock->pages, count, VM_MAP, PAGE_KERNEL);
-		if (!lock->vaddr) {
-			rc = -ENOMEM;
+		rc = gm_lock_vmap(lock);
+		if (rc)
 			goto out_unpin;
-		}
 	}
 	rc = gm_lock_insert(lock);
 	if (rc)
@@ -709,8 +957,7 @@ struct guestmem_lock *gm_lock_create(struct guestmem *obj, const u64 *gpns,
 	return lock;
 
 out_vunmap:
-	if (lock->vaddr)
-		vunmap(lock->vaddr);
+	gm_lock_vunmap(lock);
 out_unpin:
 	gm_lock_unpin(lock, false);
 out_free:

@@ -90,8 +90,9 @@ static struct guestmem_lock *gm_ktest_lock(struct guestmem *obj,
 }
 
 /*
- * The kernel mapping shows entry i at vaddr + i * PAGE_SIZE, and
- * guestmem_lock_page() names the same pages; past the end it says NULL.
+ * The kernel mapping shows entry i at vaddr + i * 4096, in the page and at
+ * the offset guestmem_lock_page() and guestmem_lock_offset() name (several
+ * entries per page with kernel pages over 4 KiB); past the end: NULL.
  */
 static int gm_ktest_check_pages(struct guestmem_lock *lock, u8 *vaddr)
 {
@@ -99,7 +100,9 @@ static int gm_ktest_check_pages(struct guestmem_lock *lock, u8 *vaddr)
 
 	for (i = 0; i < n; i++)
 		if (guestmem_lock_page(lock, i) !=
-		    vmalloc_to_page(vaddr + i * PAGE_SIZE))
+		    vmalloc_to_page(vaddr + i * 4096) ||
+		    guestmem_lock_offset(lock, i) !=
+		    offset_in_page(vaddr + i * 4096))
 			return -EIO;
 	return guestmem_lock_page(lock, n) ? -EIO : 0;
 }

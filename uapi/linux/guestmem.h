@@ -782,9 +782,10 @@ struct guestmem_region_info {
  *	lies inside that window (a view that starts inside a page)
  * @out_locked_pages: pages held by the locks made through this fd's object
  *	(a gpn listed twice counts twice)
- * @out_pinned_pages: pages of those that are pinned (user pages, in the
- *	owner's VmPin, and pages of files), charged to the locking user;
- *	allocated memory is locked without pinning
+ * @out_pinned_pages: kernel pages (of sysconf(_SC_PAGESIZE) bytes) those
+ *	locks pin (user pages, in the owner's VmPin, and pages of files),
+ *	charged to the locking user; allocated memory is locked without
+ *	pinning
  * @out_lock_count: number of locks made through this fd's object
  * @__reserved: written as 0
  * @out_base_iova: with GUESTMEM_INFO_BASE_IOVA, the IOVA of guest address 0
@@ -919,14 +920,26 @@ enum guestmem_lock_out_flags {
  *  read-only, or a long-term
  *  pin the kernel refuses
  *  (shared file on a disk fs)
- *  not page-aligned in the      EFAULT  NOT_LOCKABLE
- *  owner's mm, or no backing
- *  (the empty object)
+ *  not 4 KiB-aligned in the     EFAULT  NOT_LOCKABLE
+ *  owner's mm, no backing (the
+ *  empty object), or, with
+ *  kernel pages over 4 KiB, a
+ *  page reaching outside the
+ *  object (see below)
  *  owner exited                 ESRCH   OWNER_EXITED
  *  ===========================  ======  ================================
  *
  * Over RLIMIT_MEMLOCK: -ENOMEM without fault information.  Over the
  * object's max_locks or max_object_lock_pages: -ENOSPC.
+ *
+ * Kernel pages over 4 KiB (sysconf(_SC_PAGESIZE), e.g. arm64 with 64 KiB
+ * pages): a gpn is a piece of a kernel page, and the lock pins and maps
+ * the whole page, once however many of its gpns are listed; an entry's
+ * IOVA is its page's plus the piece's offset.  A gpn whose kernel page
+ * does not lie wholly inside the object (the region's backing, a view's
+ * window) is NOT_LOCKABLE, as the device would reach memory outside it.
+ * Pins are charged, and counted in out_pinned_pages and VmPin, in kernel
+ * pages.
  */
 struct guestmem_lock_gpns {
 	__u32 size;

@@ -44,6 +44,8 @@ struct guestmem_lock *guestmem_lock_pages(struct guestmem *gm,
 					  unsigned long count);
 unsigned long guestmem_lock_count(struct guestmem_lock *lock);
 struct page *guestmem_lock_page(struct guestmem_lock *lock, unsigned long i);
+unsigned long guestmem_lock_offset(struct guestmem_lock *lock,
+				   unsigned long i);
 void *guestmem_lock_vaddr(struct guestmem_lock *lock);
 void guestmem_unlock(struct guestmem_lock *lock);
 
