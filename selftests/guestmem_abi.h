@@ -29,6 +29,7 @@ FIXTURE_SETUP(abi)
 	if (self->dev < 0 && errno == ENOENT)
 		SKIP(return, "guestmem module not loaded");
 	ASSERT_LE(0, self->dev);
+	gm_require_4k_pages();
 	self->mem = mmap(NULL, MEM_PAGES * PAGE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->mem);

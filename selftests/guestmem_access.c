@@ -256,6 +256,7 @@ TEST(read_only_backing_refuses_every_write)
 	void *base;
 
 	gm_require_module();
+	gm_require_4k_pages();
 	base = gm_test_reserve(2 * SZ_4K, &ro, 1);
 	ASSERT_NE(NULL, base);
 	test_gm_ok(gm_new("ro", base, 2 * SZ_4K, &gm));

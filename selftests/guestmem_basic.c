@@ -27,6 +27,7 @@ FIXTURE_SETUP(standard)
 {
 	gm_require_module();
 	self->before = gm_test_snapshot();
+	gm_require_4k_pages();
 	self->base = gm_test_standard_layout();
 	ASSERT_NE(NULL, self->base);
 	test_gm_ok(gm_new("test", self->base, SZ_4M, &self->gm));
@@ -187,6 +188,7 @@ TEST(fault)
 
 	gm_require_module();
 	before = gm_test_snapshot();
+	gm_require_4k_pages();
 	base = gm_test_faulting_layout();
 	ASSERT_NE(NULL, base);
 	test_gm_ok(gm_new("test", base, 4 * SZ_4K, &gm));
@@ -396,6 +398,7 @@ FIXTURE_SETUP(probe_bitmap)
 	};
 
 	gm_require_module();
+	gm_require_4k_pages();
 	self->base = gm_test_reserve(4 * SZ_4K, pages, 2);
 	ASSERT_NE(NULL, self->base);
 	test_gm_ok(gm_new("test", self->base, 4 * SZ_4K, &self->gm));
@@ -461,6 +464,7 @@ FIXTURE(probe_fault) {
 FIXTURE_SETUP(probe_fault)
 {
 	gm_require_module();
+	gm_require_4k_pages();
 	self->base = gm_test_faulting_layout();
 	ASSERT_NE(NULL, self->base);
 	test_gm_ok(gm_new("test", self->base, 4 * SZ_4K, &self->gm));

@@ -300,6 +300,7 @@ FIXTURE_SETUP(same)
 {
 	gm_require_module();
 	self->before = gm_test_snapshot();
+	gm_require_4k_pages();
 	self->mem = layout_map();
 	ASSERT_NE(NULL, self->mem);
 	test_gm_ok(gm_new("direct", self->mem, LAYOUT, &self->gm));
@@ -825,6 +826,7 @@ TEST(an_siginfo_handler_installed_before_the_library_still_gets_its_faults)
 	sigaddset(&sa.sa_mask, SIGUSR1);
 	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
 	ASSERT_EQ(0, sigaction(SIGBUS, &sa, NULL));
+	gm_require_4k_pages();
 	ASSERT_EQ(0, app_init(&a));
 
 	app_library_fault(_metadata, &a, 1);
@@ -850,6 +852,7 @@ TEST(a_plain_handler_installed_before_the_library_still_gets_its_faults)
 
 	gm_require_module();
 	ASSERT_NE(SIG_ERR, signal(SIGSEGV, app_plain_handler));
+	gm_require_4k_pages();
 	ASSERT_EQ(0, app_init(&a));
 	app_library_fault(_metadata, &a, 1);
 	EXPECT_EQ(0, app_calls);
@@ -866,6 +869,7 @@ TEST(a_handler_installed_after_the_library_that_chains_keeps_both_working)
 	struct app a;
 
 	gm_require_module();
+	gm_require_4k_pages();
 	ASSERT_EQ(0, app_init(&a));
 	app_library_fault(_metadata, &a, 1);               /* the library's handler is in */
 	sigemptyset(&sa.sa_mask);
@@ -890,6 +894,7 @@ TEST(a_handler_installed_after_the_library_that_does_not_chain_needs_the_opt_out
 	struct app a;
 
 	gm_require_module();
+	gm_require_4k_pages();
 	ASSERT_EQ(0, app_init(&a));
 	app_library_fault(_metadata, &a, 1);
 	sigemptyset(&sa.sa_mask);
@@ -1114,6 +1119,7 @@ TEST(threads_take_faults_at_the_same_time)
 	int i;
 
 	gm_require_module();
+	gm_require_4k_pages();
 	f.mem = layout_map();
 	ASSERT_NE(NULL, f.mem);
 	test_gm_ok(gm_new("direct", f.mem, LAYOUT, &f.gm));
@@ -1165,6 +1171,7 @@ TEST(a_thread_that_blocks_sigsegv_takes_the_kernel_path)
 	uint8_t buf[16];
 
 	gm_require_module();
+	gm_require_4k_pages();
 	f.mem = layout_map();
 	ASSERT_NE(NULL, f.mem);
 	test_gm_ok(gm_new("direct", f.mem, LAYOUT, &f.gm));
@@ -1259,6 +1266,7 @@ TEST(guestmem_direct_0_keeps_the_library_out_of_signal_handling)
 
 	gm_require_module();
 	ASSERT_EQ(0, setenv("GUESTMEM_DIRECT", "0", 1));
+	gm_require_4k_pages();
 	ASSERT_EQ(0, app_init(&a));
 	expect_uncounted(_metadata, a.gm, false);
 	app_library_fault(_metadata, &a, 0);
@@ -1273,6 +1281,7 @@ TEST(gm_set_direct_false_before_the_first_call_installs_nothing)
 
 	gm_require_module();
 	EXPECT_TRUE(gm_set_direct(false));
+	gm_require_4k_pages();
 	ASSERT_EQ(0, app_init(&a));
 	expect_uncounted(_metadata, a.gm, false);
 	expect_no_handler(_metadata);

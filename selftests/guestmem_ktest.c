@@ -142,6 +142,7 @@ TEST_F(ktest, kernel_errors_follow_the_address_rules)
 	};
 
 	EXPECT_EQ(-ERANGE, ktest_run(self->dev, &cmd));
+	gm_require_4k_pages();
 	ASSERT_EQ(0, mprotect(self->mem + 2 * PAGE, PAGE, PROT_READ));
 	cmd.gpa = 2 * PAGE;
 	EXPECT_EQ(-EFAULT, ktest_run(self->dev, &cmd));

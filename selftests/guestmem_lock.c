@@ -443,6 +443,7 @@ FIXTURE_SETUP(faults)
 {
 	gm_require_module();
 	self->before = gm_test_snapshot();
+	gm_require_4k_pages();
 	self->base = gm_test_faulting_layout();
 	ASSERT_NE(NULL, self->base);
 	memset((char *)self->base + SZ_4K, 1, SZ_4K);

@@ -54,6 +54,10 @@
 #define SZ_2M  0x200000UL
 #define SZ_4M  0x400000UL
 #define PAGE   ((uint64_t)GM_PAGE_SIZE)
+/* The kernel's page size: what a lock pins, VmPin and RLIMIT_MEMLOCK count. */
+#define HPAGE  ((uint64_t)sysconf(_SC_PAGESIZE))
+/* gpns per kernel page: 1, or 16 with 64 KiB pages. */
+#define SUBPAGES (HPAGE / PAGE)
 
 /*
  * The errno contract (uapi/linux/guestmem.h, DOC: errno contract), as the
@@ -74,6 +78,21 @@
 			SKIP(_exit(GM_SKIP_EXIT), "guestmem module not loaded"); \
 		ASSERT_LE(0, __fd);                                           \
 		close(__fd);                                                  \
+	} while (0)
+
+/*
+ * Skip a test whose layout is made of 4 KiB pages (a PROT_NONE or read-only
+ * 4 KiB page next to a writable one, the seed's test mappings): mprotect()
+ * cannot make it with larger kernel pages (arm64 with 64 KiB pages), where
+ * guestmem_subpage.c tests what differs.
+ */
+#define gm_require_4k_pages()                                                 \
+	do {                                                                  \
+		if (HPAGE != PAGE)                                            \
+			SKIP(_exit(GM_SKIP_EXIT),                              \
+			     "the test's memory layout is made of "          \
+			     "4 KiB pages; this kernel's are %lu KiB",         \
+			     (unsigned long)(HPAGE / 1024));                  \
 	} while (0)
 
 /* Layer 2: the call succeeds (0, or any non-negative value). */
@@ -244,12 +263,40 @@ static inline long gm_test_vmpin_pages_of(int pid)
 		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
 			break;
 	fclose(f);
-	return kb < 0 ? -1 : kb / 4;
+	return kb < 0 ? -1 : kb / (HPAGE / 1024);
 }
 
 static inline long gm_test_vmpin_pages(void)
 {
 	return gm_test_vmpin_pages_of(0);
+}
+
+/*
+ * Kernel pages that hold the gpns @gpns of memory starting at @base: what a
+ * lock of them pins (each page once).
+ */
+static inline long gm_test_pages_of(const void *base, const uint64_t *gpns, size_t n)
+{
+	long count = 0;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		uint64_t page = ((uintptr_t)base + gpns[i] * PAGE) / HPAGE;
+
+		for (j = 0; j < i; j++)
+			if (((uintptr_t)base + gpns[j] * PAGE) / HPAGE == page)
+				break;
+		count += j == i;
+	}
+	return count;
+}
+
+/* Kernel pages that hold [@base, @base + @len). */
+static inline long gm_test_pages_in(const void *base, size_t len)
+{
+	uintptr_t first = (uintptr_t)base / HPAGE;
+
+	return len ? ((uintptr_t)base + len - 1) / HPAGE - first + 1 : 0;
 }
 
 /*
@@ -291,7 +338,8 @@ static inline int gm_test_grant_device_group(void)
 /*
  * Become the unprivileged user @uid (no capabilities left), a member of the
  * device node's group when @in_group, with RLIMIT_MEMLOCK of @memlock_pages
- * 4 KiB pages (negative: keep the limit).  Call it in a child process.
+ * kernel pages, HPAGE each (negative: keep the limit).  Call it in a child
+ * process.
  */
 static inline int gm_test_become_user(uid_t uid, bool in_group, long memlock_pages)
 {
@@ -299,7 +347,7 @@ static inline int gm_test_become_user(uid_t uid, bool in_group, long memlock_pag
 	struct rlimit rl;
 
 	if (memlock_pages >= 0) {
-		rl.rlim_cur = rl.rlim_max = (rlim_t)memlock_pages * GM_PAGE_SIZE;
+		rl.rlim_cur = rl.rlim_max = (rlim_t)memlock_pages * HPAGE;
 		if (setrlimit(RLIMIT_MEMLOCK, &rl))
 			return -errno;
 	}
