@@ -176,6 +176,15 @@ refused() {
 		sed 's/static assertion failed: "\(.*\)"/\1/' | grep .
 }
 
+# The tests that run with 64 KiB kernel pages (arm64-64k): those whose
+# expectations follow the page size (guestmem_subpage proves what differs;
+# the 4 KiB layouts of the seed's tests skip).  The others still count one
+# pin per gpn or lay memory out in 4 KiB pages (README, "64 KiB pages").
+SUBPAGE_TESTS="edu_dma guestmem_subpage guestmem_abi guestmem_abi_create
+	guestmem_access guestmem_basic guestmem_errors guestmem_objects
+	guestmem_ranges guestmem_threads"
+SUBPAGE_TESTS=$(echo $SUBPAGE_TESTS)
+
 # Tests that need no guestmem module: edu_dma proves the VM's DMA path
 # (edu, the IOMMU) with the edu driver alone.  A kernel the module refuses
 # to build for runs these.
@@ -204,6 +213,8 @@ for lane in "${lanes[@]}"; do
 	export VM_ARCH=$KARCH
 	testdir=${testdirs[$KARCH]}
 	lane_tests=${TESTS:-} nomodule=
+	# 64 KiB pages: the tests that are page-size aware (see README).
+	[ "$k" = arm64-64k ] && [ -z "${TESTS:-}" ] && lane_tests=$SUBPAGE_TESTS
 	if ! kodir=$(build_module "$k"); then
 		kodir=$TOP/build/kmod-$k
 		why=$(refused "$kodir" | head -n 1)
