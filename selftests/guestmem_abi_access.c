@@ -362,6 +362,8 @@ TEST(object_of_another_process)
  */
 #define RACE_PAGES 16
 #define RACE_OPS 3000
+/* The object of the mprotect/munmap race: kernel pages, what those flip. */
+#define RACE_LEN (RACE_PAGES * HPAGE)
 
 struct race {
 	int obj;
@@ -379,7 +381,7 @@ static void *race_worker(void *arg)
 	int i;
 
 	for (i = 0; i < RACE_OPS && !r->stop; i++) {
-		uint64_t gpa = rand_r(&seed) % (RACE_PAGES * PAGE);
+		uint64_t gpa = rand_r(&seed) % RACE_LEN;
 		uint64_t len = 1 + rand_r(&seed) % sizeof(buf);
 		struct guestmem_fault fault = {};
 		struct guestmem_cmpxchg c = {
@@ -387,8 +389,8 @@ static void *race_worker(void *arg)
 		};
 		int rc;
 
-		if (gpa + len > RACE_PAGES * PAGE)
-			len = RACE_PAGES * PAGE - gpa;
+		if (gpa + len > RACE_LEN)
+			len = RACE_LEN - gpa;
 		switch (i % 3) {
 		case 0:
 			rc = gm_read(r->obj, gpa, buf, len, &fault);
@@ -423,36 +425,35 @@ TEST(accesses_race_with_mprotect_munmap_and_zap)
 	if (dev < 0 && errno == ENOENT)
 		SKIP(return, "guestmem module not loaded");
 	ASSERT_LE(0, dev);
-	r.mem = mmap(NULL, RACE_PAGES * PAGE, PROT_READ | PROT_WRITE,
+	r.mem = mmap(NULL, RACE_LEN, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, r.mem);
-	r.obj = raw_create_user(dev, r.mem, RACE_PAGES * PAGE, "race");
+	r.obj = raw_create_user(dev, r.mem, RACE_LEN, "race");
 	ASSERT_LE(0, r.obj);
 
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, race_worker,
 					    &r));
 	for (round = 0; round < 200; round++) {
-		uint8_t *page = r.mem + (round % RACE_PAGES) * PAGE;
+		uint8_t *page = r.mem + (round % RACE_PAGES) * HPAGE;
 
 		switch (round % 4) {
 		case 0:
-			mprotect(page, PAGE, PROT_NONE);
+			mprotect(page, HPAGE, PROT_NONE);
 			break;
 		case 1:
-			mprotect(page, PAGE, PROT_READ);
+			mprotect(page, HPAGE, PROT_READ);
 			break;
 		case 2:
-			madvise(r.mem, RACE_PAGES * PAGE, MADV_DONTNEED);
+			madvise(r.mem, RACE_LEN, MADV_DONTNEED);
 			break;
 		default:
-			munmap(page, PAGE);
+			munmap(page, HPAGE);
 			usleep(100);
-			ASSERT_EQ(page, mmap(page, PAGE, PROT_READ | PROT_WRITE,
+			ASSERT_EQ(page, mmap(page, HPAGE, PROT_READ | PROT_WRITE,
 					     MAP_PRIVATE | MAP_ANONYMOUS |
 					     MAP_FIXED, -1, 0));
-			mprotect(r.mem, RACE_PAGES * PAGE,
-				 PROT_READ | PROT_WRITE);
+			mprotect(r.mem, RACE_LEN, PROT_READ | PROT_WRITE);
 			break;
 		}
 		usleep(100);
@@ -463,7 +464,7 @@ TEST(accesses_race_with_mprotect_munmap_and_zap)
 	EXPECT_EQ(0, r.bad);
 	TH_LOG("%d of %d accesses faulted", r.faults, 4 * RACE_OPS);
 	EXPECT_EQ(0, close(r.obj));
-	munmap(r.mem, RACE_PAGES * PAGE);
+	munmap(r.mem, RACE_LEN);
 	close(dev);
 }
 

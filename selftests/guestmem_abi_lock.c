@@ -234,10 +234,13 @@ TEST_F(abi, locks_from_another_process_pin_the_owners_pages)
 	close(pipefd[1]);
 }
 
-/* The owner exits with locks held by an object another process keeps. */
+/*
+ * The owner exits with locks held by an object another process keeps.  The
+ * lock holds a gpn of each of two kernel pages of the object.
+ */
 TEST(locks_outlive_their_owner_and_release_cleanly)
 {
-	static const uint64_t gpns[] = { 0, 1 };
+	const uint64_t gpns[] = { 0, SUBPAGES };
 	int sv[2], dev, fd, status;
 	pid_t pid;
 
@@ -248,15 +251,17 @@ TEST(locks_outlive_their_owner_and_release_cleanly)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		void *mem = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		void *mem = mmap(NULL, 2 * HPAGE, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		int obj = raw_create_user(dev, mem, 2 * PAGE, "owner");
+		int obj = raw_create_user(dev, mem, 2 * HPAGE, "owner");
 
 		if (obj < 0 || lock_with_id(obj, gpns, 2, NULL, NULL, NULL) ||
 		    gm_test_send_fd(sv[1], obj))
 			_exit(1);
 		_exit(0);
 	}
+	/* Only the child's end stays open: a child that fails ends the receive. */
+	close(sv[1]);
 	fd = gm_test_recv_fd(sv[0]);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -266,7 +271,6 @@ TEST(locks_outlive_their_owner_and_release_cleanly)
 	close(fd);
 	close(dev);
 	close(sv[0]);
-	close(sv[1]);
 }
 
 TEST_F(abi, iovas_need_an_attached_device)

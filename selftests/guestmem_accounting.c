@@ -18,31 +18,40 @@
  * in a child process that reports through its exit status: 0 is success,
  * another number names the check that failed.  The parent, root, reads
  * what only root may read (FOLL_PIN counters, vmallocinfo, parameters).
+ *
+ * Pages here are kernel pages (HPAGE): what a lock pins, and what VmPin,
+ * RLIMIT_MEMLOCK and the charges count.  With 4 KiB pages each is one gpn;
+ * with 64 KiB pages a lock pins the page of a gpn once for all of its
+ * SUBPAGES gpns, so the subjects lock every gpn of the pages they spend.
  */
 #include <linux/guestmem.h>
 #include <sys/ioctl.h>
 
 #include "guestmem_utils.h"
 
-#define LIMIT		8               /* RLIMIT_MEMLOCK of the subjects, in pages */
+#define LIMIT		8               /* RLIMIT_MEMLOCK of the subjects, in kernel pages */
+#define GREEDY		(SZ_4M / HPAGE)	/* kernel pages of 4 MiB: far past LIMIT */
 #define PARAMS		"/sys/module/guestmem/parameters/"
 
-/* Fresh, populated memory of @pages pages and an object over it. */
+/*
+ * Fresh, populated memory of @pages kernel pages and an object over it:
+ * whole pages, so that every gpn of it can be locked.
+ */
 static struct gm *object_over(size_t pages, const char *name)
 {
 	struct gm *gm = NULL;
 	void *mem;
 
-	mem = mmap(NULL, pages * SZ_4K, PROT_READ | PROT_WRITE,
+	mem = mmap(NULL, pages * HPAGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (mem == MAP_FAILED || gm_new(name, mem, pages * SZ_4K, &gm))
+	if (mem == MAP_FAILED || gm_new(name, mem, pages * HPAGE, &gm))
 		return NULL;
 	return gm;
 }
 
 /* Lock gpns @first .. @first + @n - 1. */
-static int lock_pages(struct gm *gm, uint64_t first, size_t n,
-		      struct gm_locked_pages **lp)
+static int lock_gpns(struct gm *gm, uint64_t first, size_t n,
+		     struct gm_locked_pages **lp)
 {
 	uint64_t *gpns = calloc(n ? n : 1, sizeof(*gpns));
 	size_t i;
@@ -57,7 +66,14 @@ static int lock_pages(struct gm *gm, uint64_t first, size_t n,
 	return rc;
 }
 
-/* Run @fn as the unprivileged user @uid (RLIMIT_MEMLOCK @limit pages). */
+/* Lock every gpn of kernel pages @first .. @first + @n - 1: @n pins. */
+static int lock_pages(struct gm *gm, uint64_t first, size_t n,
+		      struct gm_locked_pages **lp)
+{
+	return lock_gpns(gm, first * SUBPAGES, n * SUBPAGES, lp);
+}
+
+/* Run @fn as the unprivileged user @uid (RLIMIT_MEMLOCK @limit kernel pages). */
 static int as_user(uid_t uid, long limit, int (*fn)(void *), void *arg)
 {
 	pid_t pid = fork();
@@ -97,7 +113,8 @@ static int pins_up_to_the_limit(void *arg)
 		return 1;
 	if (lock_pages(gm, 0, LIMIT, &a))
 		return 2;
-	if (lock_pages(gm, LIMIT, 1, &b) != -ENOMEM)
+	/* One more gpn, of one more page, is one page too many. */
+	if (lock_gpns(gm, LIMIT * SUBPAGES, 1, &b) != -ENOMEM)
 		return 3;
 	if (strcmp(gm_last_error()->message,
 		   "guest memory 'limit': lock error: Cannot allocate memory"))
@@ -137,7 +154,7 @@ static int no_room_left(void)
 
 	if (!gm)
 		return 20;
-	if (lock_pages(gm, 0, 1, &lp) != -ENOMEM || lp)
+	if (lock_gpns(gm, 0, 1, &lp) != -ENOMEM || lp)
 		return 21;
 	gm_release(gm);
 	return 0;
@@ -259,8 +276,9 @@ TEST_F(acct, a_passed_object_keeps_its_charge_after_the_owner_exits)
 {
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	EXPECT_EQ(0, as_user(4304, LIMIT, spend_and_send, NULL));
-	EXPECT_EQ(0, as_user(4304, LIMIT, receive_then_lock, NULL));
+	/* What was sent stays queued; if nothing was, the receiver sees EOF. */
 	close(sv[0]);
+	EXPECT_EQ(0, as_user(4304, LIMIT, receive_then_lock, NULL));
 	close(sv[1]);
 }
 
@@ -294,7 +312,8 @@ static int lock_repeats(void *arg)
 {
 	struct gm_locked_pages *a, *b;
 	static uint64_t zeros[65536];
-	static const uint64_t two[] = { 1, 0, 1, 0, 1 };
+	/* gpn 0 and the first gpn of the next kernel page, over and over. */
+	const uint64_t two[] = { SUBPAGES, 0, SUBPAGES, 0, SUBPAGES };
 	struct gm *gm = object_over(4, "repeats");
 	long pinned = gm_test_vmpin_pages();
 
@@ -330,11 +349,11 @@ TEST_F(acct, a_gpn_listed_many_times_is_pinned_and_charged_once)
 static int lock_far_too_much(void *arg)
 {
 	struct gm_locked_pages *lp = (void *)1;
-	struct gm *gm = object_over(1024, "greedy");
+	struct gm *gm = object_over(GREEDY, "greedy");
 
 	if (!gm)
 		return 1;
-	if (lock_pages(gm, 0, 1024, &lp) != -ENOMEM || lp)
+	if (lock_pages(gm, 0, GREEDY, &lp) != -ENOMEM || lp)
 		return 2;
 	gm_release(gm);
 	return 0;
@@ -361,7 +380,7 @@ static int allocate_up_to_the_limit(void *arg)
 	pid_t pid;
 	int rc;
 
-	if (gm_allocate(2 * LIMIT * SZ_4K, &a))
+	if (gm_allocate(2 * LIMIT * HPAGE, &a))
 		return 1;
 	if (gm_allocate(SZ_4K, &b) != -ENOMEM || b)
 		return 2;
@@ -372,7 +391,7 @@ static int allocate_up_to_the_limit(void *arg)
 	if (rc)
 		return rc;
 	gm_release(a);
-	if (gm_allocate(2 * LIMIT * SZ_4K, &b))
+	if (gm_allocate(2 * LIMIT * HPAGE, &b))
 		return 4;
 	gm_release(b);
 	return 0;
@@ -394,36 +413,37 @@ TEST_F(acct, allocated_memory_is_charged_to_the_user)
 static int read_only_locks_pay_too(void *arg)
 {
 	struct gm_locked_pages *a, *b = (void *)1;
-	uint64_t gpns[LIMIT + 1];
+	size_t i, n = (LIMIT + 1) * SUBPAGES, len = (LIMIT + 1) * HPAGE;
+	uint64_t *gpns = calloc(n, sizeof(*gpns));
 	long pinned = gm_test_vmpin_pages();
 	struct gm *gm;
 	uint8_t *mem;
-	size_t i;
 
-	mem = mmap(NULL, (LIMIT + 1) * SZ_4K, PROT_READ | PROT_WRITE,
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (mem == MAP_FAILED)
+	if (!gpns || mem == MAP_FAILED)
 		return 1;
-	memset(mem, 0x3c, (LIMIT + 1) * SZ_4K);
-	if (mprotect(mem, (LIMIT + 1) * SZ_4K, PROT_READ) ||
-	    gm_new("ro", mem, (LIMIT + 1) * SZ_4K, &gm))
+	memset(mem, 0x3c, len);
+	if (mprotect(mem, len, PROT_READ) || gm_new("ro", mem, len, &gm))
 		return 2;
-	for (i = 0; i <= LIMIT; i++)
+	for (i = 0; i < n; i++)
 		gpns[i] = i;
 	if (gm_lock_gpns(gm, false, gpns, 1, &b) != -EFAULT || b)
 		return 3;
 	if (gm_test_vmpin_pages() != pinned)
 		return 4;
-	if (gm_lock_gpns_read_only(gm, false, gpns, LIMIT, &a))
+	/* Every gpn of LIMIT kernel pages: the whole budget. */
+	if (gm_lock_gpns_read_only(gm, false, gpns, LIMIT * SUBPAGES, &a))
 		return 5;
 	if (gm_test_vmpin_pages() != pinned + LIMIT)
 		return 6;
-	if (gm_lock_gpns_read_only(gm, false, gpns + LIMIT, 1, &b) != -ENOMEM)
+	if (gm_lock_gpns_read_only(gm, false, gpns + LIMIT * SUBPAGES, 1, &b) != -ENOMEM)
 		return 7;
 	gm_locked_pages_release(a);
 	if (gm_test_vmpin_pages() != pinned)
 		return 8;
 	gm_release(gm);
+	free(gpns);
 	return 0;
 }
 
@@ -524,17 +544,17 @@ TEST_F(acct, locks_and_locked_pages_per_object_are_capped)
 	ASSERT_LT(0, max_pages);
 	test_gm_ok(gm_allocate(16 * SZ_4K, &gm));
 	ASSERT_EQ(0, write_param("max_object_lock_pages", 10));
-	test_gm_ok(lock_pages(gm, 0, 8, &a));
+	test_gm_ok(lock_gpns(gm, 0, 8, &a));
 	test_gm_err(ENOSPC, GM_ERROR_OTHER,
 		    "guest memory 'heap': lock error: No space left on device",
-		    lock_pages(gm, 0, 3, &c));
+		    lock_gpns(gm, 0, 3, &c));
 	EXPECT_EQ(NULL, c);
-	test_gm_ok(lock_pages(gm, 8, 2, &b));
+	test_gm_ok(lock_gpns(gm, 8, 2, &b));
 	ASSERT_EQ(0, write_param("max_object_lock_pages", max_pages));
 	ASSERT_EQ(0, write_param("max_locks", 2));
-	test_gm_fails(ENOSPC, GM_ERROR_OTHER, lock_pages(gm, 0, 1, &c));
+	test_gm_fails(ENOSPC, GM_ERROR_OTHER, lock_gpns(gm, 0, 1, &c));
 	gm_locked_pages_release(b);
-	test_gm_ok(lock_pages(gm, 0, 1, &b));
+	test_gm_ok(lock_gpns(gm, 0, 1, &b));
 	ASSERT_EQ(0, write_param("max_locks", max_locks));
 	gm_locked_pages_release(a);
 	gm_locked_pages_release(b);

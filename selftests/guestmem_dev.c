@@ -92,9 +92,10 @@ static int create_and_lock(void)
 	struct gm *gm;
 	void *mem;
 
-	mem = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE,
+	/* A whole kernel page: only then is its gpn lockable. */
+	mem = mmap(NULL, HPAGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED || gm_new("member", mem, SZ_4K, &gm))
+	if (mem == MAP_FAILED || gm_new("member", mem, HPAGE, &gm))
 		return 1;
 	if (gm_write_at(gm, 0, "x", 1) || gm_lock_gpns(gm, false, &gpn, 1, &lp))
 		return 2;

@@ -41,28 +41,36 @@
  * (read only) and page 10 (not mapped at all).  Page 10 is unmapped only
  * once the object exists (layout_punch()): the library maps a page of its
  * own when it makes its first object, and mmap() may put it in any gap.
+ *
+ * Its pages are @pg bytes: 4 KiB (LAYOUT) for the fixture "same", whose
+ * variants name gpas in 4 KiB pages and skip on larger kernel pages; the
+ * kernel's page (HLAYOUT) for the tests that need only a PROT_NONE page
+ * and a hole, which mprotect() and munmap() make on any kernel.
  */
 #define PG_NONE 4
 #define PG_RO 6
 #define PG_UNMAPPED 10
 
-static uint8_t *layout_map(void)
+#define HLAYOUT (NPAGES * HPAGE)
+#define NONE_GPA (PG_NONE * HPAGE)      /* the PROT_NONE page of HLAYOUT */
+
+static uint8_t *layout_map(size_t pg)
 {
-	uint8_t *m = mmap(NULL, LAYOUT, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			  -1, 0);
+	uint8_t *m = mmap(NULL, NPAGES * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (m == MAP_FAILED)
 		return NULL;
-	if (mprotect(m + PG_NONE * SZ_4K, SZ_4K, PROT_NONE) ||
-	    mprotect(m + PG_RO * SZ_4K, SZ_4K, PROT_READ) ||
-	    mprotect(m + PG_UNMAPPED * SZ_4K, SZ_4K, PROT_NONE))
+	if (mprotect(m + PG_NONE * pg, pg, PROT_NONE) ||
+	    mprotect(m + PG_RO * pg, pg, PROT_READ) ||
+	    mprotect(m + PG_UNMAPPED * pg, pg, PROT_NONE))
 		return NULL;
 	return m;
 }
 
-static int layout_punch(uint8_t *m)
+static int layout_punch(uint8_t *m, size_t pg)
 {
-	return munmap(m + PG_UNMAPPED * SZ_4K, SZ_4K);
+	return munmap(m + PG_UNMAPPED * pg, pg);
 }
 
 static bool layout_accessible(size_t page)
@@ -301,10 +309,10 @@ FIXTURE_SETUP(same)
 	gm_require_module();
 	self->before = gm_test_snapshot();
 	gm_require_4k_pages();
-	self->mem = layout_map();
+	self->mem = layout_map(SZ_4K);
 	ASSERT_NE(NULL, self->mem);
 	test_gm_ok(gm_new("direct", self->mem, LAYOUT, &self->gm));
-	ASSERT_EQ(0, layout_punch(self->mem));
+	ASSERT_EQ(0, layout_punch(self->mem, SZ_4K));
 }
 
 FIXTURE_TEARDOWN(same)
@@ -490,52 +498,56 @@ TEST(a_memfd_region_goes_direct)
 /*
  * A write-only page reads fine on the CPU but not through the kernel
  * (guestmem_access write_only_backing_refuses_a_read_of_an_untouched_page):
- * the whole region keeps the kernel path.
+ * the whole region keeps the kernel path.  The pages are the kernel's,
+ * what mprotect() can make write-only.
  */
 TEST(a_region_with_a_write_only_page_keeps_the_kernel_path)
 {
+	const size_t pg = HPAGE;
 	struct gm *gm;
 	uint8_t *mem;
 
 	gm_require_module();
-	mem = mmap(NULL, 4 * SZ_4K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mem = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, mem);
-	ASSERT_EQ(0, mprotect(mem + 3 * SZ_4K, SZ_4K, PROT_WRITE));
-	test_gm_ok(gm_new("wo", mem, 4 * SZ_4K, &gm));
+	ASSERT_EQ(0, mprotect(mem + 3 * pg, pg, PROT_WRITE));
+	test_gm_ok(gm_new("wo", mem, 4 * pg, &gm));
 	expect_uncounted(_metadata, gm, false);
 	gm_release(gm);
-	munmap(mem, 4 * SZ_4K);
+	munmap(mem, 4 * pg);
 }
 
 /*
  * Several regions: each goes direct on its own; the hole between them and
- * the padding after them are the kernel's to report.
+ * the padding after them are the kernel's to report.  Each backing is two
+ * kernel pages (the last one's second page PROT_NONE), in regions of 64 KiB
+ * or four kernel pages, whichever is larger.
  */
 TEST(multi_region_memory_goes_direct_region_by_region)
 {
 	static uint8_t kbuf[16], dbuf[16];
-	const uint64_t rs = 0x10000;
+	const uint64_t pg = HPAGE, rs = 4 * pg > 0x10000 ? 4 * pg : 0x10000;
 	struct gm_backing b[3];
 	struct outcome k, d;
 	uint8_t *a, *c;
-	uint64_t gpas[] = { 0x10, rs + 0x10, 2 * rs + SZ_4K - 8, 2 * rs + 2 * SZ_4K, 3 * rs };
+	uint64_t gpas[] = { 0x10, rs + 0x10, 2 * rs + pg - 8, 2 * rs + 2 * pg, 3 * rs };
 	uint64_t r0, w0, r1, w1, f0;
 	struct gm *gm;
 	size_t i;
 
 	gm_require_module();
-	a = mmap(NULL, 2 * SZ_4K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	c = mmap(NULL, 2 * SZ_4K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	a = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	c = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, a);
 	ASSERT_NE(MAP_FAILED, c);
-	ASSERT_EQ(0, mprotect(c + SZ_4K, SZ_4K, PROT_NONE));
-	b[0] = (struct gm_backing){ .base = a, .len = 2 * SZ_4K };
+	ASSERT_EQ(0, mprotect(c + pg, pg, PROT_NONE));
+	b[0] = (struct gm_backing){ .base = a, .len = 2 * pg };
 	b[1] = (struct gm_backing){ .base = NULL, .len = 0 };
-	b[2] = (struct gm_backing){ .base = c, .len = 2 * SZ_4K };
+	b[2] = (struct gm_backing){ .base = c, .len = 2 * pg };
 	test_gm_ok(gm_new_multi_region("multi", rs, b, 3, &gm));
 
-	memset(a, 0xa1, 2 * SZ_4K);
-	memset(c, 0xc1, SZ_4K);
+	memset(a, 0xa1, 2 * pg);
+	memset(c, 0xc1, pg);
 	if (counters(gm, &r0, &w0)) {
 		test_gm_ok(gm_read_at(gm, 0x10, dbuf, 8));
 		test_gm_ok(gm_write_at(gm, 2 * rs + 0x20, dbuf, 8));
@@ -558,8 +570,8 @@ TEST(multi_region_memory_goes_direct_region_by_region)
 		EXPECT_EQ(i == 2, gm_direct_faults() - f0);
 	}
 	gm_release(gm);
-	munmap(a, 2 * SZ_4K);
-	munmap(c, 2 * SZ_4K);
+	munmap(a, 2 * pg);
+	munmap(c, 2 * pg);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -755,9 +767,12 @@ static void app_chaining_handler(int sig, siginfo_t *si, void *uc)
 		lib_action.sa_sigaction(sig, si, uc);
 }
 
-/* A PROT_NONE page the test faults on itself, and an object with a hole. */
+/*
+ * A PROT_NONE page the test faults on itself, and an object with a hole
+ * (HLAYOUT: its PROT_NONE page is at NONE_GPA).
+ */
 struct app {
-	uint8_t *own, *mem, *bus;       /* @bus: a page past the end of a memfd */
+	uint8_t *own, *mem, *bus;       /* @bus: a kernel page past the end of a memfd */
 	struct gm *gm;
 };
 
@@ -768,14 +783,26 @@ static int app_init(struct app *a)
 
 	if (fd < 0 || ftruncate(fd, SZ_4K))
 		return -1;
-	a->bus = mmap(NULL, 2 * SZ_4K, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	a->bus = mmap(NULL, 2 * HPAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	a->own = mmap(NULL, SZ_4K, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	a->mem = layout_map();
+	a->mem = layout_map(HPAGE);
 	if (a->bus == MAP_FAILED || a->own == MAP_FAILED || !a->mem)
 		return -1;
 	app_own = a->own;
-	return gm_new("direct", a->mem, LAYOUT, &a->gm) || layout_punch(a->mem) ? -1 : 0;
+	return gm_new("direct", a->mem, HLAYOUT, &a->gm) || layout_punch(a->mem, HPAGE) ?
+	       -1 : 0;
+}
+
+/* The kernel's report of an 8-byte read of the PROT_NONE page. */
+static const char *app_fault_message(void)
+{
+	static char msg[128];
+
+	snprintf(msg, sizeof(msg),
+		 "guest memory 'direct': read error: failed to access 0x%" PRIx64 "-0x%" PRIx64,
+		 (uint64_t)NONE_GPA, (uint64_t)NONE_GPA + 8);
+	return msg;
 }
 
 /*
@@ -786,9 +813,8 @@ static void app_library_fault(struct __test_metadata *_metadata, struct app *a, 
 {
 	uint64_t f0 = gm_direct_faults(), v;
 
-	test_gm_err(EFAULT, GM_ERROR_OTHER,
-		    "guest memory 'direct': read error: failed to access 0x4000-0x4008",
-		    gm_read_plain(a->gm, 0x4000, &v, 8));
+	test_gm_err(EFAULT, GM_ERROR_OTHER, app_fault_message(),
+		    gm_read_plain(a->gm, NONE_GPA, &v, 8));
 	EXPECT_EQ(faults, gm_direct_faults() - f0);
 }
 
@@ -811,9 +837,9 @@ static int app_own_fault(void *addr, bool write)
 static void app_teardown(struct app *a)
 {
 	gm_release(a->gm);
-	munmap(a->mem, LAYOUT);
+	munmap(a->mem, HLAYOUT);
 	munmap(a->own, SZ_4K);
-	munmap(a->bus, 2 * SZ_4K);
+	munmap(a->bus, 2 * HPAGE);
 }
 
 TEST(an_siginfo_handler_installed_before_the_library_still_gets_its_faults)
@@ -826,7 +852,6 @@ TEST(an_siginfo_handler_installed_before_the_library_still_gets_its_faults)
 	sigaddset(&sa.sa_mask, SIGUSR1);
 	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
 	ASSERT_EQ(0, sigaction(SIGBUS, &sa, NULL));
-	gm_require_4k_pages();
 	ASSERT_EQ(0, app_init(&a));
 
 	app_library_fault(_metadata, &a, 1);
@@ -835,9 +860,9 @@ TEST(an_siginfo_handler_installed_before_the_library_still_gets_its_faults)
 	EXPECT_EQ(1, app_calls);
 	EXPECT_EQ(a.own, app_addr);
 	EXPECT_TRUE(app_mask_had_usr1);         /* its sa_mask, as the kernel would set it */
-	EXPECT_EQ(SIGBUS, app_own_fault(a.bus + SZ_4K, true));
+	EXPECT_EQ(SIGBUS, app_own_fault(a.bus + HPAGE, true));
 	EXPECT_EQ(2, app_calls);
-	EXPECT_EQ(a.bus + SZ_4K, app_addr);
+	EXPECT_EQ(a.bus + HPAGE, app_addr);
 	/* A SIGSEGV a process sends is the application's too. */
 	EXPECT_EQ(SIGSEGV, app_own_fault(NULL, false));
 	EXPECT_EQ(3, app_calls);
@@ -852,7 +877,6 @@ TEST(a_plain_handler_installed_before_the_library_still_gets_its_faults)
 
 	gm_require_module();
 	ASSERT_NE(SIG_ERR, signal(SIGSEGV, app_plain_handler));
-	gm_require_4k_pages();
 	ASSERT_EQ(0, app_init(&a));
 	app_library_fault(_metadata, &a, 1);
 	EXPECT_EQ(0, app_calls);
@@ -869,7 +893,6 @@ TEST(a_handler_installed_after_the_library_that_chains_keeps_both_working)
 	struct app a;
 
 	gm_require_module();
-	gm_require_4k_pages();
 	ASSERT_EQ(0, app_init(&a));
 	app_library_fault(_metadata, &a, 1);               /* the library's handler is in */
 	sigemptyset(&sa.sa_mask);
@@ -894,16 +917,14 @@ TEST(a_handler_installed_after_the_library_that_does_not_chain_needs_the_opt_out
 	struct app a;
 
 	gm_require_module();
-	gm_require_4k_pages();
 	ASSERT_EQ(0, app_init(&a));
 	app_library_fault(_metadata, &a, 1);
 	sigemptyset(&sa.sa_mask);
 	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
 	EXPECT_TRUE(gm_set_direct(false));
 	f0 = gm_direct_faults();
-	test_gm_err(EFAULT, GM_ERROR_OTHER,
-		    "guest memory 'direct': read error: failed to access 0x4000-0x4008",
-		    gm_read_plain(a.gm, 0x4000, &v, 8));
+	test_gm_err(EFAULT, GM_ERROR_OTHER, app_fault_message(),
+		    gm_read_plain(a.gm, NONE_GPA, &v, 8));
 	EXPECT_EQ(0, app_calls);
 	EXPECT_EQ(f0, gm_direct_faults());
 	EXPECT_EQ(SIGSEGV, app_own_fault(a.own, false));
@@ -924,7 +945,7 @@ static int crash_child(struct __test_metadata *_metadata, void (*crash)(struct a
 
 		if (app_init(&a))
 			_exit(9);
-		if (gm_read_plain(a.gm, 0x4000, &v, 8) != -EFAULT || gm_direct_faults() != 1)
+		if (gm_read_plain(a.gm, NONE_GPA, &v, 8) != -EFAULT || gm_direct_faults() != 1)
 			_exit(10);              /* the library is in, and working */
 		crash(&a);
 		_exit(11);                      /* survived: wrong */
@@ -945,12 +966,12 @@ static void crash_null(struct app *a)
 
 static void crash_prot_none(struct app *a)
 {
-	(void)*(volatile uint8_t *)(a->mem + PG_NONE * SZ_4K);
+	(void)*(volatile uint8_t *)(a->mem + NONE_GPA);
 }
 
 static void crash_bus(struct app *a)
 {
-	*(volatile uint8_t *)(a->bus + SZ_4K) = 1;
+	*(volatile uint8_t *)(a->bus + HPAGE) = 1;
 }
 
 static void crash_sent(struct app *a)
@@ -1000,7 +1021,7 @@ TEST(a_oneshot_handler_runs_once_then_the_crash_is_real)
 		sigaction(SIGSEGV, &sa, NULL);
 		if (app_init(&a))
 			_exit(9);
-		if (gm_read_plain(a.gm, 0x4000, &v, 8) != -EFAULT || *oneshot_calls)
+		if (gm_read_plain(a.gm, NONE_GPA, &v, 8) != -EFAULT || *oneshot_calls)
 			_exit(10);
 		crash_null(&a);
 		_exit(11);
@@ -1065,7 +1086,7 @@ TEST(sigaltstack_still_catches_a_stack_overflow)
 		if (app_init(&a))
 			_exit(19);
 		/* The library's handler recovers on the alternate stack too. */
-		if (gm_read_plain(a.gm, 0x4000, &v, 8) != -EFAULT || gm_direct_faults() != 1)
+		if (gm_read_plain(a.gm, NONE_GPA, &v, 8) != -EFAULT || gm_direct_faults() != 1)
 			_exit(21);
 		recurse(NULL);
 		_exit(22);
@@ -1081,12 +1102,29 @@ TEST(sigaltstack_still_catches_a_stack_overflow)
 #define FAULT_THREADS 4
 #define FAULT_ROUNDS 40
 
+/*
+ * On HLAYOUT: 16 bytes across into the PROT_NONE page fail, 16 bytes of
+ * page 2 are read, and page 7 holds a counter.
+ */
+#define FAULT_GPA (NONE_GPA - 8)
+#define READ_GPA (2 * HPAGE)
+#define COUNTER_GPA (7 * HPAGE)
+
 struct fault_run {
 	struct gm *gm;
 	uint8_t *mem;
 	atomic_ulong bad;
 	uint64_t kernel_reads;          /* the blocking thread's: counted by the kernel */
+	char message[128];              /* the kernel's report of the read at FAULT_GPA */
 };
+
+static void fault_run_init(struct fault_run *f)
+{
+	snprintf(f->message, sizeof(f->message),
+		 "guest memory 'direct': read error: failed to access 0x%" PRIx64 "-0x%" PRIx64
+		 " at 0x%" PRIx64, (uint64_t)FAULT_GPA, (uint64_t)FAULT_GPA + 16,
+		 (uint64_t)NONE_GPA);
+}
 
 static void *fault_thread(void *arg)
 {
@@ -1096,17 +1134,16 @@ static void *fault_thread(void *arg)
 	int i;
 
 	for (i = 0; i < FAULT_ROUNDS; i++) {
-		if (gm_read_at(f->gm, 0x3ff8, buf, 16) != -EFAULT ||
-		    strcmp(gm_last_error()->message,
-			   "guest memory 'direct': read error: failed to access 0x3ff8-0x4008 at 0x4000"))
+		if (gm_read_at(f->gm, FAULT_GPA, buf, 16) != -EFAULT ||
+		    strcmp(gm_last_error()->message, f->message))
 			atomic_fetch_add(&f->bad, 1);
-		if (gm_read_at(f->gm, 0x2000, buf, 16) || memcmp(buf, f->mem + 0x2000, 16))
+		if (gm_read_at(f->gm, READ_GPA, buf, 16) || memcmp(buf, f->mem + READ_GPA, 16))
 			atomic_fetch_add(&f->bad, 1);
 		/* A counter on a page every thread shares, by compare-exchange. */
 		cur = 0;
 		do
 			newv = cur + 1;
-		while (gm_compare_exchange(f->gm, 0x7000, &cur, &newv, 8) == 0);
+		while (gm_compare_exchange(f->gm, COUNTER_GPA, &cur, &newv, 8) == 0);
 	}
 	return NULL;
 }
@@ -1119,11 +1156,11 @@ TEST(threads_take_faults_at_the_same_time)
 	int i;
 
 	gm_require_module();
-	gm_require_4k_pages();
-	f.mem = layout_map();
+	fault_run_init(&f);
+	f.mem = layout_map(HPAGE);
 	ASSERT_NE(NULL, f.mem);
-	test_gm_ok(gm_new("direct", f.mem, LAYOUT, &f.gm));
-	ASSERT_EQ(0, layout_punch(f.mem));
+	test_gm_ok(gm_new("direct", f.mem, HLAYOUT, &f.gm));
+	ASSERT_EQ(0, layout_punch(f.mem, HPAGE));
 	f0 = gm_direct_faults();
 	for (i = 0; i < FAULT_THREADS; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, fault_thread, &f));
@@ -1132,10 +1169,10 @@ TEST(threads_take_faults_at_the_same_time)
 	EXPECT_EQ(0, atomic_load(&f.bad));
 	/* Exactly one recovered fault per failing call: nothing lost or doubled. */
 	EXPECT_EQ(FAULT_THREADS * FAULT_ROUNDS, gm_direct_faults() - f0);
-	test_gm_ok(gm_read_plain(f.gm, 0x7000, &total, 8));
+	test_gm_ok(gm_read_plain(f.gm, COUNTER_GPA, &total, 8));
 	EXPECT_EQ(FAULT_THREADS * FAULT_ROUNDS, total);
 	gm_release(f.gm);
-	munmap(f.mem, LAYOUT);
+	munmap(f.mem, HLAYOUT);
 }
 
 static void *blocking_thread(void *arg)
@@ -1150,9 +1187,9 @@ static void *blocking_thread(void *arg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (!counters(f->gm, &r0, &w0))
 		r0 = w0 = 0;
-	if (gm_read_at(f->gm, 0x3ff8, buf, 16) != -EFAULT)
+	if (gm_read_at(f->gm, FAULT_GPA, buf, 16) != -EFAULT)
 		atomic_fetch_add(&f->bad, 1);
-	if (gm_read_at(f->gm, 0x2000, buf, 16))
+	if (gm_read_at(f->gm, READ_GPA, buf, 16))
 		atomic_fetch_add(&f->bad, 1);
 	if (counters(f->gm, &r1, &w1))
 		f->kernel_reads = r1 - r0;
@@ -1171,11 +1208,10 @@ TEST(a_thread_that_blocks_sigsegv_takes_the_kernel_path)
 	uint8_t buf[16];
 
 	gm_require_module();
-	gm_require_4k_pages();
-	f.mem = layout_map();
+	f.mem = layout_map(HPAGE);
 	ASSERT_NE(NULL, f.mem);
-	test_gm_ok(gm_new("direct", f.mem, LAYOUT, &f.gm));
-	test_gm_ok(gm_read_at(f.gm, 0x2000, buf, 16));  /* direct in this thread */
+	test_gm_ok(gm_new("direct", f.mem, HLAYOUT, &f.gm));
+	test_gm_ok(gm_read_at(f.gm, READ_GPA, buf, 16));        /* direct in this thread */
 	f0 = gm_direct_faults();
 	ASSERT_EQ(0, pthread_create(&t, NULL, blocking_thread, &f));
 	pthread_join(t, NULL);
@@ -1184,7 +1220,7 @@ TEST(a_thread_that_blocks_sigsegv_takes_the_kernel_path)
 	if (counters(f.gm, &r, &w))
 		EXPECT_EQ(2, f.kernel_reads);
 	gm_release(f.gm);
-	munmap(f.mem, LAYOUT);
+	munmap(f.mem, HLAYOUT);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1266,7 +1302,6 @@ TEST(guestmem_direct_0_keeps_the_library_out_of_signal_handling)
 
 	gm_require_module();
 	ASSERT_EQ(0, setenv("GUESTMEM_DIRECT", "0", 1));
-	gm_require_4k_pages();
 	ASSERT_EQ(0, app_init(&a));
 	expect_uncounted(_metadata, a.gm, false);
 	app_library_fault(_metadata, &a, 0);
@@ -1281,7 +1316,6 @@ TEST(gm_set_direct_false_before_the_first_call_installs_nothing)
 
 	gm_require_module();
 	EXPECT_TRUE(gm_set_direct(false));
-	gm_require_4k_pages();
 	ASSERT_EQ(0, app_init(&a));
 	expect_uncounted(_metadata, a.gm, false);
 	expect_no_handler(_metadata);

@@ -25,9 +25,17 @@
 #include "iommu_fault.h"
 
 #define EDU_BDF			"0000:00:03.0"
-#define NPAGES			16
-#define BUF_SIZE		(NPAGES * SZ_4K)
+#define NPAGES			16	/* kernel pages of the fixture's buffer */
+#define BUF_SIZE		(NPAGES * HPAGE)
 #define FILL			0x5a
+
+/*
+ * The first gpn of kernel page @k of a kernel-page aligned buffer: with
+ * 4 KiB kernel pages gpn @k, with 64 KiB pages gpn 16 * @k.  Tests about
+ * physical pages (neighbours or not, contiguous or not) pick gpns this way,
+ * as a lock pins and maps whole kernel pages.
+ */
+#define KGPN(k)			((uint64_t)(k) * SUBPAGES)
 
 /* Does the IOMMU translate the device's DMA (its group's default domain)? */
 static bool iommu_translates(const char *bdf)
@@ -106,11 +114,11 @@ FIXTURE_TEARDOWN(dma)
  * Three pages whose GPNs (and physical pages) are not neighbours: bytes go
  * RAM -> device from two of them and come back device -> RAM into the
  * third.  Each IOVA is checked against the physical address: different
- * under the IOMMU, equal without.
+ * under the IOMMU, equal without.  The gpns start kernel pages 1, 6 and 11.
  */
 TEST_F(dma, round_trip_through_non_contiguous_locked_pages)
 {
-	static const uint64_t gpns[] = { 1, 6, 11 };
+	const uint64_t gpns[] = { KGPN(1), KGPN(6), KGPN(11) };
 	uint64_t iova[3], batch[3], pa;
 	struct gm_locked_pages *lp;
 	uint8_t *p[3], want[EDU_DMA_BUF_USABLE];
@@ -119,7 +127,7 @@ TEST_F(dma, round_trip_through_non_contiguous_locked_pages)
 	if (!self->edu)
 		return;
 	test_gm_ok(gm_lock_gpns(self->gm, false, gpns, 3, &lp));
-	EXPECT_EQ(self->pinned + 3, gm_test_vmpin_pages());
+	EXPECT_EQ(self->pinned + gm_test_pages_of(self->buf, gpns, 3), gm_test_vmpin_pages());
 	for (i = 0; i < 3; i++) {
 		p[i] = gm_locked_pages_page(lp, i);
 		ASSERT_EQ(self->buf + gpns[i] * SZ_4K, p[i]);
@@ -136,7 +144,7 @@ TEST_F(dma, round_trip_through_non_contiguous_locked_pages)
 	/* The batch form gives the same IOVAs; gm_iova adds the in-page offset. */
 	test_gm_ok(gm_iova_gpns(self->gm, gpns, 3, batch));
 	EXPECT_EQ(0, memcmp(iova, batch, sizeof(iova)));
-	test_gm_ok(gm_iova(self->gm, 6 * SZ_4K + 0x123, &batch[0]));
+	test_gm_ok(gm_iova(self->gm, gpns[1] * SZ_4K + 0x123, &batch[0]));
 	EXPECT_EQ(iova[1] + 0x123, batch[0]);
 
 	fill_distinct(p[0], SZ_4K, 1);
@@ -149,18 +157,20 @@ TEST_F(dma, round_trip_through_non_contiguous_locked_pages)
 	EXPECT_EQ(0, memcmp(want, p[2], EDU_DMA_BUF_USABLE));
 	EXPECT_EQ(FILL, p[2][4095]);
 	/* Nothing else of the buffer moved. */
-	EXPECT_TRUE(gm_test_all_bytes(self->buf + 12 * SZ_4K, 4 * SZ_4K, FILL));
+	EXPECT_TRUE(gm_test_all_bytes(self->buf + 12 * HPAGE, 4 * HPAGE, FILL));
 	gm_locked_pages_release(lp);
 }
 
 /*
  * Under the IOMMU a lock's pages are one IOVA range in list order, so a
  * single DMA may run from one locked page into the next even though their
- * GPNs and physical pages are far apart.
+ * GPNs and physical pages are far apart.  The gpns are the last of kernel
+ * page 13 and the first of kernel page 3: each kernel page is mapped whole,
+ * so only there do their IOVAs meet.
  */
 TEST_F(dma, one_dma_crosses_from_one_locked_page_into_the_next)
 {
-	static const uint64_t gpns[] = { 13, 3 };
+	const uint64_t gpns[] = { KGPN(14) - 1, KGPN(3) };
 	uint64_t iova[2];
 	struct gm_locked_pages *lp;
 	uint8_t src[EDU_DMA_BUF_USABLE];
@@ -189,26 +199,31 @@ TEST_F(dma, one_dma_crosses_from_one_locked_page_into_the_next)
  * lock_range: with the IOMMU, a range of consecutive GPNs comes back as one
  * segment with one contiguous IOVA run, whatever the physical layout; a DMA
  * into the middle of it lands at the matching guest bytes.  Without, each
- * segment's IOVA is the physical address of its first byte.
+ * segment's IOVA is the physical address of its first byte.  The range is
+ * kernel pages 2 to 9, all their gpns; the DMA back starts 1000 bytes into
+ * the last 4 KiB of the fourth and runs on into the fifth.
  */
 TEST_F(dma, lock_range_iova_segments)
 {
-	static const uint64_t gpns[] = { 2, 3, 4, 5, 6, 7, 8, 9 };
-	const uint64_t off = 100, len = 8 * SZ_4K - 200;
+	const uint64_t off = 100, len = 8 * HPAGE - 200, back = 4 * HPAGE - SZ_4K + 1000;
+	const size_t n = 8 * SUBPAGES;
 	struct gm_locked_range *lr;
 	struct gm_paged_range r;
 	struct gm_segment seg;
 	uint8_t src[EDU_DMA_BUF_USABLE];
-	uint64_t pa, iova, total = 0;
+	uint64_t pa, iova, total = 0, gpns[8 * 16];
 	bool scattered = false;
 	size_t i;
 
 	if (!self->edu)
 		return;
-	ASSERT_EQ(0, gm_paged_range_init(&r, off, len, gpns, 8));
+	ASSERT_GE(ARRAY_SIZE(gpns), n);
+	for (i = 0; i < n; i++)
+		gpns[i] = KGPN(2) + i;
+	ASSERT_EQ(0, gm_paged_range_init(&r, off, len, gpns, n));
 	test_gm_ok(gm_lock_range(self->gm, &r, &lr));
-	EXPECT_EQ(self->pinned + 8, gm_test_vmpin_pages());
-	for (i = 0; i + 1 < 8; i++) {
+	EXPECT_EQ(self->pinned + gm_test_pages_of(self->buf, gpns, n), gm_test_vmpin_pages());
+	for (i = 0; i + 1 < n; i++) {
 		uint64_t a, b;
 
 		ASSERT_EQ(0, gm_test_virt_to_phys(self->buf + gpns[i] * SZ_4K, &a));
@@ -230,18 +245,17 @@ TEST_F(dma, lock_range_iova_segments)
 	if (self->translated) {
 		ASSERT_EQ(1, gm_locked_range_count(lr));
 		ASSERT_EQ(0, gm_locked_range_segment(lr, 0, &seg));
-		EXPECT_EQ(self->buf + 2 * SZ_4K + off, seg.va);
+		EXPECT_EQ(self->buf + gpns[0] * SZ_4K + off, seg.va);
 		EXPECT_EQ(len, seg.len);
-		test_gm_ok(gm_iova(self->gm, 2 * SZ_4K + off, &iova));
+		test_gm_ok(gm_iova(self->gm, gpns[0] * SZ_4K + off, &iova));
 		EXPECT_EQ(iova, seg.iova);
 
-		/* RAM -> device from the segment's start, back at its offset 3 pages + 1000. */
+		/* RAM -> device from the segment's start, back at its offset @back. */
 		fill_distinct(src, sizeof(src), 3);
 		memcpy(seg.va, src, sizeof(src));
 		ASSERT_EQ(0, edu_dma_to_device(self->edu, seg.iova, 0, sizeof(src)));
-		ASSERT_EQ(0, edu_dma_from_device(self->edu, seg.iova + 3 * SZ_4K + 1000, 0,
-						 sizeof(src)));
-		EXPECT_EQ(0, memcmp(self->buf + 5 * SZ_4K + off + 1000, src, sizeof(src)));
+		ASSERT_EQ(0, edu_dma_from_device(self->edu, seg.iova + back, 0, sizeof(src)));
+		EXPECT_EQ(0, memcmp(self->buf + gpns[0] * SZ_4K + off + back, src, sizeof(src)));
 	} else {
 		/* The pages are physically contiguous only by chance. */
 		EXPECT_EQ(scattered, gm_locked_range_count(lr) > 1);
@@ -382,7 +396,7 @@ TEST_F(dma, physical_iovas_need_cap_sys_rawio)
 
 	ASSERT_EQ(0, gm_paged_range_init(&r, 0, 2 * SZ_4K, gpns, 2));
 	test_gm_ok(gm_lock_range(self->gm, &r, &lr));
-	EXPECT_EQ(self->pinned + 2, gm_test_vmpin_pages());
+	EXPECT_EQ(self->pinned + gm_test_pages_of(self->buf, gpns, 2), gm_test_vmpin_pages());
 	/* Without IOVAs the segments are the seed's: consecutive gpns merge. */
 	ASSERT_EQ(1, gm_locked_range_count(lr));
 	ASSERT_EQ(0, gm_locked_range_segment(lr, 0, &seg));
@@ -464,53 +478,57 @@ TEST_F(dma, allocated_memory_has_an_iova_for_every_gpa)
  * munmap of a locked range: the pages stay pinned and mapped for the
  * device, so DMA still lands in them.  The memory is a memfd mapped twice;
  * the object covers the first mapping, which is unmapped, and the bytes are
- * read back through the second.
+ * read back through the second.  The memfd is 4 kernel pages; the gpns
+ * start them.
  */
 TEST_F(dma, munmap_keeps_locked_pages_and_dma_lands_in_them)
 {
-	static const uint64_t gpns[] = { 0, 1, 2, 3 };
+	const uint64_t gpns[] = { KGPN(0), KGPN(1), KGPN(2), KGPN(3) };
+	const size_t size = 4 * HPAGE;
 	uint8_t src[EDU_DMA_BUF_USABLE], got;
 	uint64_t iova[4];
 	struct gm_locked_pages *lp;
 	uint8_t *map1, *map2;
 	struct gm *gm;
+	long pins;
 	int fd;
 
 	if (!self->edu)
 		return;
 	fd = memfd_create("gm-munmap", MFD_CLOEXEC);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ftruncate(fd, 4 * SZ_4K));
-	map1 = mmap(NULL, 4 * SZ_4K, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	map2 = mmap(NULL, 4 * SZ_4K, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_EQ(0, ftruncate(fd, size));
+	map1 = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	map2 = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	ASSERT_NE(MAP_FAILED, map1);
 	ASSERT_NE(MAP_FAILED, map2);
-	memset(map2, FILL, 4 * SZ_4K);
-	test_gm_ok(gm_new("memfd", map1, 4 * SZ_4K, &gm));
+	memset(map2, FILL, size);
+	test_gm_ok(gm_new("memfd", map1, size, &gm));
 	test_gm_ok(gm_attach_device(gm, EDU_BDF));
 	test_gm_ok(gm_lock_gpns(gm, false, gpns, 4, &lp));
 	test_gm_ok(gm_iova_gpns(gm, gpns, 4, iova));
-	ASSERT_EQ(self->pinned + 4, gm_test_vmpin_pages());
+	pins = gm_test_pages_of(map1, gpns, 4);
+	ASSERT_EQ(self->pinned + pins, gm_test_vmpin_pages());
 
-	ASSERT_EQ(0, munmap(map1, 4 * SZ_4K));
-	EXPECT_EQ(self->pinned + 4, gm_test_vmpin_pages());
+	ASSERT_EQ(0, munmap(map1, size));
+	EXPECT_EQ(self->pinned + pins, gm_test_vmpin_pages());
 	/* The object's accesses go through the owner's mappings: gone. */
 	test_gm_fails(EFAULT, GM_ERROR_OTHER, gm_read_at(gm, 0, &got, 1));
 
 	fill_distinct(src, sizeof(src), 5);
-	memcpy(map2 + 2 * SZ_4K, src, sizeof(src));
+	memcpy(map2 + gpns[2] * SZ_4K, src, sizeof(src));
 	ASSERT_EQ(0, edu_dma_to_device(self->edu, iova[2], 0, sizeof(src)));
 	ASSERT_EQ(0, edu_dma_from_device(self->edu, iova[3], 0, sizeof(src)));
-	EXPECT_EQ(0, memcmp(map2 + 3 * SZ_4K, src, sizeof(src)));
-	EXPECT_TRUE(gm_test_all_bytes(map2, 2 * SZ_4K, FILL));
+	EXPECT_EQ(0, memcmp(map2 + gpns[3] * SZ_4K, src, sizeof(src)));
+	EXPECT_TRUE(gm_test_all_bytes(map2, gpns[2] * SZ_4K, FILL));
 
 	gm_locked_pages_release(lp);
 	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
 	/* The pages are the memfd's again, intact. */
-	EXPECT_EQ(0, memcmp(map2 + 3 * SZ_4K, src, sizeof(src)));
+	EXPECT_EQ(0, memcmp(map2 + gpns[3] * SZ_4K, src, sizeof(src)));
 	gm_release(gm);
-	munmap(map2, 4 * SZ_4K);
+	munmap(map2, size);
 }
 
 /*
@@ -578,28 +596,35 @@ TEST_F(dma, dma_to_an_unlocked_or_never_mapped_iova_is_blocked)
 /*
  * A read-only lock: read-only memory locks, the device reads it, and behind
  * an IOMMU (which maps the pages DMA_TO_DEVICE) a device write moves
- * nothing.  A writable lock of the same pages is refused.
+ * nothing.  A writable lock of the same pages is refused.  The pages are
+ * kernel pages 4 and 5 (mprotect() works on whole ones), the lock's gpns
+ * their first; the device writes to the first gpn of kernel page 9.
  */
 TEST_F(dma, a_read_only_lock_is_read_by_the_device_and_never_written)
 {
-	static const uint64_t ro[] = { 4, 5 }, rw = 9;
+	const uint64_t ro[] = { KGPN(4), KGPN(5) }, rw = KGPN(9);
+	const size_t size = 2 * HPAGE;
 	struct gm_locked_pages *lp, *out, *bad = (void *)1;
-	uint8_t *p = self->buf + ro[0] * SZ_4K, want[2 * SZ_4K];
+	uint8_t *p = self->buf + ro[0] * SZ_4K, *want;
 	uint64_t iova, iova2, out_iova;
+	char msg[96];
 
 	if (!self->edu)
 		return;
-	fill_distinct(p, 2 * SZ_4K, 5);
-	memcpy(want, p, sizeof(want));
-	ASSERT_EQ(0, mprotect(p, 2 * SZ_4K, PROT_READ));
-	test_gm_err(EFAULT, GM_ERROR_OTHER,
-		    "guest memory 'dma': lock error: failed to access memory at 0x4000",
-		    gm_lock_gpns(self->gm, false, ro, 2, &bad));
+	want = malloc(size);
+	ASSERT_NE(NULL, want);
+	fill_distinct(p, size, 5);
+	memcpy(want, p, size);
+	ASSERT_EQ(0, mprotect(p, size, PROT_READ));
+	snprintf(msg, sizeof(msg),
+		 "guest memory 'dma': lock error: failed to access memory at 0x%" PRIx64,
+		 ro[0] * SZ_4K);
+	test_gm_err(EFAULT, GM_ERROR_OTHER, msg, gm_lock_gpns(self->gm, false, ro, 2, &bad));
 	EXPECT_EQ(NULL, bad);
 	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
 
 	test_gm_ok(gm_lock_gpns_read_only(self->gm, false, ro, 2, &lp));
-	EXPECT_EQ(self->pinned + 2, gm_test_vmpin_pages());
+	EXPECT_EQ(self->pinned + gm_test_pages_of(self->buf, ro, 2), gm_test_vmpin_pages());
 	test_gm_ok(gm_lock_gpns(self->gm, false, &rw, 1, &out));
 	test_gm_ok(gm_iova(self->gm, ro[0] * SZ_4K, &iova));
 	test_gm_ok(gm_iova(self->gm, ro[1] * SZ_4K, &iova2));
@@ -610,24 +635,25 @@ TEST_F(dma, a_read_only_lock_is_read_by_the_device_and_never_written)
 	 * other (one DMA each: without an IOMMU they are not contiguous), then
 	 * writes what it read to page 9.
 	 */
-	ASSERT_EQ(0, edu_dma_to_device(self->edu, iova + SZ_4K - 1000, 0, 1000));
+	ASSERT_EQ(0, edu_dma_to_device(self->edu, iova + HPAGE - 1000, 0, 1000));
 	ASSERT_EQ(0, edu_dma_to_device(self->edu, iova2, 1000, 1000));
 	ASSERT_EQ(0, edu_dma_from_device(self->edu, out_iova, 0, 2000));
-	EXPECT_EQ(0, memcmp(self->buf + rw * SZ_4K, want + SZ_4K - 1000, 2000));
+	EXPECT_EQ(0, memcmp(self->buf + rw * SZ_4K, want + HPAGE - 1000, 2000));
 
 	if (self->translated) {
 		/* The device buffer holds other bytes now: write them back. */
 		fill_distinct(self->buf + rw * SZ_4K, SZ_4K, 77);
 		ASSERT_EQ(0, edu_dma_to_device(self->edu, out_iova, 0, 2000));
 		ASSERT_EQ(0, edu_dma_from_device(self->edu, iova, 0, 2000));
-		EXPECT_EQ(0, memcmp(p, want, sizeof(want)))
+		EXPECT_EQ(0, memcmp(p, want, size))
 			TH_LOG("the device wrote to a read-only lock");
 	}
 	gm_locked_pages_release(out);
 	gm_locked_pages_release(lp);
 	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
-	EXPECT_EQ(0, memcmp(p, want, sizeof(want)));
-	ASSERT_EQ(0, mprotect(p, 2 * SZ_4K, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(0, memcmp(p, want, size));
+	ASSERT_EQ(0, mprotect(p, size, PROT_READ | PROT_WRITE));
+	free(want);
 }
 
 /*

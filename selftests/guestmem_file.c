@@ -18,9 +18,17 @@
  *  - locks pin the file's pages (FOLL_PIN, Linux 6.11 on), counted and
  *    charged to the locking user up to its RLIMIT_MEMLOCK, and nothing
  *    stays pinned; before 6.11 they are refused as "not lockable".
+ *
+ * With kernel pages over 4 KiB (arm64 with 64 KiB pages) a file's pages
+ * are pinned, counted and charged in kernel pages, a region is mmap()able
+ * through the object fd only when it is made of whole kernel pages of its
+ * file, and a file ends on a kernel page: the tests place their windows,
+ * cuts and regions on kernel pages, which with 4 KiB pages are the 4 KiB
+ * layouts they have always used.
  */
 #include <linux/guestmem.h>
 #include <linux/guestmem_netlink.h>
+#include <linux/memfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -29,8 +37,20 @@
 #include "guestmem_utils.h"
 
 #define NPAGES		16
-#define FILE_SIZE	(NPAGES * SZ_4K)
-#define LIMIT		8       /* RLIMIT_MEMLOCK of the unprivileged subject, in pages */
+/* The fixture's file: NPAGES gpns, and at least two kernel pages. */
+#define FILE_SIZE	at_least(NPAGES * SZ_4K, 2 * HPAGE)
+#define LIMIT		8       /* RLIMIT_MEMLOCK of the unprivileged user, kernel pages */
+
+static uint64_t at_least(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* @bytes rounded up to whole kernel pages. */
+static uint64_t round_hpage(uint64_t bytes)
+{
+	return (bytes + HPAGE - 1) / HPAGE * HPAGE;
+}
 
 /* Does this kernel pin file pages (memfd_pin_folios(), 6.11)? */
 static bool kernel_pins_files(void)
@@ -279,26 +299,33 @@ TEST_F(file, a_process_that_receives_the_fd_needs_no_ioctl)
 
 TEST_F(file, a_file_that_shrinks_fails_as_unmapped_memory_on_both_paths)
 {
-	char direct_msg[256], kernel_msg[256];
+	char direct_msg[256], kernel_msg[256], expected[256];
+	/* Where the file now ends: on a kernel page, as a file's pages go. */
+	const uint64_t cut = round_hpage(8 * SZ_4K);
 	uint8_t buf[16];
 	uint64_t faults;
 
-	/* Pages 8..15 leave the file. */
-	ASSERT_EQ(0, ftruncate(self->memfd, 8 * SZ_4K));
+	/* Pages 8..15 (with 64 KiB pages: the second kernel page) leave the file. */
+	ASSERT_LT(cut, FILE_SIZE);
+	ASSERT_EQ(0, ftruncate(self->memfd, cut));
 	faults = gm_direct_faults();
-	test_gm_fails(EFAULT, GM_ERROR_OTHER, gm_read_at(self->gm, 8 * SZ_4K - 8, buf, 16));
+	test_gm_fails(EFAULT, GM_ERROR_OTHER, gm_read_at(self->gm, cut - 8, buf, 16));
 	snprintf(direct_msg, sizeof(direct_msg), "%s", gm_last_error()->message);
 	EXPECT_EQ(faults + 1, gm_direct_faults()) TH_LOG("the direct read did not fault");
 	gm_set_direct(false);
-	test_gm_fails(EFAULT, GM_ERROR_OTHER, gm_read_at(self->gm, 8 * SZ_4K - 8, buf, 16));
+	test_gm_fails(EFAULT, GM_ERROR_OTHER, gm_read_at(self->gm, cut - 8, buf, 16));
 	snprintf(kernel_msg, sizeof(kernel_msg), "%s", gm_last_error()->message);
 	gm_set_direct(true);
-	EXPECT_STREQ("guest memory 'file': read error: failed to access 0x7ff8-0x8008 at 0x8000",
-		     kernel_msg);
+	/* 4 KiB pages: "failed to access 0x7ff8-0x8008 at 0x8000". */
+	snprintf(expected, sizeof(expected),
+		 "guest memory 'file': read error: failed to access 0x%llx-0x%llx at 0x%llx",
+		 (unsigned long long)cut - 8, (unsigned long long)cut + 8,
+		 (unsigned long long)cut);
+	EXPECT_STREQ(expected, kernel_msg);
 	EXPECT_STREQ(kernel_msg, direct_msg);
 	/* What is left of the file still works. */
-	test_gm_ok(gm_read_at(self->gm, 8 * SZ_4K - 8, buf, 8));
-	EXPECT_EQ(0, memcmp(buf, self->view + 8 * SZ_4K - 8, 8));
+	test_gm_ok(gm_read_at(self->gm, cut - 8, buf, 8));
+	EXPECT_EQ(0, memcmp(buf, self->view + cut - 8, 8));
 }
 
 TEST_F(file, a_write_seal_cannot_be_added_while_an_object_holds_the_file)
@@ -411,18 +438,23 @@ TEST(creating_a_file_object_checks_every_argument)
 	gm_test_expect_no_leaks(before);
 }
 
-/* Region size 64 KiB: [file 0..64K) [hole] [user 64K] [file 0..32K again]. */
+/*
+ * Region size rs, the whole file (64 KiB; with 64 KiB pages two of them, so
+ * that the last region, half of one, is whole kernel pages of the file and
+ * can be mapped): [file 0..rs) [hole] [user rs] [file 0..rs/2 again].
+ */
 TEST_F(file, multi_region_objects_mix_files_user_memory_and_holes)
 {
-	const uint64_t rs = 16 * SZ_4K;
+	const uint64_t rs = FILE_SIZE, half = rs / 2;
 	uint8_t *user, buf[8];
 	struct gm_backing b[4] = {
 		{ .kind = GM_BACKING_FILE, .fd = self->memfd, .offset = 0, .len = rs },
 		{ 0 },
 		{ .len = rs },
-		{ .kind = GM_BACKING_FILE, .fd = self->memfd, .offset = 0, .len = 8 * SZ_4K },
+		{ .kind = GM_BACKING_FILE, .fd = self->memfd, .offset = 0, .len = half },
 	};
 	struct guestmem_info info = { .size = sizeof(info) };
+	char hole_msg[128];
 	struct gm *gm;
 	int obj;
 	void *p;
@@ -435,7 +467,7 @@ TEST_F(file, multi_region_objects_mix_files_user_memory_and_holes)
 	ASSERT_EQ(0, info_of(obj, &info));
 	EXPECT_TRUE(info.out_flags & GUESTMEM_INFO_MMAP);
 	EXPECT_TRUE(info.out_flags & GUESTMEM_INFO_OWNER);
-	EXPECT_EQ(3 * rs + 8 * SZ_4K, info.out_mmap_size);
+	EXPECT_EQ(3 * rs + half, info.out_mmap_size);
 
 	/* Each region reads its own backing; the two file regions alias. */
 	memcpy(self->view + 5, "filebytes", 9);
@@ -448,9 +480,11 @@ TEST_F(file, multi_region_objects_mix_files_user_memory_and_holes)
 	EXPECT_EQ(0, memcmp(buf, "userbyte", 8));
 	test_gm_ok(gm_write_at(gm, 3 * rs + 100, "via3", 4));
 	EXPECT_EQ(0, memcmp(self->view + 100, "via3", 4));
-	test_gm_err(ERANGE, GM_ERROR_OUT_OF_RANGE,
-		    "guest memory 'mixed': read error: failed to access 0x10000-0x10008",
-		    gm_read_at(gm, rs, buf, 8));
+	/* 64 KiB regions: "failed to access 0x10000-0x10008". */
+	snprintf(hole_msg, sizeof(hole_msg),
+		 "guest memory 'mixed': read error: failed to access 0x%llx-0x%llx",
+		 (unsigned long long)rs, (unsigned long long)rs + 8);
+	test_gm_err(ERANGE, GM_ERROR_OUT_OF_RANGE, hole_msg, gm_read_at(gm, rs, buf, 8));
 	EXPECT_EQ(0, gm_direct_faults());
 
 	/* One mmap() reaches one file region, nothing else. */
@@ -464,13 +498,15 @@ TEST_F(file, multi_region_objects_mix_files_user_memory_and_holes)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, SZ_4K, PROT_READ, MAP_SHARED, obj, rs));
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, SZ_4K, PROT_READ, MAP_SHARED, obj, 2 * rs));
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, 9 * SZ_4K, PROT_READ, MAP_SHARED, obj, 3 * rs));
+	/* One page more than the last region (4 KiB pages: 9 pages of 8). */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, half + HPAGE, PROT_READ, MAP_SHARED, obj, 3 * rs));
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, SZ_4K, PROT_READ, MAP_PRIVATE, obj, 0));
-	p = mmap(NULL, SZ_4K, PROT_READ, MAP_SHARED, obj, 3 * rs + 7 * SZ_4K);
+	/* The last region's last page (4 KiB pages: its page 7). */
+	p = mmap(NULL, HPAGE, PROT_READ, MAP_SHARED, obj, 3 * rs + half - HPAGE);
 	EXPECT_NE(MAP_FAILED, p);
 	if (p != MAP_FAILED) {
-		EXPECT_EQ(0, memcmp(p, self->view + 7 * SZ_4K, SZ_4K));
-		munmap(p, SZ_4K);
+		EXPECT_EQ(0, memcmp(p, self->view + half - HPAGE, HPAGE));
+		munmap(p, HPAGE);
 	}
 	gm_release(gm);
 	munmap(user, rs);
@@ -499,12 +535,17 @@ TEST_F(file, a_view_maps_the_pages_of_its_window)
 /* Lock gpns @first .. @first + @n - 1. */
 static int lock_pages(struct gm *gm, uint64_t first, size_t n, struct gm_locked_pages **lp)
 {
-	uint64_t gpns[NPAGES];
+	uint64_t *gpns = calloc(n ?: 1, sizeof(*gpns));
 	size_t i;
+	int ret;
 
-	for (i = 0; i < n && i < NPAGES; i++)
+	if (!gpns)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
 		gpns[i] = first + i;
-	return gm_lock_gpns(gm, false, gpns, n, lp);
+	ret = gm_lock_gpns(gm, false, gpns, n, lp);
+	free(gpns);
+	return ret;
 }
 
 TEST_F(file, locks_pin_the_files_pages_once_each)
@@ -513,6 +554,7 @@ TEST_F(file, locks_pin_the_files_pages_once_each)
 	struct guestmem_info info = { .size = sizeof(info) };
 	struct gm_locked_pages *lp = (void *)1;
 	long vmpin = gm_test_vmpin_pages();
+	long pages;
 
 	if (!kernel_pins_files()) {
 		test_gm_err(EFAULT, GM_ERROR_OTHER,
@@ -522,12 +564,14 @@ TEST_F(file, locks_pin_the_files_pages_once_each)
 		EXPECT_EQ(NULL, lp);
 		return;
 	}
+	/* 4 pages (1, 2, 3, 9); with 64 KiB pages all are in the first one. */
+	pages = gm_test_pages_of(self->view, gpns, 6);
 	test_gm_ok(gm_lock_gpns(self->gm, false, gpns, 6, &lp));
 	ASSERT_EQ(0, info_of(gm_fd(self->gm), &info));
 	EXPECT_EQ(6, info.out_locked_pages);
-	EXPECT_EQ(4, info.out_pinned_pages);
+	EXPECT_EQ(pages, info.out_pinned_pages);
 	if (!geteuid())
-		EXPECT_EQ(self->pins + 4, gm_test_foll_pins());
+		EXPECT_EQ(self->pins + pages, gm_test_foll_pins());
 	/* No process's pinned_vm: no mm maps them for the object. */
 	EXPECT_EQ(vmpin, gm_test_vmpin_pages());
 	gm_locked_pages_release(lp);
@@ -539,27 +583,41 @@ TEST_F(file, locks_pin_the_files_pages_once_each)
 
 TEST_F(file, a_lock_past_the_files_end_fails_and_pins_nothing)
 {
+	/* The file ends on a kernel page: 4 KiB pages, after gpn 3. */
+	const uint64_t end = round_hpage(4 * SZ_4K);
 	struct gm_locked_pages *lp = (void *)1;
+	char msg[128];
 
 	if (!kernel_pins_files())
 		SKIP(return, "file pages are pinned from Linux 6.11 on");
-	/* Gpns 2 and 3 pin, 4 is past the end: the lock names it and undoes 2 and 3. */
-	ASSERT_EQ(0, ftruncate(self->memfd, 4 * SZ_4K));
-	test_gm_err(EFAULT, GM_ERROR_OTHER,
-		    "guest memory 'file': lock error: failed to access memory at 0x4000",
-		    lock_pages(self->gm, 2, 4, &lp));
+	/*
+	 * Gpns 2 and 3 (the last two before the end) pin, 4 is past the end:
+	 * the lock names it and undoes 2 and 3.
+	 */
+	ASSERT_LT(end, FILE_SIZE);
+	ASSERT_EQ(0, ftruncate(self->memfd, end));
+	snprintf(msg, sizeof(msg),
+		 "guest memory 'file': lock error: failed to access memory at 0x%llx",
+		 (unsigned long long)end);
+	test_gm_err(EFAULT, GM_ERROR_OTHER, msg, lock_pages(self->gm, end / SZ_4K - 2, 4, &lp));
 	EXPECT_EQ(NULL, lp);
+	if (!geteuid())
+		EXPECT_EQ(self->pins, gm_test_foll_pins());
 }
 
 /* allow_preemptive_locking: the view pins its pages once; its locks borrow them. */
 TEST_F(file, a_preemptive_view_pins_once_and_its_locks_borrow)
 {
+	/* Pages 2..5; with 64 KiB pages the second kernel page. */
+	const uint64_t off = round_hpage(2 * SZ_4K), len = round_hpage(4 * SZ_4K);
+	const long pages = gm_test_pages_in(self->view + off, len);
 	struct guestmem_info info = { .size = sizeof(info) };
 	struct gm_locked_pages *lp;
 	long long pins = 0;
 	struct gm *view;
 
-	test_gm_ok(gm_subrange(self->gm, 2 * SZ_4K, 4 * SZ_4K, true, &view));
+	ASSERT_LE(off + len, FILE_SIZE);
+	test_gm_ok(gm_subrange(self->gm, off, len, true, &view));
 	ASSERT_EQ(0, info_of(gm_fd(view), &info));
 	if (!kernel_pins_files()) {
 		EXPECT_FALSE(info.out_flags & GUESTMEM_INFO_PREEMPTIVE);
@@ -567,9 +625,9 @@ TEST_F(file, a_preemptive_view_pins_once_and_its_locks_borrow)
 		return;
 	}
 	EXPECT_TRUE(info.out_flags & GUESTMEM_INFO_PREEMPTIVE);
-	EXPECT_EQ(4, info.out_pinned_pages);
+	EXPECT_EQ(pages, info.out_pinned_pages);
 	if (!geteuid()) {
-		EXPECT_EQ(self->pins + 4, gm_test_foll_pins());
+		EXPECT_EQ(self->pins + pages, gm_test_foll_pins());
 		pins = gm_test_foll_pins();
 	}
 	test_gm_ok(lock_pages(view, 0, 4, &lp));
@@ -581,23 +639,28 @@ TEST_F(file, a_preemptive_view_pins_once_and_its_locks_borrow)
 		EXPECT_EQ(self->pins, gm_test_foll_pins());
 }
 
+/*
+ * LIMIT kernel pages, every gpn of them, pin; one more gpn (the next page)
+ * does not.  With 4 KiB pages: gpns 0..7, then 8.
+ */
 static int pins_up_to_the_limit(void *arg)
 {
+	const uint64_t size = 2 * LIMIT * HPAGE, n = LIMIT * SUBPAGES;
 	struct gm_locked_pages *a, *b;
-	int memfd = make_memfd("limit", FILE_SIZE, 0);
+	int memfd = make_memfd("limit", size, 0);
 	struct gm *gm;
 
-	if (memfd < 0 || gm_new_file("limit", memfd, 0, FILE_SIZE, &gm))
+	if (memfd < 0 || gm_new_file("limit", memfd, 0, size, &gm))
 		return 1;
-	if (lock_pages(gm, 0, LIMIT, &a))
+	if (lock_pages(gm, 0, n, &a))
 		return 2;
-	if (lock_pages(gm, LIMIT, 1, &b) != -ENOMEM)
+	if (lock_pages(gm, n, 1, &b) != -ENOMEM)
 		return 3;
 	if (strcmp(gm_last_error()->message,
 		   "guest memory 'limit': lock error: Cannot allocate memory"))
 		return 4;
 	gm_locked_pages_release(a);
-	if (lock_pages(gm, LIMIT, LIMIT, &b))
+	if (lock_pages(gm, n, n, &b))
 		return 5;
 	gm_locked_pages_release(b);
 	gm_release(gm);
@@ -625,10 +688,17 @@ TEST(an_unprivileged_user_pins_file_pages_up_to_its_limit)
 	EXPECT_EQ(0, gm_test_wait(pid));
 }
 
-/* Set /proc/sys/vm/nr_hugepages; the old value, or -1. */
+/*
+ * The 2 MiB pool, named: the default huge page size of x86 and of arm64
+ * with 4 KiB pages, but 512 MiB with 64 KiB pages (where 2 MiB is a
+ * contiguous-PTE size).
+ */
+#define NR_HUGEPAGES_2M	"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+
+/* Set the number of 2 MiB huge pages; the old value, or -1. */
 static long set_nr_hugepages(long n)
 {
-	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r+");
+	FILE *f = fopen(NR_HUGEPAGES_2M, "r+");
 	long old = -1;
 
 	if (!f)
@@ -657,7 +727,7 @@ TEST(a_hugetlbfs_file_backs_guest_memory)
 	gm_require_module();
 	if (!geteuid())
 		old_nr = set_nr_hugepages(2);
-	fd = memfd_create("huge", MFD_CLOEXEC | MFD_HUGETLB);
+	fd = memfd_create("huge", MFD_CLOEXEC | MFD_HUGETLB | MFD_HUGE_2MB);
 	if (fd < 0 || ftruncate(fd, huge)) {
 		if (old_nr >= 0)
 			set_nr_hugepages(old_nr);

@@ -15,6 +15,11 @@
 
 #define KTEST_KO	"/lib/modules/guestmem_ktest.ko"
 #define KTEST_DEV	"/dev/guestmem_ktest"
+/*
+ * The fixture's object: 8 kernel pages (32 KiB with 4 KiB pages), so that
+ * a kernel-access lock's kernel pages lie wholly inside it.
+ */
+#define MEM_SIZE	(8 * HPAGE)
 
 static void fill(uint8_t *buf, size_t len, uint32_t seed)
 {
@@ -83,17 +88,17 @@ FIXTURE_SETUP(ktest)
 	ASSERT_EQ(0, rc);
 	self->dev = open(KTEST_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dev);
-	self->mem = mmap(NULL, 8 * PAGE, PROT_READ | PROT_WRITE,
+	self->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->mem);
-	ASSERT_EQ(0, gm_new("ktest", self->mem, 8 * PAGE, &self->gm));
+	ASSERT_EQ(0, gm_new("ktest", self->mem, MEM_SIZE, &self->gm));
 }
 
 FIXTURE_TEARDOWN(ktest)
 {
 	gm_release(self->gm);
 	if (self->mem != MAP_FAILED)
-		munmap(self->mem, 8 * PAGE);
+		munmap(self->mem, MEM_SIZE);
 	if (self->dev >= 0) {
 		close(self->dev);
 		/* Leave nothing behind: the runner unloads guestmem last. */
@@ -134,36 +139,44 @@ TEST_F(ktest, user_writes_and_kernel_checks)
 	EXPECT_EQ(-EBADMSG, ktest_run(self->dev, &cmd));
 }
 
+/* Past the end: -ERANGE; a read-only (kernel) page: -EFAULT; no object: -EINVAL. */
 TEST_F(ktest, kernel_errors_follow_the_address_rules)
 {
 	struct gm_ktest_cmd cmd = {
 		.op = GM_KTEST_WRITE_PATTERN, .flags = variant->flags,
-		.fd = gm_fd(self->gm), .gpa = 8 * PAGE - 1, .len = 2,
+		.fd = gm_fd(self->gm), .gpa = MEM_SIZE - 1, .len = 2,
 	};
 
 	EXPECT_EQ(-ERANGE, ktest_run(self->dev, &cmd));
-	gm_require_4k_pages();
-	ASSERT_EQ(0, mprotect(self->mem + 2 * PAGE, PAGE, PROT_READ));
-	cmd.gpa = 2 * PAGE;
+	ASSERT_EQ(0, mprotect(self->mem + 2 * HPAGE, HPAGE, PROT_READ));
+	cmd.gpa = 2 * HPAGE;
 	EXPECT_EQ(-EFAULT, ktest_run(self->dev, &cmd));
 	cmd.fd = self->dev;
 	EXPECT_EQ(-EINVAL, ktest_run(self->dev, &cmd));
 }
 
+/*
+ * The lock holds the gpns of [gpa, gpa + 2 pages): the last gpn of kernel
+ * page 2 and the next two, so that with kernel pages over 4 KiB the
+ * kernel mapping runs from one kernel page into the next.
+ */
 TEST_F(ktest, kernel_lock_maps_the_pages_for_the_kernel)
 {
+	const uint64_t gpa = 3 * HPAGE - PAGE + 10;
 	struct gm_ktest_cmd cmd = {
 		.op = GM_KTEST_LOCK_WRITE, .flags = variant->flags,
-		.fd = gm_fd(self->gm), .seed = 3, .gpa = 2 * PAGE + 10,
+		.fd = gm_fd(self->gm), .seed = 3, .gpa = gpa,
 		.len = 2 * PAGE,
 	};
 	uint8_t want[2 * PAGE], got[2 * PAGE];
 
 	ASSERT_EQ(0, ktest_run(self->dev, &cmd));
-	EXPECT_EQ(3, cmd.out_value);	/* pages 2, 3 and 4 */
+	EXPECT_EQ(3, cmd.out_value);	/* gpns 2, 3 and 4 with 4 KiB pages */
 	fill(want, sizeof(want), 3);
-	ASSERT_EQ(0, gm_read_at(self->gm, 2 * PAGE + 10, got, sizeof(got)));
+	ASSERT_EQ(0, gm_read_at(self->gm, gpa, got, sizeof(got)));
 	EXPECT_EQ(0, memcmp(want, got, sizeof(got)));
+	/* The owner's own mapping holds the bytes. */
+	EXPECT_EQ(0, memcmp(want, self->mem + gpa, sizeof(want)));
 
 	/* Without an attached device there is no IOVA. */
 	cmd.op = GM_KTEST_LOCK_IOVA;
@@ -192,20 +205,22 @@ TEST_F(ktest, kernel_locks_of_allocated_memory)
  * A consumer that drops its object reference without unlocking leaves its
  * lock to the object: destroying the object releases it, pins and all
  * (review finding L4: such locks used to stay pinned, and the object was
- * freed under them).
+ * freed under them).  The lock is the last gpn of kernel page 0 and the
+ * first of kernel page 1 (gpns 0 and 1 with 4 KiB pages): two pins.
  */
 TEST_F(ktest, a_lock_the_consumer_forgets_goes_with_the_object)
 {
+	const uint64_t gpa = HPAGE - PAGE;
 	struct gm_ktest_cmd cmd = {
 		.op = GM_KTEST_LOCK_FORGET, .flags = variant->flags,
-		.fd = gm_fd(self->gm), .gpa = 0, .len = 2 * PAGE,
+		.fd = gm_fd(self->gm), .gpa = gpa, .len = 2 * PAGE,
 	};
 	long pinned = gm_test_vmpin_pages();
 
 	ASSERT_LE(0, pinned);
 	ASSERT_EQ(0, ktest_run(self->dev, &cmd));
 	EXPECT_EQ(2, cmd.out_value);
-	EXPECT_EQ(pinned + 2, gm_test_vmpin_pages());
+	EXPECT_EQ(pinned + gm_test_pages_in(self->mem + gpa, 2 * PAGE), gm_test_vmpin_pages());
 	gm_release(self->gm);
 	self->gm = NULL;
 	EXPECT_EQ(pinned, gm_test_vmpin_pages());

@@ -27,6 +27,7 @@
  * any failed pin: EFAULT, "the specified page is not mapped", at the page.
  */
 #include <sys/statfs.h>
+#include <linux/mman.h>
 
 #include "guestmem_utils.h"
 
@@ -34,6 +35,11 @@
 #define DISK_DIR	"/mnt/disk"     /* the test VM's ext4 RAM disk */
 #define TMPFS_MAGIC	0x01021994
 #define EXT4_MAGIC	0xEF53
+/*
+ * The 2 MiB hugetlb pool, named: the default huge page size of x86 and of
+ * arm64 with 4 KiB pages, but 512 MiB with 64 KiB pages.
+ */
+#define NR_HUGEPAGES_2M	"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 
 enum memtype {
 	ANON, ANON_THP, HUGETLB, MEMFD, SHARED_ANON, TMPFS_FILE,
@@ -188,15 +194,16 @@ FIXTURE_SETUP(memtype)
 			     anon_huge_kb(self->mem));
 		break;
 	case HUGETLB:
-		self->saved_nr_hugepages = read_long("/proc/sys/vm/nr_hugepages");
+		self->saved_nr_hugepages = read_long(NR_HUGEPAGES_2M);
 		if (self->saved_nr_hugepages >= 0 && self->saved_nr_hugepages < 2 &&
-		    write_long("/proc/sys/vm/nr_hugepages", 2))
+		    write_long(NR_HUGEPAGES_2M, 2))
 			self->saved_nr_hugepages = -1;
 		self->mem = map_aligned(_metadata, self, rw,
-					MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1);
+					MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB,
+					-1);
 		if (!self->mem)
 			SKIP(return, "no 2 MiB hugetlb page (nr_hugepages %ld)",
-			     read_long("/proc/sys/vm/nr_hugepages"));
+			     read_long(NR_HUGEPAGES_2M));
 		break;
 	case MEMFD:
 	case RO_MEMFD:
@@ -250,7 +257,7 @@ FIXTURE_TEARDOWN(memtype)
 	if (self->path[0])
 		unlink(self->path);
 	if (self->saved_nr_hugepages >= 0)
-		write_long("/proc/sys/vm/nr_hugepages", self->saved_nr_hugepages);
+		write_long(NR_HUGEPAGES_2M, self->saved_nr_hugepages);
 	if (self->gm)
 		EXPECT_EQ(self->pinned, gm_test_vmpin_pages()) TH_LOG("pins left behind");
 	gm_test_expect_no_leaks(self->before);
@@ -278,8 +285,12 @@ TEST_F(memtype, long_term_write_lock)
 	}
 
 	test_gm_ok(gm_lock_gpns(self->gm, false, gpns, ARRAY_SIZE(gpns), &lp));
-	/* One pinned 4 KiB page per entry, huge pages included. */
-	EXPECT_EQ(self->pinned + 4, gm_test_vmpin_pages());
+	/*
+	 * One pinned kernel page per distinct page of the entries (with 4 KiB
+	 * pages: one per entry), huge pages included.
+	 */
+	EXPECT_EQ(self->pinned + gm_test_pages_of(self->mem, gpns, ARRAY_SIZE(gpns)),
+		  gm_test_vmpin_pages());
 	for (i = 0; i < ARRAY_SIZE(gpns); i++) {
 		EXPECT_EQ(self->mem + gpns[i] * SZ_4K, gm_locked_pages_page(lp, i));
 	}

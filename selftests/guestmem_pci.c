@@ -23,7 +23,9 @@
 #include "iommu_fault.h"
 
 #define EDU		GM_TEST_EDU
-#define NPAGES		8
+#define NPAGES		8	/* gpns a helper locks at most */
+/* The fixture's memory: NPAGES kernel pages, each wholly inside the object. */
+#define MEM_SIZE	(NPAGES * HPAGE)
 #define FILL		0x5a
 
 static bool iova_phys(const char *bdf)
@@ -89,11 +91,11 @@ FIXTURE_SETUP(pci)
 	if (gm_test_bind(EDU) == -ENODEV)
 		SKIP(return, "no edu device at " EDU);
 	ASSERT_EQ(0, gm_test_bind(EDU));
-	self->mem = mmap(NULL, NPAGES * SZ_4K, PROT_READ | PROT_WRITE,
+	self->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->mem);
-	memset(self->mem, FILL, NPAGES * SZ_4K);
-	test_gm_ok(gm_new("pci", self->mem, NPAGES * SZ_4K, &self->gm));
+	memset(self->mem, FILL, MEM_SIZE);
+	test_gm_ok(gm_new("pci", self->mem, MEM_SIZE, &self->gm));
 	self->pinned = gm_test_vmpin_pages();
 	self->ready = true;
 }
@@ -103,7 +105,7 @@ FIXTURE_TEARDOWN(pci)
 	if (!self->ready)
 		return;
 	gm_release(self->gm);
-	munmap(self->mem, NPAGES * SZ_4K);
+	munmap(self->mem, MEM_SIZE);
 	/* Bound anew, as the other tests expect: a 64-bit mask, no PCI fd. */
 	gm_pci_bind(EDU, "", NULL, 0);
 	EXPECT_EQ(0, gm_test_bind(EDU));
@@ -187,13 +189,16 @@ static struct gm_locked_pages *lock_with_iovas(struct gm *gm, uint64_t first, si
  * mapping goes before the device does.  The objects keep their data and
  * their locks; new locks and IOVA queries are -ENODEV; unlock and close
  * give every pin back.  With an IOMMU, a DMA to an old IOVA (the device
- * bound again) is blocked: nothing was left mapped behind.
+ * bound again) is blocked: nothing was left mapped behind.  The view is the
+ * second half of the memory, kernel pages 4 to 7 (a view locks only kernel
+ * pages wholly in its window).
  */
 TEST_F(pci, unbinding_revokes_every_mapping)
 {
 	struct gm_locked_pages *lp, *vlp, *lp2 = (void *)1;
 	uint64_t iovas[4], view_iovas[2], iova, gpn = 0;
 	struct gm *heap, *view;
+	long pins, view_pins;
 	struct edu *edu;
 	uint8_t byte;
 	int kmsg;
@@ -202,12 +207,14 @@ TEST_F(pci, unbinding_revokes_every_mapping)
 	test_gm_ok(gm_attach_device(self->gm, EDU));
 	test_gm_ok(gm_allocate(4 * SZ_4K, &heap));
 	test_gm_ok(gm_attach_device(heap, EDU));
-	test_gm_ok(gm_subrange(self->gm, 4 * SZ_4K, 4 * SZ_4K, false, &view));
+	test_gm_ok(gm_subrange(self->gm, 4 * HPAGE, 4 * HPAGE, false, &view));
 	lp = lock_with_iovas(self->gm, 0, 4, iovas);
 	ASSERT_NE(NULL, lp);
 	vlp = lock_with_iovas(view, 0, 2, view_iovas);
 	ASSERT_NE(NULL, vlp);
-	EXPECT_EQ(self->pinned + 6, gm_test_vmpin_pages());
+	pins = gm_test_pages_in(self->mem, 4 * SZ_4K);
+	view_pins = gm_test_pages_in(self->mem + 4 * HPAGE, 2 * SZ_4K);
+	EXPECT_EQ(self->pinned + pins + view_pins, gm_test_vmpin_pages());
 
 	ASSERT_EQ(0, gm_pci_bind(EDU, "", NULL, 0));
 	EXPECT_TRUE(info_flags_of(gm_fd(self->gm)) & GUESTMEM_INFO_DEVICE_GONE);
@@ -223,7 +230,7 @@ TEST_F(pci, unbinding_revokes_every_mapping)
 	EXPECT_EQ('x', byte);
 	test_gm_ok(gm_write_at(heap, 0, "y", 1));
 	gm_locked_pages_release(lp);
-	EXPECT_EQ(self->pinned + 2, gm_test_vmpin_pages());
+	EXPECT_EQ(self->pinned + view_pins, gm_test_vmpin_pages());
 	gm_locked_pages_release(vlp);
 	gm_release(view);
 	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());

@@ -15,7 +15,8 @@
 
 #include "guestmem_utils.h"
 
-#define BUF_SIZE (2 * SZ_4K)
+/* Two kernel pages (HPAGE), so that the second can be munmapped alone. */
+#define BUF_SIZE (2 * HPAGE)
 
 FIXTURE(owner) {
 	struct gm_test_resources before;
@@ -88,7 +89,7 @@ TEST_F(owner, an_fd_sent_over_a_unix_socket_reaches_the_senders_memory)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct gm *gm;
-		char got[6] = { 0 }, desc[512];
+		char got[6] = { 0 }, desc[512], msg[128];
 
 		close(sv[0]);
 		if (gm_test_recv_fds(sv[1], &fd, 1))
@@ -103,9 +104,11 @@ TEST_F(owner, an_fd_sent_over_a_unix_socket_reaches_the_senders_memory)
 		/* The name came with the object; the mapping did not. */
 		if (gm_format(gm, desc, sizeof(desc)) < 0 || !strstr(desc, "\"xproc\""))
 			_exit(5);
+		snprintf(msg, sizeof(msg),
+			 "guest memory 'xproc': read error: failed to access 0x%lx-0x%lx",
+			 (unsigned long)BUF_SIZE, (unsigned long)BUF_SIZE + 1);
 		if (gm_read_at(gm, BUF_SIZE, got, 1) != -ERANGE ||
-		    strcmp(gm_last_error()->message,
-			   "guest memory 'xproc': read error: failed to access 0x2000-0x2001"))
+		    strcmp(gm_last_error()->message, msg))
 			_exit(6);
 		gm_release(gm);
 		_exit(0);
@@ -243,31 +246,37 @@ TEST(after_the_owner_exits_user_memory_fails_and_allocated_memory_lives_on)
 
 /*
  * Munmap behind the object's back: the object keeps no mapping of its own,
- * so the next access finds nothing there and says where.
+ * so the next access finds nothing there and says where.  What goes is the
+ * second kernel page, at gpa @hp (0x1000 with 4 KiB pages).
  */
 TEST_F(owner, munmap_of_the_backing_makes_accesses_fail_at_the_gpa)
 {
+	const unsigned long hp = HPAGE;
+	char read_msg[128], write_msg[128];
 	uint8_t got[4];
 
+	snprintf(read_msg, sizeof(read_msg),
+		 "guest memory 'xproc': read error: failed to access 0x%lx-0x%lx at 0x%lx",
+		 hp - 2, hp + 2, hp);
+	snprintf(write_msg, sizeof(write_msg),
+		 "guest memory 'xproc': write error: failed to access 0x%lx-0x%lx",
+		 hp + 0x800, hp + 0x804);
 	memset(self->buf, 0x11, BUF_SIZE);
-	test_gm_ok(gm_read_at(self->gm, 0xffe, got, 4));
-	ASSERT_EQ(0, munmap(self->buf + SZ_4K, SZ_4K));
+	test_gm_ok(gm_read_at(self->gm, hp - 2, got, 4));
+	ASSERT_EQ(0, munmap(self->buf + hp, hp));
 
-	test_gm_ok(gm_read_at(self->gm, 0xffc, got, 4));
-	test_gm_err(EFAULT, GM_ERROR_OTHER,
-		    "guest memory 'xproc': read error: failed to access 0xffe-0x1002 at 0x1000",
-		    gm_read_at(self->gm, 0xffe, got, 4));
+	test_gm_ok(gm_read_at(self->gm, hp - 4, got, 4));
+	test_gm_err(EFAULT, GM_ERROR_OTHER, read_msg, gm_read_at(self->gm, hp - 2, got, 4));
 	EXPECT_STREQ("the specified page is not mapped", gm_last_error()->cause);
-	test_gm_err(EFAULT, GM_ERROR_OTHER,
-		    "guest memory 'xproc': write error: failed to access 0x1800-0x1804",
-		    gm_write_plain(self->gm, 0x1800, got, 4));
-	EXPECT_FALSE(gm_check_gpa_readable(self->gm, 0x1000));
-	EXPECT_TRUE(gm_check_gpa_readable(self->gm, 0xfff));
+	test_gm_err(EFAULT, GM_ERROR_OTHER, write_msg,
+		    gm_write_plain(self->gm, hp + 0x800, got, 4));
+	EXPECT_FALSE(gm_check_gpa_readable(self->gm, hp));
+	EXPECT_TRUE(gm_check_gpa_readable(self->gm, hp - 1));
 
 	/* Mapping something new there is what the object sees next. */
-	ASSERT_EQ(self->buf + SZ_4K, mmap(self->buf + SZ_4K, SZ_4K, PROT_READ | PROT_WRITE,
-					  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
-	test_gm_ok(gm_read_at(self->gm, 0xffe, got, 4));
+	ASSERT_EQ(self->buf + hp, mmap(self->buf + hp, hp, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	test_gm_ok(gm_read_at(self->gm, hp - 2, got, 4));
 	EXPECT_EQ(0x11, got[1]);
 	EXPECT_EQ(0, got[2]);
 }
