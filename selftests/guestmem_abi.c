@@ -162,8 +162,8 @@ static void valid_args_init(struct valid_args *v, uint8_t *mem)
 		.current_val = 0x5a5a5a5a5a5a5a5aULL,
 		.new_val = 0x5a5a5a5a5a5a5a5aULL,
 	};
-	v->gpns[0] = 0;
-	v->gpns[1] = 3;
+	v->gpns[0] = MEM_GPN(0);
+	v->gpns[1] = MEM_GPN(3);
 	v->probe = (struct guestmem_probe_gpns){
 		.size = sizeof(v->probe),
 		.gpns_uptr = (uintptr_t)v->gpns, .gpn_count = 2,
@@ -269,19 +269,19 @@ TEST_F(abi, every_ioctl_checks_its_length)
 }
 
 /*
- * A struct larger than a page is refused before its tail is read: the
- * kernel would otherwise scan up to 4 GiB of the caller's memory for
+ * A struct larger than a (kernel) page is refused before its tail is read:
+ * the kernel would otherwise scan up to 4 GiB of the caller's memory for
  * nonzero bytes (clone3, openat2 and perf refuse the same way; review L2).
  */
 TEST_F(abi, a_size_past_a_page_is_e2big_even_with_a_zero_tail)
 {
-	uint8_t *buf = calloc(1, 2 * PAGE);
+	uint8_t *buf = calloc(1, 2 * HPAGE);
 	struct guestmem_info *info = (void *)buf;
 
 	ASSERT_NE(NULL, buf);
-	info->size = PAGE;
+	info->size = HPAGE;
 	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_INFO, buf));
-	info->size = PAGE + 8;
+	info->size = HPAGE + 8;
 	EXPECT_EQ(-E2BIG, gm_raw(self->obj, GUESTMEM_INFO, buf));
 	info->size = UINT32_MAX;
 	EXPECT_EQ(-E2BIG, gm_raw(self->obj, GUESTMEM_INFO, buf));
@@ -423,14 +423,14 @@ TEST_F(abi, bad_struct_pointer_is_efault)
 	}
 	for (i = 0; i < ARRAY_SIZE(obj_cmds); i++) {
 		test_err(EFAULT, self->obj, obj_cmds[i], NULL);
-		test_err(EFAULT, self->obj, obj_cmds[i], self->mem + PAGE);
+		test_err(EFAULT, self->obj, obj_cmds[i], self->mem + HPAGE);
 	}
 }
 
 TEST_F(abi, bad_pointers_inside_structs_are_efault_without_fault_info)
 {
 	struct valid_args *v = malloc(sizeof(*v));
-	void *bad = self->mem + PAGE;
+	void *bad = self->mem + HPAGE;
 
 	ASSERT_NE(NULL, v);
 	valid_args_init(v, self->mem);
@@ -508,7 +508,7 @@ TEST_F(abi, create_user_validates_range_and_name)
 	valid_args_init(v, self->mem);
 	v->create_user.name_uptr = (uintptr_t)"a\0b";
 	test_err(EINVAL, self->dev, GUESTMEM_CREATE_USER, &v->create_user);
-	v->create_user.name_uptr = (uintptr_t)(self->mem + PAGE);
+	v->create_user.name_uptr = (uintptr_t)(self->mem + HPAGE);
 	test_err(EFAULT, self->dev, GUESTMEM_CREATE_USER, &v->create_user);
 	memset(longname, 'n', sizeof(longname));
 	v->create_user.name_uptr = (uintptr_t)longname;
@@ -531,16 +531,14 @@ TEST_F(abi, out_of_range_reports_kind_cause_and_gpa)
 	struct guestmem_fault fault;
 	uint8_t buf[16];
 
-	EXPECT_EQ(-ERANGE, gm_read(self->obj, MEM_PAGES * PAGE, buf, 1,
-				   &fault));
+	EXPECT_EQ(-ERANGE, gm_read(self->obj, MEM_LEN, buf, 1, &fault));
 	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA, fault.flags);
 	EXPECT_EQ(GUESTMEM_KIND_OUT_OF_RANGE, fault.kind);
 	EXPECT_EQ(GUESTMEM_CAUSE_NO_MEMORY, fault.cause);
-	EXPECT_EQ(MEM_PAGES * PAGE, fault.gpa);
+	EXPECT_EQ(MEM_LEN, fault.gpa);
 	/* Crossing the end fails as a whole, at the access start. */
-	EXPECT_EQ(-ERANGE, gm_read(self->obj, MEM_PAGES * PAGE - 2, buf, 4,
-				   &fault));
-	EXPECT_EQ(MEM_PAGES * PAGE - 2, fault.gpa);
+	EXPECT_EQ(-ERANGE, gm_read(self->obj, MEM_LEN - 2, buf, 4, &fault));
+	EXPECT_EQ(MEM_LEN - 2, fault.gpa);
 	/* Bit 63 is never a valid address, nor a valid length. */
 	EXPECT_EQ(-ERANGE, gm_read(self->obj, 1ULL << 63, buf, 1, &fault));
 	EXPECT_EQ(-ERANGE, gm_read(self->obj, 0, buf, 1ULL << 63, &fault));
@@ -554,37 +552,40 @@ TEST_F(abi, guest_fault_reports_the_first_bad_byte)
 	struct guestmem_fault fault;
 	uint8_t buf[2 * PAGE];
 
-	/* Page 1 is PROT_NONE: a read from the end of page 0 names 0x1000. */
-	EXPECT_EQ(-EFAULT, gm_read(self->obj, PAGE - 1, buf, 2, &fault));
+	/*
+	 * Page 1 is PROT_NONE: a read from the end of page 0 names page 1's
+	 * first byte (0x1000 with 4 KiB pages).
+	 */
+	EXPECT_EQ(-EFAULT, gm_read(self->obj, HPAGE - 1, buf, 2, &fault));
 	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA, fault.flags);
 	EXPECT_EQ(GUESTMEM_KIND_OTHER, fault.kind);
 	EXPECT_EQ(GUESTMEM_CAUSE_NOT_MAPPED, fault.cause);
-	EXPECT_EQ(PAGE, fault.gpa);
+	EXPECT_EQ(HPAGE, fault.gpa);
 	EXPECT_EQ(0x5a, buf[0]);
 	/* Inside the first page: the access start. */
-	EXPECT_EQ(-EFAULT, gm_read(self->obj, PAGE + 7, buf, 1, &fault));
-	EXPECT_EQ(PAGE + 7, fault.gpa);
+	EXPECT_EQ(-EFAULT, gm_read(self->obj, HPAGE + 7, buf, 1, &fault));
+	EXPECT_EQ(HPAGE + 7, fault.gpa);
 	/* Page 2 is read-only: readable, not writable. */
-	EXPECT_EQ(0, gm_read(self->obj, 2 * PAGE, buf, PAGE, &fault));
-	EXPECT_EQ(-EFAULT, gm_write(self->obj, 2 * PAGE + 8, buf, 16, &fault));
-	EXPECT_EQ(2 * PAGE + 8, fault.gpa);
+	EXPECT_EQ(0, gm_read(self->obj, 2 * HPAGE, buf, PAGE, &fault));
+	EXPECT_EQ(-EFAULT, gm_write(self->obj, 2 * HPAGE + 8, buf, 16, &fault));
+	EXPECT_EQ(2 * HPAGE + 8, fault.gpa);
 	/* A write that runs into a bad page keeps the bytes before it. */
 	memset(buf, 0x11, 16);
-	EXPECT_EQ(-EFAULT, gm_write(self->obj, PAGE - 8, buf, 16, &fault));
-	EXPECT_EQ(PAGE, fault.gpa);
-	EXPECT_EQ(0x11, self->mem[PAGE - 1]);
-	EXPECT_EQ(0x5a, self->mem[PAGE - 9]);
+	EXPECT_EQ(-EFAULT, gm_write(self->obj, HPAGE - 8, buf, 16, &fault));
+	EXPECT_EQ(HPAGE, fault.gpa);
+	EXPECT_EQ(0x11, self->mem[HPAGE - 1]);
+	EXPECT_EQ(0x5a, self->mem[HPAGE - 9]);
 	/* munmap after creation: a fault, never an oops. */
-	ASSERT_EQ(0, munmap(self->mem + 3 * PAGE, PAGE));
-	EXPECT_EQ(-EFAULT, gm_read(self->obj, 3 * PAGE, buf, 1, &fault));
-	EXPECT_EQ(3 * PAGE, fault.gpa);
+	ASSERT_EQ(0, munmap(self->mem + 3 * HPAGE, HPAGE));
+	EXPECT_EQ(-EFAULT, gm_read(self->obj, 3 * HPAGE, buf, 1, &fault));
+	EXPECT_EQ(3 * HPAGE, fault.gpa);
 }
 
 TEST_F(abi, caller_buffer_fault_is_efault_without_fault_info)
 {
 	struct guestmem_fault fault;
 
-	EXPECT_EQ(-EFAULT, gm_read(self->obj, 0, self->mem + PAGE, 8, &fault));
+	EXPECT_EQ(-EFAULT, gm_read(self->obj, 0, self->mem + HPAGE, 8, &fault));
 	EXPECT_EQ(0, fault.flags);
 	EXPECT_EQ(-EFAULT, gm_write(self->obj, 0, (void *)8, 8, &fault));
 	EXPECT_EQ(0, fault.flags);
@@ -613,12 +614,12 @@ TEST_F(abi, info_buffers_too_small_are_emsgsize)
 	EXPECT_EQ(1ULL << 63, info.out_invalid_mask);
 	EXPECT_EQ(GUESTMEM_REGION_PRESENT | GUESTMEM_REGION_MAPPED |
 		  GUESTMEM_REGION_HAS_VA, ri[0].flags);
-	EXPECT_EQ(MEM_PAGES * PAGE, ri[0].len);
+	EXPECT_EQ(MEM_LEN, ri[0].len);
 	EXPECT_EQ((uintptr_t)self->mem, ri[0].va);
 	EXPECT_EQ(GUESTMEM_INFO_FULL_MAPPING | GUESTMEM_INFO_FULL_MAPPING_VA |
 		  GUESTMEM_INFO_OWNER | GUESTMEM_INFO_SUPPORTS_LOCKING,
 		  info.out_flags);
-	info.regions_uptr = (uintptr_t)(self->mem + PAGE);
+	info.regions_uptr = (uintptr_t)(self->mem + HPAGE);
 	test_err(EFAULT, self->obj, GUESTMEM_INFO, &info);
 }
 

@@ -47,9 +47,9 @@ TEST_F(abi, plain_access_of_size_zero_validates_the_address)
 	struct guestmem_rw rw = { .size = sizeof(rw) };
 	int empty;
 
-	rw.gpa = MEM_PAGES * PAGE;
+	rw.gpa = MEM_LEN;
 	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_READ_PLAIN, &rw));
-	rw.gpa = MEM_PAGES * PAGE + 1;
+	rw.gpa = MEM_LEN + 1;
 	test_err(ERANGE, self->obj, GUESTMEM_READ_PLAIN, &rw);
 	test_err(ERANGE, self->obj, GUESTMEM_WRITE_PLAIN, &rw);
 
@@ -85,10 +85,10 @@ TEST_F(abi, plain_values_round_trip)
 	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_WRITE_PLAIN, &rw));
 	EXPECT_EQ(0, memcmp(self->mem + 3, &v, 5));
 	/* Across the PROT_NONE page: the fault names its first byte. */
-	rw.gpa = PAGE - 4;
+	rw.gpa = HPAGE - 4;
 	rw.len = 8;
 	test_err(EFAULT, self->obj, GUESTMEM_READ_PLAIN, &rw);
-	EXPECT_EQ(PAGE, rw.out_fault.gpa);
+	EXPECT_EQ(HPAGE, rw.out_fault.gpa);
 }
 
 TEST_F(abi, compare_exchange_rules)
@@ -126,17 +126,17 @@ TEST_F(abi, compare_exchange_rules)
 	test_err(EINVAL, self->obj, GUESTMEM_COMPARE_EXCHANGE, &c);
 	/* A read-only page fails even when the comparison would fail. */
 	c.new_val = 0;
-	c.gpa = 2 * PAGE;
+	c.gpa = 2 * HPAGE;
 	test_err(EFAULT, self->obj, GUESTMEM_COMPARE_EXCHANGE, &c);
-	EXPECT_EQ(2 * PAGE, c.out_fault.gpa);
+	EXPECT_EQ(2 * HPAGE, c.out_fault.gpa);
 	EXPECT_EQ(GUESTMEM_KIND_OTHER, c.out_fault.kind);
-	c.gpa = MEM_PAGES * PAGE;
+	c.gpa = MEM_LEN;
 	test_err(ERANGE, self->obj, GUESTMEM_COMPARE_EXCHANGE, &c);
 }
 
 TEST_F(abi, probe_gpns_reports_index_and_gpn)
 {
-	uint64_t gpns[4] = { 0, 2, 1, 3 };
+	uint64_t gpns[4] = { MEM_GPN(0), MEM_GPN(2), MEM_GPN(1), MEM_GPN(3) };
 	struct guestmem_probe_gpns p = {
 		.size = sizeof(p), .gpns_uptr = (uintptr_t)gpns, .gpn_count = 2,
 	};
@@ -147,8 +147,8 @@ TEST_F(abi, probe_gpns_reports_index_and_gpn)
 	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA |
 		  GUESTMEM_FAULT_HAS_INDEX, p.out_fault.flags);
 	EXPECT_EQ(2, p.out_fault.index);
-	EXPECT_EQ(1, p.out_fault.gpn);
-	EXPECT_EQ(PAGE, p.out_fault.gpa);
+	EXPECT_EQ(MEM_GPN(1), p.out_fault.gpn);
+	EXPECT_EQ(HPAGE, p.out_fault.gpa);
 	gpns[2] = 1ULL << 52;
 	test_err(ERANGE, self->obj, GUESTMEM_PROBE_GPNS, &p);
 	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_INDEX,
@@ -156,14 +156,14 @@ TEST_F(abi, probe_gpns_reports_index_and_gpn)
 	EXPECT_EQ(GUESTMEM_CAUSE_INVALID_GPN, p.out_fault.cause);
 	EXPECT_EQ(GUESTMEM_KIND_OUT_OF_RANGE, p.out_fault.kind);
 	EXPECT_EQ(1ULL << 52, p.out_fault.gpn);
-	gpns[2] = 4;
+	gpns[2] = MEM_GPN(MEM_PAGES);
 	test_err(ERANGE, self->obj, GUESTMEM_PROBE_GPNS, &p);
 	EXPECT_EQ(GUESTMEM_CAUSE_NO_MEMORY, p.out_fault.cause);
-	EXPECT_EQ(4 * PAGE, p.out_fault.gpa);
+	EXPECT_EQ(MEM_LEN, p.out_fault.gpa);
 	p.gpn_count = 1ULL << 32;
 	test_err(EOVERFLOW, self->obj, GUESTMEM_PROBE_GPNS, &p);
 	p.gpn_count = 1;
-	p.gpns_uptr = (uintptr_t)(self->mem + PAGE);
+	p.gpns_uptr = (uintptr_t)(self->mem + HPAGE);
 	test_err(EFAULT, self->obj, GUESTMEM_PROBE_GPNS, &p);
 	EXPECT_EQ(0, p.out_fault.flags);
 	p.gpn_count = 0;
@@ -172,7 +172,7 @@ TEST_F(abi, probe_gpns_reports_index_and_gpn)
 
 TEST_F(abi, paged_range_rules)
 {
-	uint64_t gpns[3] = { 3, 0, 1 };
+	uint64_t gpns[3] = { MEM_GPN(3), MEM_GPN(0), MEM_GPN(1) };
 	uint8_t buf[3 * PAGE];
 	struct guestmem_range r = {
 		.size = sizeof(r), .gpns_uptr = (uintptr_t)gpns, .gpn_count = 2,
@@ -181,7 +181,7 @@ TEST_F(abi, paged_range_rules)
 	};
 
 	memset(buf, 0xee, sizeof(buf));
-	memset(self->mem + 3 * PAGE, 1, PAGE);
+	memset(self->mem + 3 * HPAGE, 1, PAGE);
 	memset(self->mem, 2, PAGE);
 	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_RANGE_READ, &r));
 	EXPECT_EQ(1, buf[0]);
@@ -205,7 +205,7 @@ TEST_F(abi, paged_range_rules)
 	test_err(EINVAL, self->obj, GUESTMEM_RANGE_FILL, &r);
 	r.val = 0;
 	EXPECT_EQ(0, gm_raw(self->obj, GUESTMEM_RANGE_FILL, &r));
-	EXPECT_EQ(0, self->mem[3 * PAGE + 100]);
+	EXPECT_EQ(0, self->mem[3 * HPAGE + 100]);
 	r.gpn_count = 1ULL << 32;
 	test_err(EOVERFLOW, self->obj, GUESTMEM_RANGE_FILL, &r);
 
@@ -218,8 +218,8 @@ TEST_F(abi, paged_range_rules)
 	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA |
 		  GUESTMEM_FAULT_HAS_INDEX, r.out_fault.flags);
 	EXPECT_EQ(2, r.out_fault.index);
-	EXPECT_EQ(1, r.out_fault.gpn);
-	EXPECT_EQ(PAGE, r.out_fault.gpa);
+	EXPECT_EQ(MEM_GPN(1), r.out_fault.gpn);
+	EXPECT_EQ(HPAGE, r.out_fault.gpa);
 	gpns[2] = ~0ULL;
 	test_err(ERANGE, self->obj, GUESTMEM_RANGE_READ, &r);
 	EXPECT_EQ(GUESTMEM_CAUSE_INVALID_GPN, r.out_fault.cause);
@@ -238,7 +238,7 @@ TEST_F(abi, paged_range_rules)
 TEST_F(abi, subrange_rules)
 {
 	struct guestmem_subrange s = {
-		.size = sizeof(s), .offset = PAGE * 2 + 8, .len = PAGE - 8,
+		.size = sizeof(s), .offset = HPAGE * 2 + 8, .len = HPAGE - 8,
 		.flags = GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING,
 	};
 	struct guestmem_info info = { .size = sizeof(info) };
@@ -250,8 +250,8 @@ TEST_F(abi, subrange_rules)
 	view = s.out_fd;
 	EXPECT_EQ(FD_CLOEXEC, fcntl(view, F_GETFD));
 	EXPECT_EQ(0, gm_read(view, 0, &b, 1, NULL));
-	EXPECT_EQ(-ERANGE, gm_read(view, PAGE - 8, &b, 1, &fault));
-	EXPECT_EQ(PAGE - 8, fault.gpa);
+	EXPECT_EQ(-ERANGE, gm_read(view, HPAGE - 8, &b, 1, &fault));
+	EXPECT_EQ(HPAGE - 8, fault.gpa);
 
 	/* A view of a view flattens: its offset is in the base. */
 	s.offset = 8;
@@ -261,9 +261,9 @@ TEST_F(abi, subrange_rules)
 	view2 = s.out_fd;
 	ASSERT_EQ(0, gm_raw(view2, GUESTMEM_INFO, &info));
 	EXPECT_EQ(GUESTMEM_INFO_SUBRANGE, info.out_flags & GUESTMEM_INFO_SUBRANGE);
-	EXPECT_EQ(2 * PAGE + 16, info.out_subrange_offset);
+	EXPECT_EQ(2 * HPAGE + 16, info.out_subrange_offset);
 	EXPECT_EQ(16, info.out_full_mapping_len);
-	EXPECT_EQ((uintptr_t)self->mem + 2 * PAGE + 16,
+	EXPECT_EQ((uintptr_t)self->mem + 2 * HPAGE + 16,
 		  info.out_full_mapping_va);
 	close(view);
 	/* The view keeps the base alive after every other fd is closed. */
@@ -276,14 +276,14 @@ TEST_F(abi, subrange_rules)
 TEST_F(abi, subrange_out_of_range)
 {
 	struct guestmem_subrange s = {
-		.size = sizeof(s), .offset = PAGE, .len = MEM_PAGES * PAGE,
+		.size = sizeof(s), .offset = HPAGE, .len = MEM_LEN,
 	};
 
 	test_err(ERANGE, self->obj, GUESTMEM_SUBRANGE, &s);
 	EXPECT_EQ(GUESTMEM_KIND_OUT_OF_RANGE, s.out_fault.kind);
-	EXPECT_EQ(PAGE, s.out_fault.gpa);
+	EXPECT_EQ(HPAGE, s.out_fault.gpa);
 	/* Touching the end of the backing is fine; bit 63 is not. */
-	s.len = (MEM_PAGES - 1) * PAGE;
+	s.len = MEM_LEN - HPAGE;
 	ASSERT_EQ(0, gm_raw(self->obj, GUESTMEM_SUBRANGE, &s));
 	close(s.out_fd);
 	s.offset = 1ULL << 63;

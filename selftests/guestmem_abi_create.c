@@ -182,6 +182,11 @@ TEST_F(multi, holes_and_padding_are_out_of_range)
 	close(fd);
 }
 
+/*
+ * 5000 bytes are two gpns; mmap() maps kernel pages, the ones that hold
+ * them (@msize: two pages with 4 KiB pages, one with 64 KiB pages), and a
+ * view's window from the page that holds its start (@voff into it).
+ */
 TEST_F(abi, allocated_object_is_zeroed_and_mappable)
 {
 	struct guestmem_create_alloc ca = { .size = sizeof(ca), .len = 5000 };
@@ -189,6 +194,8 @@ TEST_F(abi, allocated_object_is_zeroed_and_mappable)
 	struct guestmem_subrange s = {
 		.size = sizeof(s), .offset = PAGE + 16, .len = 32,
 	};
+	uint64_t msize = (2 * PAGE + HPAGE - 1) / HPAGE * HPAGE;
+	uint64_t voff = (PAGE + 16) % HPAGE;
 	uint8_t buf[16], *map, *vmap;
 	char name[8];
 	int fd;
@@ -203,12 +210,12 @@ TEST_F(abi, allocated_object_is_zeroed_and_mappable)
 	EXPECT_EQ(GUESTMEM_OBJ_ALLOC, info.out_type);
 	EXPECT_EQ(GUESTMEM_INFO_FULL_MAPPING | GUESTMEM_INFO_MMAP |
 		  GUESTMEM_INFO_SUPPORTS_LOCKING, info.out_flags);
-	EXPECT_EQ(2 * PAGE, info.out_mmap_size);
+	EXPECT_EQ(msize, info.out_mmap_size);
 	EXPECT_EQ(0, gm_read(fd, 2 * PAGE - 16, buf, 16, NULL));
 	EXPECT_EQ(0, buf[15]);
 	EXPECT_EQ(-ERANGE, gm_read(fd, 2 * PAGE - 15, buf, 16, NULL));
 
-	map = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	map = mmap(NULL, msize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
 	memset(buf, 0x42, sizeof(buf));
 	EXPECT_EQ(0, gm_write(fd, PAGE + 16, buf, 16, NULL));
@@ -220,27 +227,27 @@ TEST_F(abi, allocated_object_is_zeroed_and_mappable)
 	/* A view maps its own window; address 0 lies at out_mmap_offset. */
 	ASSERT_EQ(0, gm_raw(fd, GUESTMEM_SUBRANGE, &s));
 	ASSERT_EQ(0, gm_raw(s.out_fd, GUESTMEM_INFO, &info));
-	EXPECT_EQ(PAGE, info.out_mmap_size);
-	EXPECT_EQ(16, info.out_mmap_offset);
-	vmap = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, s.out_fd, 0);
+	EXPECT_EQ(HPAGE, info.out_mmap_size);
+	EXPECT_EQ(voff, info.out_mmap_offset);
+	vmap = mmap(NULL, HPAGE, PROT_READ, MAP_SHARED, s.out_fd, 0);
 	ASSERT_NE(MAP_FAILED, vmap);
-	EXPECT_EQ(7, vmap[16 + 4]);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(7, vmap[voff + 4]);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 2 * HPAGE, PROT_READ, MAP_SHARED,
 				   s.out_fd, 0));
-	munmap(vmap, PAGE);
+	munmap(vmap, HPAGE);
 	close(s.out_fd);
 
 	/* Private, too long, or past the end: refused. */
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 0));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, 3 * PAGE, PROT_READ, MAP_SHARED, fd,
-				   0));
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd,
-				   2 * PAGE));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, msize + HPAGE, PROT_READ, MAP_SHARED,
+				   fd, 0));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, HPAGE, PROT_READ, MAP_SHARED, fd,
+				   msize));
 	/* The mapping keeps the object alive after close. */
 	close(fd);
 	EXPECT_EQ(7, map[PAGE + 20]);
-	munmap(map, 2 * PAGE);
+	munmap(map, msize);
 
 	/* User memory is not mappable through the fd. */
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_SHARED,

@@ -51,7 +51,7 @@ static int lock_with_id(int obj, const uint64_t *gpns, uint64_t n,
 
 TEST_F(abi, lock_pins_charges_and_unlock_releases)
 {
-	static const uint64_t gpns[] = { 0, 3, 0 };
+	const uint64_t gpns[] = { MEM_GPN(0), MEM_GPN(3), MEM_GPN(0) };
 	long before = gm_test_vmpin_pages();
 	struct guestmem_info info;
 	uint32_t id, id2;
@@ -92,27 +92,27 @@ TEST_F(abi, lock_pins_charges_and_unlock_releases)
 TEST_F(abi, lock_failures_name_the_entry_and_pin_nothing)
 {
 	long before = gm_test_vmpin_pages();
-	const uint64_t wrap[3] = { 3, UINT64_MAX, 0 };
+	const uint64_t wrap[3] = { MEM_GPN(3), UINT64_MAX, 0 };
 	struct guestmem_fault f;
 	uint64_t gpns[2] = { 0 };
 	uint8_t *odd;
 	int fd;
 
 	/* PROT_NONE, then read-only: both refuse a write pin. */
-	gpns[1] = 1;
+	gpns[1] = MEM_GPN(1);
 	EXPECT_EQ(-EFAULT, lock_with_id(self->obj, gpns, 2, NULL, NULL, &f));
 	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_INDEX |
 		  GUESTMEM_FAULT_HAS_GPA, f.flags);
 	EXPECT_EQ(GUESTMEM_CAUSE_NOT_MAPPED, f.cause);
 	EXPECT_EQ(GUESTMEM_KIND_OTHER, f.kind);
 	EXPECT_EQ(1, f.index);
-	EXPECT_EQ(1, f.gpn);
-	EXPECT_EQ(PAGE, f.gpa);
-	gpns[1] = 2;
+	EXPECT_EQ(MEM_GPN(1), f.gpn);
+	EXPECT_EQ(HPAGE, f.gpa);
+	gpns[1] = MEM_GPN(2);
 	EXPECT_EQ(-EFAULT, lock_with_id(self->obj, gpns, 2, NULL, NULL, &f));
-	EXPECT_EQ(2, f.gpn);
+	EXPECT_EQ(MEM_GPN(2), f.gpn);
 	/* Beyond the object, and a gpn whose address overflows. */
-	gpns[1] = MEM_PAGES;
+	gpns[1] = MEM_GPN(MEM_PAGES);
 	EXPECT_EQ(-ERANGE, lock_with_id(self->obj, gpns, 2, NULL, NULL, &f));
 	EXPECT_EQ(GUESTMEM_CAUSE_NO_MEMORY, f.cause);
 	EXPECT_EQ(GUESTMEM_KIND_OUT_OF_RANGE, f.kind);
@@ -128,8 +128,11 @@ TEST_F(abi, lock_failures_name_the_entry_and_pin_nothing)
 	EXPECT_EQ(UINT64_MAX, f.gpn);
 	EXPECT_EQ(before, gm_test_vmpin_pages());
 
-	/* A guest page that straddles two host pages cannot be pinned. */
-	odd = self->mem + 3 * PAGE + 16;
+	/*
+	 * A guest page that straddles two host pages cannot be pinned (with
+	 * larger kernel pages, neither can one whose page reaches outside).
+	 */
+	odd = self->mem + 3 * HPAGE + 16;
 	fd = raw_create_user(self->dev, odd, 64, "odd");
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-EFAULT, lock_with_id(fd, gpns, 1, NULL, NULL, &f));
@@ -145,14 +148,14 @@ TEST_F(abi, lock_failures_name_the_entry_and_pin_nothing)
 
 TEST_F(abi, closing_an_object_releases_its_locks)
 {
-	static const uint64_t gpns[] = { 0, 3 };
+	const uint64_t gpns[] = { MEM_GPN(0), MEM_GPN(3) };
 	struct guestmem_subrange s = {
-		.size = sizeof(s), .offset = 3 * PAGE, .len = PAGE,
+		.size = sizeof(s), .offset = 3 * HPAGE, .len = HPAGE,
 	};
 	long before = gm_test_vmpin_pages();
 	int fd;
 
-	fd = raw_create_user(self->dev, self->mem, MEM_PAGES * PAGE, "closing");
+	fd = raw_create_user(self->dev, self->mem, MEM_LEN, "closing");
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, lock_with_id(fd, gpns, 2, NULL, NULL, NULL));
 	ASSERT_EQ(0, lock_with_id(fd, gpns, 1, NULL, NULL, NULL));
@@ -171,20 +174,20 @@ TEST_F(abi, closing_an_object_releases_its_locks)
 
 TEST_F(abi, lock_over_rlimit_memlock_is_enomem)
 {
-	static const uint64_t gpns[] = { 0, 3, 0 };
+	const uint64_t gpns[] = { MEM_GPN(0), MEM_GPN(3), MEM_GPN(0) };
 	pid_t pid = fork();
 	int status;
 
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		struct rlimit rl = { 2 * PAGE, 2 * PAGE };
+		struct rlimit rl = { 2 * HPAGE, 2 * HPAGE };
 		long before;
 		int fd;
 
 		/* Without CAP_IPC_LOCK when it locks, the caller is limited. */
 		if (gm_test_drop_cap(CAP_IPC_LOCK) || setrlimit(RLIMIT_MEMLOCK, &rl))
 			_exit(10);
-		fd = raw_create_user(self->dev, self->mem, MEM_PAGES * PAGE, "lim");
+		fd = raw_create_user(self->dev, self->mem, MEM_LEN, "lim");
 		before = gm_test_vmpin_pages();
 		if (fd < 0 || before < 0)
 			_exit(11);
@@ -206,7 +209,7 @@ TEST_F(abi, lock_over_rlimit_memlock_is_enomem)
 
 TEST_F(abi, locks_from_another_process_pin_the_owners_pages)
 {
-	static const uint64_t gpns[] = { 0, 3 };
+	const uint64_t gpns[] = { MEM_GPN(0), MEM_GPN(3) };
 	long before = gm_test_vmpin_pages();
 	int pipefd[2], status;
 	uint32_t id = 0;
@@ -275,7 +278,7 @@ TEST(locks_outlive_their_owner_and_release_cleanly)
 
 TEST_F(abi, iovas_need_an_attached_device)
 {
-	static const uint64_t gpns[] = { 3, 0 };
+	const uint64_t gpns[] = { MEM_GPN(3), MEM_GPN(0) };
 	struct guestmem_iova ic;
 	struct guestmem_fault f;
 	uint64_t iovas[2];
@@ -287,7 +290,7 @@ TEST_F(abi, iovas_need_an_attached_device)
 	f = ic.out_fault;
 	EXPECT_EQ(GUESTMEM_FAULT_HAS_INDEX, f.flags);
 	EXPECT_EQ(0, f.index);
-	EXPECT_EQ(3, f.gpn);
+	EXPECT_EQ(MEM_GPN(3), f.gpn);
 	EXPECT_EQ(0, iova_of(self->obj, gpns, 0, iovas, NULL));
 	EXPECT_EQ(0, unlock_gpns(self->obj, id));
 }
@@ -337,7 +340,7 @@ TEST_F(abi, attach_device_rules)
 
 TEST_F(abi, attached_locks_have_iovas)
 {
-	static const uint64_t gpns[] = { 3, 0, 3 };
+	const uint64_t gpns[] = { MEM_GPN(3), MEM_GPN(0), MEM_GPN(3) };
 	uint64_t iovas[3], again[3];
 	struct guestmem_info info;
 	struct guestmem_iova ic;
@@ -362,12 +365,12 @@ TEST_F(abi, attached_locks_have_iovas)
 	EXPECT_EQ(iovas[1], again[1]);
 	if (info.out_flags & GUESTMEM_INFO_IOVA_PHYS) {
 		/* dma-direct: the IOVA is the physical address. */
-		EXPECT_EQ(phys_of(self->mem + 3 * PAGE), iovas[0]);
+		EXPECT_EQ(phys_of(self->mem + 3 * HPAGE), iovas[0]);
 		EXPECT_EQ(phys_of(self->mem), iovas[1]);
 	} else {
-		/* IOMMU: one contiguous range in list order. */
-		EXPECT_EQ(iovas[0] + PAGE, iovas[1]);
-		EXPECT_EQ(iovas[0] + 2 * PAGE, iovas[2]);
+		/* IOMMU: one contiguous range of their pages in list order. */
+		EXPECT_EQ(iovas[0] + HPAGE, iovas[1]);
+		EXPECT_EQ(iovas[0] + 2 * HPAGE, iovas[2]);
 		EXPECT_NE(phys_of(self->mem), iovas[1]);
 	}
 	/* Physical IOVAs are for CAP_SYS_RAWIO only; translated ones not. */
@@ -439,7 +442,7 @@ TEST_F(abi, attached_allocated_memory_has_iovas_everywhere)
 
 TEST_F(abi, iova_runs_rules)
 {
-	static const uint64_t gpns[] = { 3, 0 };
+	const uint64_t gpns[] = { MEM_GPN(3), MEM_GPN(0) };
 	struct guestmem_iova_run runs[2];
 	struct guestmem_iova_runs out;
 	uint64_t iovas_scratch[2];
@@ -448,16 +451,16 @@ TEST_F(abi, iova_runs_rules)
 	/* Not attached: the lock works, no IOVA anywhere. */
 	ASSERT_EQ(1, lock_with_id(self->obj, gpns, 2, iovas_scratch, &id,
 			       NULL));
-	EXPECT_EQ(-ENOENT, iova_runs_of(self->obj, 3, 1, runs, 2, &out));
+	EXPECT_EQ(-ENOENT, iova_runs_of(self->obj, gpns[0], 1, runs, 2, &out));
 	EXPECT_EQ(GUESTMEM_FAULT_HAS_INDEX, out.out_fault.flags);
 	EXPECT_EQ(0, out.out_fault.index);
-	EXPECT_EQ(3, out.out_fault.gpn);
+	EXPECT_EQ(gpns[0], out.out_fault.gpn);
 	EXPECT_EQ(0, out.out_nr_runs);
 	EXPECT_EQ(0, out.out_gpn_count);
 	/* Nothing to describe succeeds; no room for a run does not. */
-	EXPECT_EQ(0, iova_runs_of(self->obj, 3, 0, runs, 0, &out));
+	EXPECT_EQ(0, iova_runs_of(self->obj, gpns[0], 0, runs, 0, &out));
 	EXPECT_EQ(0, out.out_nr_runs);
-	EXPECT_EQ(-EINVAL, iova_runs_of(self->obj, 3, 1, runs, 0, NULL));
+	EXPECT_EQ(-EINVAL, iova_runs_of(self->obj, gpns[0], 1, runs, 0, NULL));
 	/* The range's end must fit in 64 bits. */
 	EXPECT_EQ(-EOVERFLOW, iova_runs_of(self->obj, UINT64_MAX - 1, 2, runs,
 					   2, NULL));
@@ -609,7 +612,7 @@ TEST_F(abi, attached_allocated_memory_is_runs_everywhere)
 TEST_F(abi, preemptive_view_pins_up_front_and_locks_borrow)
 {
 	struct guestmem_subrange s = {
-		.size = sizeof(s), .offset = 3 * PAGE, .len = PAGE,
+		.size = sizeof(s), .offset = 3 * HPAGE, .len = HPAGE,
 		.flags = GUESTMEM_SUBRANGE_ALLOW_PREEMPTIVE_LOCKING,
 	};
 	static const uint64_t gpn0[] = { 0 };
@@ -629,16 +632,17 @@ TEST_F(abi, preemptive_view_pins_up_front_and_locks_borrow)
 	/* A device may still be attached; locks through the view borrow. */
 	if (have_edu())
 		EXPECT_EQ(0, attach_edu(self->obj));
-	ASSERT_EQ(0, mprotect(self->mem + 3 * PAGE, PAGE, PROT_NONE));
+	ASSERT_EQ(0, mprotect(self->mem + 3 * HPAGE, HPAGE, PROT_NONE));
 	EXPECT_LE(0, lock_with_id(view, gpn0, 1, &iova, &id, NULL));
 	EXPECT_EQ(before + 1, gm_test_vmpin_pages());
+	/* The view's gpns, each an entry of its hidden lock, and one more. */
 	ASSERT_EQ(0, info_of(view, &info));
-	EXPECT_EQ(2, info.out_locked_pages);
+	EXPECT_EQ(SUBPAGES + 1, info.out_locked_pages);
 	EXPECT_EQ(1, info.out_pinned_pages);
 	/* The base's own locks still need the memory. */
-	EXPECT_EQ(-EFAULT, lock_with_id(self->obj, (uint64_t[]){ 3 }, 1, NULL,
-				     NULL, NULL));
-	ASSERT_EQ(0, mprotect(self->mem + 3 * PAGE, PAGE,
+	EXPECT_EQ(-EFAULT, lock_with_id(self->obj, (uint64_t[]){ MEM_GPN(3) },
+				     1, NULL, NULL, NULL));
+	ASSERT_EQ(0, mprotect(self->mem + 3 * HPAGE, HPAGE,
 			      PROT_READ | PROT_WRITE));
 	EXPECT_EQ(0, unlock_gpns(view, id));
 	close(view);
@@ -646,7 +650,7 @@ TEST_F(abi, preemptive_view_pins_up_front_and_locks_borrow)
 
 	/* Best effort: a view with a PROT_NONE page is made without it. */
 	s.offset = 0;
-	s.len = 2 * PAGE;
+	s.len = 2 * HPAGE;
 	ASSERT_EQ(0, gm_raw(self->obj, GUESTMEM_SUBRANGE, &s));
 	ASSERT_EQ(0, info_of(s.out_fd, &info));
 	EXPECT_FALSE(info.out_flags & GUESTMEM_INFO_PREEMPTIVE);

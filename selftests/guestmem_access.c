@@ -246,25 +246,30 @@ TEST_F(mem, the_last_byte_is_reachable_and_the_next_is_not)
 		      gm_read_at(self->gm, MEM_SIZE - 1, &b, 2));
 }
 
-/* A read-only backing: reads work, writes of every kind fail at the GPA. */
+/*
+ * A read-only backing of two kernel pages (u bytes each, 0x1000 with 4 KiB
+ * pages): reads work, writes of every kind fail at the GPA.
+ */
 TEST(read_only_backing_refuses_every_write)
 {
-	struct gm_test_chunk ro = { 0, 2 * SZ_4K, PROT_READ };
+	const uint64_t u = HPAGE;
+	struct gm_test_chunk ro = { 0, 2 * u, PROT_READ };
 	uint64_t cur = 0, newv = 1;
+	char msg[128];
 	uint8_t b = 1;
 	struct gm *gm;
 	void *base;
 
 	gm_require_module();
-	gm_require_4k_pages();
-	base = gm_test_reserve(2 * SZ_4K, &ro, 1);
+	base = gm_test_reserve(2 * u, &ro, 1);
 	ASSERT_NE(NULL, base);
-	test_gm_ok(gm_new("ro", base, 2 * SZ_4K, &gm));
-	test_gm_ok(gm_read_at(gm, 0x1000, &b, 1));
+	test_gm_ok(gm_new("ro", base, 2 * u, &gm));
+	test_gm_ok(gm_read_at(gm, u, &b, 1));
 	EXPECT_EQ(0, b);
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'ro': write error: failed to access 0x1000-0x1001",
-		    gm_write_at(gm, 0x1000, &b, 1));
+	snprintf(msg, sizeof(msg),
+		 "guest memory 'ro': write error: failed to access 0x%" PRIx64 "-0x%" PRIx64,
+		 u, u + 1);
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, msg, gm_write_at(gm, u, &b, 1));
 	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
 		    "guest memory 'ro': fill error: failed to access 0x10-0x20",
 		    gm_fill_at(gm, 0x10, 0, 0x10));
@@ -278,7 +283,7 @@ TEST(read_only_backing_refuses_every_write)
 		    "guest memory 'ro': compare exchange error: failed to access 0x8-0x10",
 		    gm_compare_exchange(gm, 8, &cur, &newv, 8));
 	gm_release(gm);
-	munmap(base, 2 * SZ_4K);
+	munmap(base, 2 * u);
 }
 
 /*

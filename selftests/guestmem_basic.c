@@ -27,7 +27,6 @@ FIXTURE_SETUP(standard)
 {
 	gm_require_module();
 	self->before = gm_test_snapshot();
-	gm_require_4k_pages();
 	self->base = gm_test_standard_layout();
 	ASSERT_NE(NULL, self->base);
 	test_gm_ok(gm_new("test", self->base, SZ_4M, &self->gm));
@@ -101,7 +100,9 @@ TEST_F(standard, basic_read_write)
 /* The seed's §4 examples on this layout, message for message. */
 TEST_F(standard, errors_name_the_failing_address)
 {
+	uint64_t hole_end = 3 * SZ_1M + HPAGE;
 	uint8_t buf[2];
+	char msg[128];
 
 	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
 		    "guest memory 'test': read error: failed to access 0xfffff-0x100001 at 0x100000",
@@ -110,13 +111,16 @@ TEST_F(standard, errors_name_the_failing_address)
 		    "guest memory 'test': read error: failed to access 0x400000-0x400001",
 		    gm_read_at(self->gm, 0x400000, buf, 1));
 	EXPECT_STREQ("no memory at address", gm_last_error()->cause);
-	/* The one-page hole at 3 MiB is a hole too, from either side. */
+	/* The one-page hole at 3 MiB (a kernel page) is a hole too, from either side. */
 	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
 		    "guest memory 'test': write error: failed to access 0x2fffff-0x300001 at 0x300000",
 		    gm_write_at(self->gm, 3 * SZ_1M - 1, buf, 2));
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'test': fill error: failed to access 0x300fff-0x301001",
-		    gm_fill_at(self->gm, 3 * SZ_1M + SZ_4K - 1, 0, 2));
+	snprintf(msg, sizeof(msg),
+		 "guest memory 'test': fill error: failed to access 0x%" PRIx64 "-0x%" PRIx64,
+		 hole_end - 1, hole_end + 1);
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, msg, gm_fill_at(self->gm, hole_end - 1, 0, 2));
+	/* ... and RAM begins right after it. */
+	test_gm_ok(gm_fill_at(self->gm, hole_end, 0, 2));
 }
 
 /* tests::test_multi: 4 MiB, wrapped twice, in 1 GiB regions. */
@@ -177,10 +181,15 @@ TEST(multi)
 	gm_test_expect_no_leaks(before);
 }
 
-/* tests::test_fault over the FaultingMapping's final state. */
+/*
+ * tests::test_fault over the FaultingMapping's final state, its pages
+ * kernel pages of u bytes (0x1000 with 4 KiB pages, as in the seed).
+ */
 TEST(fault)
 {
+	const uint64_t u = HPAGE;
 	struct gm_test_resources before;
+	char msg[128];
 	uint16_t w = 0;
 	uint8_t b = 0;
 	struct gm *gm;
@@ -188,36 +197,39 @@ TEST(fault)
 
 	gm_require_module();
 	before = gm_test_snapshot();
-	gm_require_4k_pages();
 	base = gm_test_faulting_layout();
 	ASSERT_NE(NULL, base);
-	test_gm_ok(gm_new("test", base, 4 * SZ_4K, &gm));
+	test_gm_ok(gm_new("test", base, 4 * u, &gm));
 
 	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
 		    "guest memory 'test': write error: failed to access 0x0-0x1",
 		    gm_write_plain(gm, 0, &b, 1));
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'test': read error: failed to access 0xfff-0x1000",
-		    gm_read_plain(gm, PAGE - 1, &b, 1));
-	test_gm_ok(gm_read_plain(gm, PAGE, &b, 1));
-	test_gm_ok(gm_write_plain(gm, PAGE, &b, 1));
+	snprintf(msg, sizeof(msg),
+		 "guest memory 'test': read error: failed to access 0x%" PRIx64 "-0x%" PRIx64,
+		 u - 1, u);
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, msg, gm_read_plain(gm, u - 1, &b, 1));
+	test_gm_ok(gm_read_plain(gm, u, &b, 1));
+	test_gm_ok(gm_write_plain(gm, u, &b, 1));
 	/* Page 2 is read only: the write fails at its first byte ... */
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'test': write error: failed to access 0x2fff-0x3001",
-		    gm_write_plain(gm, 3 * PAGE - 1, &w, 2));
+	snprintf(msg, sizeof(msg),
+		 "guest memory 'test': write error: failed to access 0x%" PRIx64 "-0x%" PRIx64,
+		 3 * u - 1, 3 * u + 1);
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, msg, gm_write_plain(gm, 3 * u - 1, &w, 2));
 	/* ... the read gets through page 2 and fails on page 3. */
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'test': read error: failed to access 0x2fff-0x3001 at 0x3000",
-		    gm_read_plain(gm, 3 * PAGE - 1, &w, 2));
+	snprintf(msg, sizeof(msg),
+		 "guest memory 'test': read error: failed to access 0x%" PRIx64 "-0x%" PRIx64
+		 " at 0x%" PRIx64, 3 * u - 1, 3 * u + 1, 3 * u);
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, msg, gm_read_plain(gm, 3 * u - 1, &w, 2));
 	b = 0xff;
-	test_gm_ok(gm_read_plain(gm, 3 * PAGE - 1, &b, 1));
+	test_gm_ok(gm_read_plain(gm, 3 * u - 1, &b, 1));
 	EXPECT_EQ(0, b);
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'test': write error: failed to access 0x2fff-0x3000",
-		    gm_write_plain(gm, 3 * PAGE - 1, &b, 1));
+	snprintf(msg, sizeof(msg),
+		 "guest memory 'test': write error: failed to access 0x%" PRIx64 "-0x%" PRIx64,
+		 3 * u - 1, 3 * u);
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, msg, gm_write_plain(gm, 3 * u - 1, &b, 1));
 
 	gm_release(gm);
-	munmap(base, 4 * SZ_4K);
+	munmap(base, 4 * u);
 	gm_test_expect_no_leaks(before);
 }
 
@@ -382,8 +394,9 @@ TEST(allocation_rounds_up_to_zeroed_pages)
 
 /*
  * The removed test_probe_readable_range_bitmap: bitmap 0b0101 makes pages 0
- * and 2 accessible; here pages 1 and 3 are PROT_NONE instead.  Each case is
- * a PagedRange whose gpns are probed with probe_gpns.
+ * and 2 accessible; here pages 1 and 3 are PROT_NONE instead, kernel pages
+ * (page p is gpn p * SUBPAGES on).  Each case is a PagedRange whose gpns are
+ * probed with probe_gpns.
  */
 FIXTURE(probe_bitmap) {
 	void *base;
@@ -392,23 +405,22 @@ FIXTURE(probe_bitmap) {
 
 FIXTURE_SETUP(probe_bitmap)
 {
-	static const struct gm_test_chunk pages[] = {
-		{ 0, SZ_4K, PROT_READ | PROT_WRITE },
-		{ 2 * SZ_4K, SZ_4K, PROT_READ | PROT_WRITE },
+	const struct gm_test_chunk pages[] = {
+		{ 0, HPAGE, PROT_READ | PROT_WRITE },
+		{ 2 * HPAGE, HPAGE, PROT_READ | PROT_WRITE },
 	};
 
 	gm_require_module();
-	gm_require_4k_pages();
-	self->base = gm_test_reserve(4 * SZ_4K, pages, 2);
+	self->base = gm_test_reserve(4 * HPAGE, pages, 2);
 	ASSERT_NE(NULL, self->base);
-	test_gm_ok(gm_new("test", self->base, 4 * SZ_4K, &self->gm));
+	test_gm_ok(gm_new("test", self->base, 4 * HPAGE, &self->gm));
 }
 
 FIXTURE_TEARDOWN(probe_bitmap)
 {
 	gm_release(self->gm);
 	if (self->base)
-		munmap(self->base, 4 * SZ_4K);
+		munmap(self->base, 4 * HPAGE);
 }
 
 static int probe_range(struct gm *gm, uint64_t offset, uint64_t len, const uint64_t *gpns,
@@ -428,7 +440,7 @@ static int probe_range(struct gm *gm, uint64_t offset, uint64_t len, const uint6
 
 TEST_F(probe_bitmap, readable_ranges)
 {
-	static const uint64_t g0[] = { 0 }, g2[] = { 2 }, g02[] = { 0, 2 };
+	const uint64_t s = SUBPAGES, g0[] = { 0 }, g2[] = { 2 * s }, g02[] = { 0, 2 * s };
 
 	test_gm_ok(probe_range(self->gm, 0, 4096, g0, 1));
 	test_gm_ok(probe_range(self->gm, 0, 4096, g2, 1));
@@ -436,25 +448,32 @@ TEST_F(probe_bitmap, readable_ranges)
 	test_gm_ok(probe_range(self->gm, 100, 500, g0, 1));
 }
 
+/* The message of a probe of the 'test' memory that fails at @gpa. */
+static const char *probe_error_at(char *msg, size_t size, uint64_t gpa)
+{
+	snprintf(msg, size,
+		 "guest memory 'test': probe error: failed to access memory at 0x%" PRIx64, gpa);
+	return msg;
+}
+
 TEST_F(probe_bitmap, unreadable_ranges)
 {
-	static const uint64_t g1[] = { 1 }, g01[] = { 0, 1 }, g23[] = { 2, 3 };
+	const uint64_t s = SUBPAGES, g1[] = { s }, g01[] = { 0, s }, g23[] = { 2 * s, 3 * s };
+	char msg[128];
 
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'test': probe error: failed to access memory at 0x1000",
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, probe_error_at(msg, sizeof(msg), HPAGE),
 		    probe_range(self->gm, 0, 4096, g1, 1));
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'test': probe error: failed to access memory at 0x1000",
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, probe_error_at(msg, sizeof(msg), HPAGE),
 		    probe_range(self->gm, 0, 8192, g01, 2));
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'test': probe error: failed to access memory at 0x3000",
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, probe_error_at(msg, sizeof(msg), 3 * HPAGE),
 		    probe_range(self->gm, 0, 8192, g23, 2));
 }
 
 /*
  * The probe half of the removed extended test_fault: page 1 writable, page 2
- * read only, pages 0 and 3 failing, gpn 5 out of range, the empty list ok.
- * probe_gpns is a read probe, so read-only counts as success.
+ * read only, pages 0 and 3 failing, page 5 out of range, the empty list ok.
+ * The pages are kernel pages (page p is gpn p * SUBPAGES on).  probe_gpns
+ * is a read probe, so read-only counts as success.
  */
 FIXTURE(probe_fault) {
 	void *base;
@@ -464,24 +483,25 @@ FIXTURE(probe_fault) {
 FIXTURE_SETUP(probe_fault)
 {
 	gm_require_module();
-	gm_require_4k_pages();
 	self->base = gm_test_faulting_layout();
 	ASSERT_NE(NULL, self->base);
-	test_gm_ok(gm_new("test", self->base, 4 * SZ_4K, &self->gm));
+	test_gm_ok(gm_new("test", self->base, 4 * HPAGE, &self->gm));
 }
 
 FIXTURE_TEARDOWN(probe_fault)
 {
 	gm_release(self->gm);
 	if (self->base)
-		munmap(self->base, 4 * SZ_4K);
+		munmap(self->base, 4 * HPAGE);
 }
 
 TEST_F(probe_fault, probe_gpns_follows_the_page_states)
 {
-	static const uint64_t p0[] = { 0 }, p1[] = { 1 }, p2[] = { 2 }, p3[] = { 3 },
-		p5[] = { 5 }, p12[] = { 1, 2 }, p21[] = { 2, 1 }, p13[] = { 1, 3 },
-		p10[] = { 1, 0 }, p121[] = { 1, 2, 1 }, p125[] = { 1, 2, 5 };
+	const uint64_t s = SUBPAGES, p0[] = { 0 }, p1[] = { s }, p2[] = { 2 * s },
+		p3[] = { 3 * s }, p5[] = { 5 * s }, p12[] = { s, 2 * s }, p21[] = { 2 * s, s },
+		p13[] = { s, 3 * s }, p10[] = { s, 0 }, p121[] = { s, 2 * s, s },
+		p125[] = { s, 2 * s, 5 * s };
+	char msg[128];
 
 	test_gm_ok(gm_probe_gpns(self->gm, NULL, 0));
 	test_gm_ok(gm_probe_gpns(self->gm, p1, 1));
@@ -489,36 +509,32 @@ TEST_F(probe_fault, probe_gpns_follows_the_page_states)
 	test_gm_ok(gm_probe_gpns(self->gm, p12, 2));
 	test_gm_ok(gm_probe_gpns(self->gm, p21, 2));
 	test_gm_ok(gm_probe_gpns(self->gm, p121, 3));
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'test': probe error: failed to access memory at 0x0",
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, probe_error_at(msg, sizeof(msg), 0),
 		    gm_probe_gpns(self->gm, p0, 1));
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'test': probe error: failed to access memory at 0x3000",
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, probe_error_at(msg, sizeof(msg), 3 * HPAGE),
 		    gm_probe_gpns(self->gm, p3, 1));
 	/* The first failure wins, in list order. */
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'test': probe error: failed to access memory at 0x3000",
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, probe_error_at(msg, sizeof(msg), 3 * HPAGE),
 		    gm_probe_gpns(self->gm, p13, 2));
-	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER,
-		    "guest memory 'test': probe error: failed to access memory at 0x0",
+	test_gm_err(GM_ERRNO_FAULT, GM_ERROR_OTHER, probe_error_at(msg, sizeof(msg), 0),
 		    gm_probe_gpns(self->gm, p10, 2));
 	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
-		    "guest memory 'test': probe error: failed to access memory at 0x5000",
-		    gm_probe_gpns(self->gm, p5, 1));
+		    probe_error_at(msg, sizeof(msg), 5 * HPAGE), gm_probe_gpns(self->gm, p5, 1));
 	test_gm_err(GM_ERRNO_OUT_OF_RANGE, GM_ERROR_OUT_OF_RANGE,
-		    "guest memory 'test': probe error: failed to access memory at 0x5000",
-		    gm_probe_gpns(self->gm, p125, 3));
+		    probe_error_at(msg, sizeof(msg), 5 * HPAGE), gm_probe_gpns(self->gm, p125, 3));
 }
 
 TEST_F(probe_fault, check_gpa_readable_follows_the_page_states)
 {
+	const uint64_t u = HPAGE;
+
 	EXPECT_FALSE(gm_check_gpa_readable(self->gm, 0));
-	EXPECT_FALSE(gm_check_gpa_readable(self->gm, PAGE - 1));
-	EXPECT_TRUE(gm_check_gpa_readable(self->gm, PAGE));
-	EXPECT_TRUE(gm_check_gpa_readable(self->gm, 2 * PAGE));
-	EXPECT_TRUE(gm_check_gpa_readable(self->gm, 3 * PAGE - 1));
-	EXPECT_FALSE(gm_check_gpa_readable(self->gm, 3 * PAGE));
-	EXPECT_FALSE(gm_check_gpa_readable(self->gm, 5 * PAGE));
+	EXPECT_FALSE(gm_check_gpa_readable(self->gm, u - 1));
+	EXPECT_TRUE(gm_check_gpa_readable(self->gm, u));
+	EXPECT_TRUE(gm_check_gpa_readable(self->gm, 2 * u));
+	EXPECT_TRUE(gm_check_gpa_readable(self->gm, 3 * u - 1));
+	EXPECT_FALSE(gm_check_gpa_readable(self->gm, 3 * u));
+	EXPECT_FALSE(gm_check_gpa_readable(self->gm, 5 * u));
 	EXPECT_FALSE(gm_check_gpa_readable(self->gm, UINT64_MAX));
 }
 

@@ -34,7 +34,6 @@
 #include "guestmem_utils.h"
 
 #define NPAGES 16
-#define LAYOUT (NPAGES * SZ_4K)
 
 /*
  * The test layout, page by page: RW except page 4 (PROT_NONE), page 6
@@ -42,10 +41,8 @@
  * once the object exists (layout_punch()): the library maps a page of its
  * own when it makes its first object, and mmap() may put it in any gap.
  *
- * Its pages are @pg bytes: 4 KiB (LAYOUT) for the fixture "same", whose
- * variants name gpas in 4 KiB pages and skip on larger kernel pages; the
- * kernel's page (HLAYOUT) for the tests that need only a PROT_NONE page
- * and a hole, which mprotect() and munmap() make on any kernel.
+ * Its pages are @pg bytes, the kernel's page (HLAYOUT): mprotect() and
+ * munmap() make its PROT_NONE, read-only and unmapped pages on any kernel.
  */
 #define PG_NONE 4
 #define PG_RO 6
@@ -79,26 +76,26 @@ static bool layout_accessible(size_t page)
 }
 
 /* Put the pattern back into every accessible page (the read-only one too). */
-static void layout_reset(uint8_t *m)
+static void layout_reset(uint8_t *m, size_t pg)
 {
 	size_t p, i;
 
-	mprotect(m + PG_RO * SZ_4K, SZ_4K, PROT_READ | PROT_WRITE);
+	mprotect(m + PG_RO * pg, pg, PROT_READ | PROT_WRITE);
 	for (p = 0; p < NPAGES; p++)
-		for (i = 0; layout_accessible(p) && i < SZ_4K; i++)
-			m[p * SZ_4K + i] = (uint8_t)(p * 16 + i * 7);
-	mprotect(m + PG_RO * SZ_4K, SZ_4K, PROT_READ);
+		for (i = 0; layout_accessible(p) && i < pg; i++)
+			m[p * pg + i] = (uint8_t)(p * 16 + i * 7);
+	mprotect(m + PG_RO * pg, pg, PROT_READ);
 }
 
-static void layout_snapshot(const uint8_t *m, uint8_t *out)
+static void layout_snapshot(const uint8_t *m, uint8_t *out, size_t pg)
 {
 	size_t p;
 
 	for (p = 0; p < NPAGES; p++)
 		if (layout_accessible(p))
-			memcpy(out + p * SZ_4K, m + p * SZ_4K, SZ_4K);
+			memcpy(out + p * pg, m + p * pg, pg);
 		else
-			memset(out + p * SZ_4K, 0, SZ_4K);
+			memset(out + p * pg, 0, pg);
 }
 
 /* How one call ended: what it returned and what it recorded. */
@@ -170,215 +167,260 @@ enum call {
 	CMPXCHG, CMPXCHG_MISS, READ_RANGE, WRITE_RANGE, FILL_RANGE, READ_BAD_BUFFER,
 };
 
+/*
+ * A gpa or a length on the layout, written as on 4 KiB pages: @scaled grows
+ * with the layout's page (0x6000: page 6; 0x7800: page 7 and a half), @bytes
+ * does not (AT(0x6000, -0x10): the last 16 bytes of page 5).  With 4 KiB
+ * kernel pages it is @scaled + @bytes, the value the variant names.
+ */
+struct spot {
+	uint64_t scaled;
+	int64_t bytes;
+};
+
+#define AT(s, b)	{ .scaled = (s), .bytes = (b) }
+#define SCALED(s)	AT(s, 0)
+#define BYTES(b)	AT(0, b)
+
+static uint64_t spot_value(struct spot sp, size_t pg)
+{
+	return sp.scaled * (pg / SZ_4K) + sp.bytes;
+}
+
+#define BAD_GPN (1ULL << 52)    /* no gpn of any object: never scaled */
+#define BUF_PAGES 8             /* the caller's buffer, in layout pages */
+
 FIXTURE(same) {
 	struct gm_test_resources before;
 	uint8_t *mem;
 	struct gm *gm;
+	size_t pg;              /* the layout's page: the kernel's */
+	uint8_t *kbuf, *dbuf;   /* BUF_PAGES pages each */
+	uint8_t *kmem, *dmem;   /* HLAYOUT bytes each */
 };
 
 FIXTURE_VARIANT(same) {
 	enum call call;
-	uint64_t gpa;           /* gpa, or the range's offset into @gpns */
-	uint64_t len;
-	uint64_t gpns[3];       /* ranges: the gpn list */
+	struct spot gpa;        /* gpa, or the range's offset into @gpns (BYTES) */
+	struct spot len;        /* ranges: BYTES */
+	uint64_t gpns[3];       /* ranges: the gpn list, in layout pages (or BAD_GPN) */
 	int faults;             /* faults the direct attempt takes (then the kernel redoes it) */
 };
 
 /* Succeeding calls: they must stay out of the kernel altogether. */
 FIXTURE_VARIANT_ADD(same, read_from_rw_into_the_read_only_page) {
-	.call = READ_AT, .gpa = 0x5ff0, .len = 0x20,
+	.call = READ_AT, .gpa = AT(0x6000, -0x10), .len = BYTES(0x20),
 };
 FIXTURE_VARIANT_ADD(same, read_a_page_and_a_half) {
-	.call = READ_AT, .gpa = 0x7800, .len = 0x1800,
+	.call = READ_AT, .gpa = SCALED(0x7800), .len = SCALED(0x1800),
 };
 FIXTURE_VARIANT_ADD(same, read_plain_of_the_read_only_page) {
-	.call = READ_PLAIN, .gpa = 0x6008, .len = 8,
+	.call = READ_PLAIN, .gpa = AT(0x6000, 8), .len = BYTES(8),
 };
 FIXTURE_VARIANT_ADD(same, write_plain_of_4) {
-	.call = WRITE_PLAIN, .gpa = 0x5004, .len = 4,
+	.call = WRITE_PLAIN, .gpa = AT(0x5000, 4), .len = BYTES(4),
 };
 FIXTURE_VARIANT_ADD(same, compare_exchange_that_swaps) {
-	.call = CMPXCHG, .gpa = 0x3008, .len = 8,
+	.call = CMPXCHG, .gpa = AT(0x3000, 8), .len = BYTES(8),
 };
 FIXTURE_VARIANT_ADD(same, compare_exchange_that_misses) {
-	.call = CMPXCHG_MISS, .gpa = 0x3010, .len = 4,
+	.call = CMPXCHG_MISS, .gpa = AT(0x3000, 0x10), .len = BYTES(4),
 };
 FIXTURE_VARIANT_ADD(same, read_range_over_three_pages) {
-	.call = READ_RANGE, .gpa = 0x10, .len = 0x2000, .gpns = { 9, 0, 3 },
+	.call = READ_RANGE, .gpa = BYTES(0x10), .len = BYTES(0x2000), .gpns = { 9, 0, 3 },
 };
 
 /* A fault on the way: one recovered fault, then the kernel's answer. */
 FIXTURE_VARIANT_ADD(same, read_into_prot_none) {
-	.call = READ_AT, .gpa = 0x3ff8, .len = 16, .faults = 1,
+	.call = READ_AT, .gpa = AT(0x4000, -8), .len = BYTES(16), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, read_of_prot_none) {
-	.call = READ_AT, .gpa = 0x4000, .len = 1, .faults = 1,
+	.call = READ_AT, .gpa = SCALED(0x4000), .len = BYTES(1), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, long_read_into_prot_none) {
-	.call = READ_AT, .gpa = 0x1000, .len = 0x5000, .faults = 1,
+	.call = READ_AT, .gpa = SCALED(0x1000), .len = SCALED(0x5000), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, read_into_an_unmapped_page) {
-	.call = READ_AT, .gpa = 0x9ffc, .len = 8, .faults = 1,
+	.call = READ_AT, .gpa = AT(0xa000, -4), .len = BYTES(8), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, write_into_prot_none) {
-	.call = WRITE_AT, .gpa = 0x3ff8, .len = 16, .faults = 1,
+	.call = WRITE_AT, .gpa = AT(0x4000, -8), .len = BYTES(16), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, long_write_into_prot_none) {
-	.call = WRITE_AT, .gpa = 0x800, .len = 0x6000, .faults = 1,
+	.call = WRITE_AT, .gpa = SCALED(0x800), .len = SCALED(0x6000), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, write_into_the_read_only_page) {
-	.call = WRITE_AT, .gpa = 0x5ff8, .len = 16, .faults = 1,
+	.call = WRITE_AT, .gpa = AT(0x6000, -8), .len = BYTES(16), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, write_of_one_read_only_byte) {
-	.call = WRITE_AT, .gpa = 0x6123, .len = 1, .faults = 1,
+	.call = WRITE_AT, .gpa = AT(0x6000, 0x123), .len = BYTES(1), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, fill_into_the_read_only_page) {
-	.call = FILL_AT, .gpa = 0x5000, .len = 0x1100, .faults = 1,
+	.call = FILL_AT, .gpa = SCALED(0x5000), .len = AT(0x1000, 0x100), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, fill_into_an_unmapped_page) {
-	.call = FILL_AT, .gpa = 0x9000, .len = 0x4000, .faults = 1,
+	.call = FILL_AT, .gpa = SCALED(0x9000), .len = SCALED(0x4000), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, atomic_read_into_prot_none) {
-	.call = READ_ATOMIC, .gpa = 0x3fff, .len = 2, .faults = 1,
+	.call = READ_ATOMIC, .gpa = AT(0x4000, -1), .len = BYTES(2), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, atomic_write_into_read_only) {
-	.call = WRITE_ATOMIC, .gpa = 0x5fe0, .len = 0x40, .faults = 1,
+	.call = WRITE_ATOMIC, .gpa = AT(0x6000, -0x20), .len = BYTES(0x40), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, read_plain_8_of_prot_none) {
-	.call = READ_PLAIN, .gpa = 0x4000, .len = 8, .faults = 1,
+	.call = READ_PLAIN, .gpa = SCALED(0x4000), .len = BYTES(8), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, read_plain_4_unaligned_across) {
-	.call = READ_PLAIN, .gpa = 0x3ffe, .len = 4, .faults = 1,
+	.call = READ_PLAIN, .gpa = AT(0x4000, -2), .len = BYTES(4), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, read_plain_16_into_prot_none) {
-	.call = READ_PLAIN, .gpa = 0x3ff8, .len = 16, .faults = 1,
+	.call = READ_PLAIN, .gpa = AT(0x4000, -8), .len = BYTES(16), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, write_plain_8_of_read_only) {
-	.call = WRITE_PLAIN, .gpa = 0x6000, .len = 8, .faults = 1,
+	.call = WRITE_PLAIN, .gpa = SCALED(0x6000), .len = BYTES(8), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, write_plain_2_of_unmapped) {
-	.call = WRITE_PLAIN, .gpa = 0xa002, .len = 2, .faults = 1,
+	.call = WRITE_PLAIN, .gpa = AT(0xa000, 2), .len = BYTES(2), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, write_plain_1_of_prot_none) {
-	.call = WRITE_PLAIN, .gpa = 0x4fff, .len = 1, .faults = 1,
+	.call = WRITE_PLAIN, .gpa = AT(0x5000, -1), .len = BYTES(1), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, compare_exchange_8_on_read_only) {
-	.call = CMPXCHG, .gpa = 0x6000, .len = 8, .faults = 1,
+	.call = CMPXCHG, .gpa = SCALED(0x6000), .len = BYTES(8), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, compare_exchange_miss_on_read_only) {
-	.call = CMPXCHG_MISS, .gpa = 0x6010, .len = 8, .faults = 1,
+	.call = CMPXCHG_MISS, .gpa = AT(0x6000, 0x10), .len = BYTES(8), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, compare_exchange_4_on_prot_none) {
-	.call = CMPXCHG, .gpa = 0x4004, .len = 4, .faults = 1,
+	.call = CMPXCHG, .gpa = AT(0x4000, 4), .len = BYTES(4), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, compare_exchange_1_on_unmapped) {
-	.call = CMPXCHG, .gpa = 0xa001, .len = 1, .faults = 1,
+	.call = CMPXCHG, .gpa = AT(0xa000, 1), .len = BYTES(1), .faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, read_range_with_a_prot_none_page) {
-	.call = READ_RANGE, .gpa = 0x10, .len = 0x2000, .gpns = { 0, 4, 1 }, .faults = 1,
+	.call = READ_RANGE, .gpa = BYTES(0x10), .len = BYTES(0x2000), .gpns = { 0, 4, 1 },
+	.faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, write_range_into_read_only) {
-	.call = WRITE_RANGE, .gpa = 0x800, .len = 0x1000, .gpns = { 5, 6 }, .faults = 1,
+	.call = WRITE_RANGE, .gpa = BYTES(0x800), .len = BYTES(0x1000), .gpns = { 5, 6 },
+	.faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, fill_range_onto_an_unmapped_page) {
-	.call = FILL_RANGE, .gpa = 0, .len = 0x3000, .gpns = { 9, 10, 11 }, .faults = 1,
+	.call = FILL_RANGE, .gpa = BYTES(0), .len = BYTES(0x3000), .gpns = { 9, 10, 11 },
+	.faults = 1,
 };
 FIXTURE_VARIANT_ADD(same, a_bad_caller_buffer) {
-	.call = READ_BAD_BUFFER, .gpa = 0x100, .len = 16, .faults = 1,
+	.call = READ_BAD_BUFFER, .gpa = BYTES(0x100), .len = BYTES(16), .faults = 1,
 };
 
 /* Refused before any access: no fault, straight to the kernel. */
 FIXTURE_VARIANT_ADD(same, read_beyond_the_end) {
-	.call = READ_AT, .gpa = LAYOUT - 8, .len = 16,
+	.call = READ_AT, .gpa = AT(NPAGES * SZ_4K, -8), .len = BYTES(16),
 };
 FIXTURE_VARIANT_ADD(same, write_plain_beyond_the_end) {
-	.call = WRITE_PLAIN, .gpa = LAYOUT, .len = 8,
+	.call = WRITE_PLAIN, .gpa = SCALED(NPAGES * SZ_4K), .len = BYTES(8),
 };
 FIXTURE_VARIANT_ADD(same, compare_exchange_misaligned) {
-	.call = CMPXCHG, .gpa = 0x3004, .len = 8,
+	.call = CMPXCHG, .gpa = AT(0x3000, 4), .len = BYTES(8),
 };
 FIXTURE_VARIANT_ADD(same, read_range_of_an_invalid_gpn) {
-	.call = READ_RANGE, .gpa = 0, .len = 0x1800, .gpns = { 2, 1ULL << 52 },
+	.call = READ_RANGE, .gpa = BYTES(0), .len = BYTES(0x1800), .gpns = { 2, BAD_GPN },
 };
 FIXTURE_VARIANT_ADD(same, write_range_beyond_the_end) {
-	.call = WRITE_RANGE, .gpa = 0, .len = 0x1800, .gpns = { 2, NPAGES },
+	.call = WRITE_RANGE, .gpa = BYTES(0), .len = BYTES(0x1800), .gpns = { 2, NPAGES },
 };
 
 FIXTURE_SETUP(same)
 {
 	gm_require_module();
 	self->before = gm_test_snapshot();
-	gm_require_4k_pages();
-	self->mem = layout_map(SZ_4K);
+	self->pg = HPAGE;
+	self->kbuf = malloc(BUF_PAGES * self->pg);
+	self->dbuf = malloc(BUF_PAGES * self->pg);
+	self->kmem = malloc(HLAYOUT);
+	self->dmem = malloc(HLAYOUT);
+	ASSERT_TRUE(self->kbuf && self->dbuf && self->kmem && self->dmem);
+	self->mem = layout_map(self->pg);
 	ASSERT_NE(NULL, self->mem);
-	test_gm_ok(gm_new("direct", self->mem, LAYOUT, &self->gm));
-	ASSERT_EQ(0, layout_punch(self->mem, SZ_4K));
+	test_gm_ok(gm_new("direct", self->mem, HLAYOUT, &self->gm));
+	ASSERT_EQ(0, layout_punch(self->mem, self->pg));
 }
 
 FIXTURE_TEARDOWN(same)
 {
 	gm_release(self->gm);
 	if (self->mem)
-		munmap(self->mem, LAYOUT);
+		munmap(self->mem, HLAYOUT);
+	free(self->kbuf);
+	free(self->dbuf);
+	free(self->kmem);
+	free(self->dmem);
 	gm_test_expect_no_leaks(self->before);
 }
 
-/* Run the variant's call once, with the buffer and memory reset. */
-static int same_run(struct gm *gm, uint8_t *mem, const FIXTURE_VARIANT(same) *v, uint8_t *buf,
-		    size_t buf_len)
+/*
+ * Run the variant's call once on the layout of @pg pages, with the buffer
+ * and memory reset.  A range's gpns name layout pages: each is the first gpn
+ * of its page.
+ */
+static int same_run(struct gm *gm, uint8_t *mem, size_t pg, const FIXTURE_VARIANT(same) *v,
+		    uint8_t *buf, size_t buf_len)
 {
-	size_t count = v->gpns[2] ? 3 : v->gpns[1] ? 2 : 1;
+	size_t i, count = v->gpns[2] ? 3 : v->gpns[1] ? 2 : 1;
+	uint64_t gpa = spot_value(v->gpa, pg), len = spot_value(v->len, pg);
+	uint64_t cur, newv = 0x5555555555555555ULL, gpns[3];
 	struct gm_paged_range r;
-	uint64_t cur, newv = 0x5555555555555555ULL;
 
-	layout_reset(mem);
+	for (i = 0; i < 3; i++)
+		gpns[i] = v->gpns[i] == BAD_GPN ? BAD_GPN : v->gpns[i] * (pg / SZ_4K);
+	layout_reset(mem, pg);
 	gm_test_fill_pattern(buf, buf_len);
 	if (v->call >= READ_RANGE && v->call <= FILL_RANGE &&
-	    gm_paged_range_init(&r, v->gpa, v->len, v->gpns, count))
+	    gm_paged_range_init(&r, gpa, len, gpns, count))
 		return -1000;
 	/* The value at @gpa in the pattern, for a compare-exchange that matches. */
 	cur = 0;
-	if (v->call == CMPXCHG && (v->gpa / SZ_4K) < NPAGES && layout_accessible(v->gpa / SZ_4K))
-		memcpy(&cur, mem + v->gpa, v->len);
+	if (v->call == CMPXCHG && (gpa / pg) < NPAGES && layout_accessible(gpa / pg))
+		memcpy(&cur, mem + gpa, len);
 	if (v->call == CMPXCHG_MISS)
 		cur = 0x77;
 	switch (v->call) {
 	case READ_AT:
-		return gm_read_at(gm, v->gpa, buf, v->len);
+		return gm_read_at(gm, gpa, buf, len);
 	case WRITE_AT:
-		return gm_write_at(gm, v->gpa, buf, v->len);
+		return gm_write_at(gm, gpa, buf, len);
 	case FILL_AT:
-		return gm_fill_at(gm, v->gpa, 0xc3, v->len);
+		return gm_fill_at(gm, gpa, 0xc3, len);
 	case READ_ATOMIC:
-		return gm_read_to_atomic(gm, v->gpa, (_Atomic uint8_t *)buf, v->len);
+		return gm_read_to_atomic(gm, gpa, (_Atomic uint8_t *)buf, len);
 	case WRITE_ATOMIC:
-		return gm_write_from_atomic(gm, v->gpa, (_Atomic uint8_t *)buf, v->len);
+		return gm_write_from_atomic(gm, gpa, (_Atomic uint8_t *)buf, len);
 	case READ_PLAIN:
-		return gm_read_plain(gm, v->gpa, buf, v->len);
+		return gm_read_plain(gm, gpa, buf, len);
 	case WRITE_PLAIN:
-		return gm_write_plain(gm, v->gpa, buf, v->len);
+		return gm_write_plain(gm, gpa, buf, len);
 	case CMPXCHG:
 	case CMPXCHG_MISS: {
-		int ret = gm_compare_exchange(gm, v->gpa, &cur, &newv, v->len);
+		int ret = gm_compare_exchange(gm, gpa, &cur, &newv, len);
 
 		memcpy(buf, &cur, 8);   /* what it reported back */
 		return ret;
 	}
 	case READ_RANGE:
-		return gm_read_range(gm, &r, buf, v->len);
+		return gm_read_range(gm, &r, buf, len);
 	case WRITE_RANGE:
-		return gm_write_range(gm, &r, buf, v->len);
+		return gm_write_range(gm, &r, buf, len);
 	case FILL_RANGE:
 		return gm_fill_range(gm, &r, 0x3c);
 	case READ_BAD_BUFFER:
-		return gm_read_at(gm, v->gpa, (void *)8, v->len);
+		return gm_read_at(gm, gpa, (void *)8, len);
 	}
 	return -1000;
 }
 
 TEST_F(same, direct_and_kernel_paths_end_alike)
 {
-	static uint8_t kbuf[0x8000], dbuf[0x8000], kmem[LAYOUT], dmem[LAYOUT];
+	const size_t buf_len = BUF_PAGES * self->pg;
 	uint64_t r0 = 0, w0 = 0, r1 = 0, w1 = 0;
 	struct outcome k, d;
 	uint64_t faults;
@@ -386,20 +428,20 @@ TEST_F(same, direct_and_kernel_paths_end_alike)
 
 	/* The kernel path: the reference. */
 	EXPECT_TRUE(gm_set_direct(false));
-	outcome_take(&k, same_run(self->gm, self->mem, variant, kbuf, sizeof(kbuf)));
-	layout_snapshot(self->mem, kmem);
+	outcome_take(&k, same_run(self->gm, self->mem, self->pg, variant, self->kbuf, buf_len));
+	layout_snapshot(self->mem, self->kmem, self->pg);
 	EXPECT_FALSE(gm_set_direct(true));
 
 	counted = counters(self->gm, &r0, &w0);
 	faults = gm_direct_faults();
-	outcome_take(&d, same_run(self->gm, self->mem, variant, dbuf, sizeof(dbuf)));
-	layout_snapshot(self->mem, dmem);
+	outcome_take(&d, same_run(self->gm, self->mem, self->pg, variant, self->dbuf, buf_len));
+	layout_snapshot(self->mem, self->dmem, self->pg);
 	faults = gm_direct_faults() - faults;
 
 	TH_LOG("%s", k.ret < 0 ? k.message : "success");
 	EXPECT_SAME_OUTCOME(&k, &d);
-	EXPECT_EQ(0, memcmp(kmem, dmem, LAYOUT)) TH_LOG("guest memory differs");
-	EXPECT_EQ(0, memcmp(kbuf, dbuf, sizeof(kbuf))) TH_LOG("the caller's buffer differs");
+	EXPECT_EQ(0, memcmp(self->kmem, self->dmem, HLAYOUT)) TH_LOG("guest memory differs");
+	EXPECT_EQ(0, memcmp(self->kbuf, self->dbuf, buf_len)) TH_LOG("the caller's buffer differs");
 	EXPECT_EQ(variant->faults, faults);
 	/* A call that went direct left no trace in the kernel; a redone one, one. */
 	if (counted && counters(self->gm, &r1, &w1)) {

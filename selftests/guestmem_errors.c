@@ -185,7 +185,6 @@ FIXTURE_SETUP(access)
 {
 	gm_require_module();
 	self->before = gm_test_snapshot();
-	gm_require_4k_pages();
 	self->base = gm_test_standard_layout();
 	ASSERT_NE(NULL, self->base);
 	test_gm_ok(gm_new("test", self->base, SZ_4M, &self->gm));

@@ -450,8 +450,10 @@ TEST_F(lock, rmmod_is_refused_while_an_object_exists)
 
 /*
  * Errors, on the seed's FaultingMapping: page 0 and 3 fail, page 1 is
- * read/write, page 2 read-only (a write lock fails on it).  Every failure
- * names the failing page, and whatever was pinned before it is unpinned.
+ * read/write, page 2 read-only (a write lock fails on it).  Its pages are
+ * kernel pages: page p is gpn p * SUBPAGES on (gpn p with 4 KiB pages).
+ * Every failure names the failing page, and whatever was pinned before it
+ * is unpinned.
  */
 FIXTURE(faults) {
 	struct gm_test_resources before;
@@ -464,11 +466,10 @@ FIXTURE_SETUP(faults)
 {
 	gm_require_module();
 	self->before = gm_test_snapshot();
-	gm_require_4k_pages();
 	self->base = gm_test_faulting_layout();
 	ASSERT_NE(NULL, self->base);
-	memset((char *)self->base + SZ_4K, 1, SZ_4K);
-	test_gm_ok(gm_new("x", self->base, 4 * SZ_4K, &self->gm));
+	memset((char *)self->base + HPAGE, 1, HPAGE);
+	test_gm_ok(gm_new("x", self->base, 4 * HPAGE, &self->gm));
 	self->pinned = gm_test_vmpin_pages();
 }
 
@@ -476,14 +477,14 @@ FIXTURE_TEARDOWN(faults)
 {
 	gm_release(self->gm);
 	if (self->base)
-		munmap(self->base, 4 * SZ_4K);
+		munmap(self->base, 4 * HPAGE);
 	EXPECT_EQ(self->pinned, gm_test_vmpin_pages()) TH_LOG("pins left behind");
 	gm_test_expect_no_leaks(self->before);
 }
 
 #define expect_lock_fails(_errno, _kind, _msg, ...)                           \
 	do {                                                                  \
-		static const uint64_t __g[] = { __VA_ARGS__ };                \
+		const uint64_t __g[] = { __VA_ARGS__ };                       \
 		struct gm_locked_pages *__lp = (void *)1;                     \
 		test_gm_err(_errno, _kind, _msg,                              \
 			    gm_lock_gpns(self->gm, false, __g, ARRAY_SIZE(__g), &__lp)); \
@@ -492,45 +493,60 @@ FIXTURE_TEARDOWN(faults)
 		EXPECT_EQ(0, object_lock_count(self->gm));                    \
 	} while (0)
 
+/* The message of a lock of the faults memory that fails at @gpa. */
+static const char *lock_error_at(char *msg, size_t size, uint64_t gpa)
+{
+	snprintf(msg, size, "guest memory 'x': lock error: failed to access memory at 0x%" PRIx64,
+		 gpa);
+	return msg;
+}
+
 TEST_F(faults, beyond_the_memory)
 {
+	const uint64_t s = SUBPAGES;
+	char msg[128];
+
 	expect_lock_fails(ERANGE, GM_ERROR_OUT_OF_RANGE,
-			  "guest memory 'x': lock error: failed to access memory at 0x5000", 1, 5);
+			  lock_error_at(msg, sizeof(msg), 5 * HPAGE), s, 5 * s);
 	EXPECT_STREQ("no memory at address", gm_last_error()->cause);
 }
 
 TEST_F(faults, a_read_only_page)
 {
+	const uint64_t s = SUBPAGES;
+	char msg[128];
+
 	expect_lock_fails(EFAULT, GM_ERROR_OTHER,
-			  "guest memory 'x': lock error: failed to access memory at 0x2000", 1, 2);
+			  lock_error_at(msg, sizeof(msg), 2 * HPAGE), s, 2 * s);
 	EXPECT_STREQ("the specified page is not mapped", gm_last_error()->cause);
 }
 
 TEST_F(faults, an_inaccessible_page)
 {
-	expect_lock_fails(EFAULT, GM_ERROR_OTHER,
-			  "guest memory 'x': lock error: failed to access memory at 0x0", 0);
-	expect_lock_fails(EFAULT, GM_ERROR_OTHER,
-			  "guest memory 'x': lock error: failed to access memory at 0x3000",
-			  1, 1, 3, 1);
+	const uint64_t s = SUBPAGES;
+	char msg[128];
+
+	expect_lock_fails(EFAULT, GM_ERROR_OTHER, lock_error_at(msg, sizeof(msg), 0), 0);
+	expect_lock_fails(EFAULT, GM_ERROR_OTHER, lock_error_at(msg, sizeof(msg), 3 * HPAGE),
+			  s, s, 3 * s, s);
 }
 
 TEST_F(faults, an_invalid_gpn)
 {
 	expect_lock_fails(ERANGE, GM_ERROR_OUT_OF_RANGE,
 			  "guest memory 'x': lock error: failed to access memory",
-			  1, 0x10000000000000ULL);
+			  SUBPAGES, 0x10000000000000ULL);
 	EXPECT_STREQ("invalid guest page number 0x10000000000000", gm_last_error()->cause);
 }
 
 TEST_F(faults, the_good_page_alone_locks)
 {
-	static const uint64_t gpn = 1;
+	const uint64_t gpn = SUBPAGES;
 	struct gm_locked_pages *lp;
 
 	test_gm_ok(gm_lock_gpns(self->gm, false, &gpn, 1, &lp));
 	EXPECT_EQ(self->pinned + 1, gm_test_vmpin_pages());
-	EXPECT_EQ((char *)self->base + SZ_4K, gm_locked_pages_page(lp, 0));
+	EXPECT_EQ((char *)self->base + HPAGE, gm_locked_pages_page(lp, 0));
 	gm_locked_pages_release(lp);
 }
 
@@ -540,42 +556,46 @@ TEST_F(faults, the_good_page_alone_locks)
  */
 TEST_F(faults, a_read_only_page_locks_read_only)
 {
-	static const uint64_t gpns[] = { 1, 2 }, bad[] = { 2, 3 };
+	const uint64_t s = SUBPAGES, gpns[] = { s, 2 * s }, bad[] = { 2 * s, 3 * s };
 	struct gm_locked_pages *lp = (void *)1;
+	char msg[128];
 
 	test_gm_ok(gm_lock_gpns_read_only(self->gm, false, gpns, 2, &lp));
 	EXPECT_EQ(self->pinned + 2, gm_test_vmpin_pages());
-	EXPECT_EQ((char *)self->base + 2 * SZ_4K, gm_locked_pages_page(lp, 1));
+	EXPECT_EQ((char *)self->base + 2 * HPAGE, gm_locked_pages_page(lp, 1));
 	EXPECT_EQ(1, object_lock_count(self->gm));
 	gm_locked_pages_release(lp);
 	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
 
 	lp = (void *)1;
-	test_gm_err(EFAULT, GM_ERROR_OTHER,
-		    "guest memory 'x': lock error: failed to access memory at 0x3000",
+	test_gm_err(EFAULT, GM_ERROR_OTHER, lock_error_at(msg, sizeof(msg), 3 * HPAGE),
 		    gm_lock_gpns_read_only(self->gm, true, bad, 2, &lp));
 	EXPECT_EQ(NULL, lp);
 	EXPECT_EQ(self->pinned, gm_test_vmpin_pages());
 	EXPECT_EQ(0, object_lock_count(self->gm));
 }
 
+/*
+ * The last gpn of page 1 and the first of page 2 (gpns 1 and 2 with 4 KiB
+ * pages): consecutive, so one segment across the two kernel pages.
+ */
 TEST_F(faults, a_read_only_range_locks_read_only)
 {
-	static const uint64_t gpns[] = { 1, 2 };
+	const uint64_t s = SUBPAGES, gpns[] = { 2 * s - 1, 2 * s };
 	struct gm_locked_range *lr = (void *)1;
 	struct gm_paged_range r;
 	struct gm_segment seg;
+	char msg[128];
 
 	ASSERT_EQ(0, gm_paged_range_init(&r, 0, 2 * SZ_4K, gpns, 2));
-	test_gm_err(EFAULT, GM_ERROR_OTHER,
-		    "guest memory 'x': lock error: failed to access memory at 0x2000",
+	test_gm_err(EFAULT, GM_ERROR_OTHER, lock_error_at(msg, sizeof(msg), 2 * HPAGE),
 		    gm_lock_range(self->gm, &r, &lr));
 	EXPECT_EQ(NULL, lr);
 	test_gm_ok(gm_lock_range_read_only(self->gm, &r, &lr));
 	EXPECT_EQ(self->pinned + 2, gm_test_vmpin_pages());
 	ASSERT_EQ(1, gm_locked_range_count(lr));
 	ASSERT_EQ(0, gm_locked_range_segment(lr, 0, &seg));
-	EXPECT_EQ((char *)self->base + SZ_4K, seg.va);
+	EXPECT_EQ((char *)self->base + 2 * HPAGE - SZ_4K, seg.va);
 	EXPECT_EQ(2 * SZ_4K, seg.len);
 	gm_locked_range_release(lr);
 }

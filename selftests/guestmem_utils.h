@@ -80,21 +80,6 @@
 		close(__fd);                                                  \
 	} while (0)
 
-/*
- * Skip a test whose layout is made of 4 KiB pages (a PROT_NONE or read-only
- * 4 KiB page next to a writable one, the seed's test mappings): mprotect()
- * cannot make it with larger kernel pages (arm64 with 64 KiB pages), where
- * guestmem_subpage.c tests what differs.
- */
-#define gm_require_4k_pages()                                                 \
-	do {                                                                  \
-		if (HPAGE != PAGE)                                            \
-			SKIP(_exit(GM_SKIP_EXIT),                              \
-			     "the test's memory layout is made of "          \
-			     "4 KiB pages; this kernel's are %lu KiB",         \
-			     (unsigned long)(HPAGE / 1024));                  \
-	} while (0)
-
 /* Layer 2: the call succeeds (0, or any non-negative value). */
 #define test_gm_ok(expr)                                                      \
 	do {                                                                  \
@@ -135,17 +120,27 @@ struct gm_test_chunk {
 /*
  * Reserve @len bytes PROT_NONE and open up the chunks: the C counterpart of
  * sparse_mmap's SparseMapping::new + alloc (RW) + map_zero (read only).
+ * mprotect() works in kernel pages (HPAGE): a chunk must start on one and
+ * end on one or at @len.  One that would not (a 4 KiB layout on 64 KiB
+ * pages) fails the reservation (NULL, errno EINVAL) instead of silently
+ * growing over its neighbour.
  */
 static inline void *gm_test_reserve(size_t len, const struct gm_test_chunk *chunks,
 				    size_t count)
 {
 	void *base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 			  -1, 0);
-	size_t i;
+	size_t i, end;
 
 	if (base == MAP_FAILED)
 		return NULL;
 	for (i = 0; i < count; i++) {
+		end = chunks[i].off + chunks[i].len;
+		if (chunks[i].off % HPAGE || (end % HPAGE && end != len)) {
+			munmap(base, len);
+			errno = EINVAL;
+			return NULL;
+		}
 		if (mprotect((char *)base + chunks[i].off, chunks[i].len, chunks[i].prot)) {
 			munmap(base, len);
 			return NULL;
@@ -155,32 +150,36 @@ static inline void *gm_test_reserve(size_t len, const struct gm_test_chunk *chun
 }
 
 /*
- * The seed's create_test_mapping():
- *   RAM [0,1M), hole [1M,2M), RAM [2M,3M), hole [3M,3M+4K), RAM [3M+4K,4M)
+ * The seed's create_test_mapping(), its one-page hole one kernel page long:
+ *   RAM [0,1M), hole [1M,2M), RAM [2M,3M), hole [3M,3M+HPAGE), RAM [3M+HPAGE,4M)
+ * (the seed's hole [3M,3M+4K) with 4 KiB pages; mprotect() cannot make a
+ * smaller one).
  */
 static inline void *gm_test_standard_layout(void)
 {
-	static const struct gm_test_chunk ram[] = {
+	const struct gm_test_chunk ram[] = {
 		{ 0, SZ_1M, PROT_READ | PROT_WRITE },
 		{ 2 * SZ_1M, SZ_1M, PROT_READ | PROT_WRITE },
-		{ 3 * SZ_1M + SZ_4K, SZ_1M - SZ_4K, PROT_READ | PROT_WRITE },
+		{ 3 * SZ_1M + HPAGE, SZ_1M - HPAGE, PROT_READ | PROT_WRITE },
 	};
 
 	return gm_test_reserve(SZ_4M, ram, 3);
 }
 
 /*
- * The seed's FaultingMapping after its page_fault handler has run: page 0
- * and 3 fail, page 1 is read/write, page 2 is a read-only zero page.
+ * The seed's FaultingMapping after its page_fault handler has run, in
+ * kernel pages (the seed's are 4 KiB; mprotect() makes no smaller ones):
+ * page 0 and 3 fail, page 1 is read/write, page 2 is a read-only zero page.
+ * 4 * HPAGE bytes; page p holds gpns [p * SUBPAGES, (p + 1) * SUBPAGES).
  */
 static inline void *gm_test_faulting_layout(void)
 {
-	static const struct gm_test_chunk pages[] = {
-		{ 1 * SZ_4K, SZ_4K, PROT_READ | PROT_WRITE },
-		{ 2 * SZ_4K, SZ_4K, PROT_READ },
+	const struct gm_test_chunk pages[] = {
+		{ 1 * HPAGE, HPAGE, PROT_READ | PROT_WRITE },
+		{ 2 * HPAGE, HPAGE, PROT_READ },
 	};
 
-	return gm_test_reserve(4 * SZ_4K, pages, 2);
+	return gm_test_reserve(4 * HPAGE, pages, 2);
 }
 
 /* What a leak would show up as: open fds and mappings of this process. */
