@@ -57,20 +57,24 @@ static int fail(const char *what, int ret)
 	return 1;
 }
 
-/* Physical address of @va (root reads PFNs from /proc/self/pagemap); 0 if unknown. */
+/*
+ * Physical address of @va (root reads PFNs from /proc/self/pagemap, one
+ * entry per kernel page: 4 KiB, or 64 KiB on some arm64 kernels); 0 if
+ * unknown.
+ */
 static uint64_t phys_of(const void *va)
 {
-	uint64_t entry = 0;
+	uint64_t entry = 0, kpage = (uint64_t)sysconf(_SC_PAGESIZE);
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return 0;
-	if (pread(fd, &entry, 8, (uintptr_t)va / PAGE * 8) != 8)
+	if (pread(fd, &entry, 8, (uintptr_t)va / kpage * 8) != 8)
 		entry = 0;
 	close(fd);
 	if (!(entry >> 63) || !(entry & ((1ULL << 55) - 1)))
 		return 0;
-	return (entry & ((1ULL << 55) - 1)) * PAGE + (uintptr_t)va % PAGE;
+	return (entry & ((1ULL << 55) - 1)) * kpage + (uintptr_t)va % kpage;
 }
 
 /* The test VM's IOMMU: emulated VT-d on x86, the virt board's SMMUv3 on arm64. */
@@ -96,6 +100,7 @@ static const char *iommu_mode(void)
 	return "IOMMU in passthrough: IOVAs are physical addresses";
 }
 
+/* VmPin in kernel pages: a lock pins the kernel pages that hold its gpns. */
 static long vmpin_pages(void)
 {
 	char line[128];
@@ -108,7 +113,7 @@ static long vmpin_pages(void)
 		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
 			break;
 	fclose(f);
-	return kb < 0 ? -1 : kb / 4;
+	return kb < 0 ? -1 : kb / (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 int main(void)
@@ -179,7 +184,8 @@ int main(void)
 		rc = fail("gm_iova_gpns", ret);
 		goto out_unlock;
 	}
-	say("    VmPin: %ld pages pinned in this process\n", vmpin_pages());
+	say("    VmPin: %ld kernel pages (%ld KiB each) pinned in this process\n",
+	    vmpin_pages(), sysconf(_SC_PAGESIZE) / 1024);
 	say("    %-8s %-18s %-12s %-12s\n", "GPA", "VA", "IOVA", "physical");
 	for (i = 0; i < 3; i++) {
 		void *va = gm_locked_pages_page(lp, i);
@@ -266,7 +272,7 @@ int main(void)
 	STEP("unlock and close");
 	gm_locked_pages_release(lp);
 	lp = NULL;
-	say("    VmPin: %ld pages pinned\n", vmpin_pages());
+	say("    VmPin: %ld kernel pages pinned\n", vmpin_pages());
 	rc = 0;
 
 out_unlock:

@@ -87,8 +87,8 @@ enum guestmem_nl_kind {
  * @GUESTMEM_A_REGION_COUNT: u32, region slots (holes included)
  * @GUESTMEM_A_REGION_SIZE: u64, bytes per region slot
  * @GUESTMEM_A_LOCK_COUNT: u32, locks made through this object
- * @GUESTMEM_A_LOCKED_PAGES: u64, pages in those locks
- * @GUESTMEM_A_PINNED_PAGES: u64, user pages those locks pin (and charge)
+ * @GUESTMEM_A_LOCKED_PAGES: u64, entries (4 KiB gpns) in those locks
+ * @GUESTMEM_A_PINNED_PAGES: u64, kernel pages those locks pin (and charge)
  * @GUESTMEM_A_DMA_MAPPED: u64, base objects: bytes DMA-mapped for the
  *	attached device
  * @GUESTMEM_A_DEVICE: string, the attached device (PCI name), if any
