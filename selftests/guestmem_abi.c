@@ -162,8 +162,8 @@ static void valid_args_init(struct valid_args *v, uint8_t *mem)
 		.current_val = 0x5a5a5a5a5a5a5a5aULL,
 		.new_val = 0x5a5a5a5a5a5a5a5aULL,
 	};
-	v->gpns[0] = MEM_GPN(0);
-	v->gpns[1] = MEM_GPN(3);
+	v->gpns[0] = KGPN(0);
+	v->gpns[1] = KGPN(3);
 	v->probe = (struct guestmem_probe_gpns){
 		.size = sizeof(v->probe),
 		.gpns_uptr = (uintptr_t)v->gpns, .gpn_count = 2,

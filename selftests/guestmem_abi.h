@@ -13,11 +13,10 @@
  * The layout's unit is the kernel page (HPAGE): mprotect() cannot make a
  * 4 KiB PROT_NONE or read-only page with larger ones.  Page i of the
  * fixture is guest addresses [i * HPAGE, (i + 1) * HPAGE), its first gpn
- * MEM_GPN(i); with 4 KiB kernel pages both are the 4 KiB page i.
+ * KGPN(i); with 4 KiB kernel pages both are the 4 KiB page i.
  */
 #define MEM_PAGES 4
 #define MEM_LEN (MEM_PAGES * HPAGE)
-#define MEM_GPN(i) ((uint64_t)(i) * SUBPAGES)
 
 /*
  * Fixture: /dev/guestmem, and a user-backed object "abi" over 4 kernel

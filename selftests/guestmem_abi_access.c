@@ -136,7 +136,7 @@ TEST_F(abi, compare_exchange_rules)
 
 TEST_F(abi, probe_gpns_reports_index_and_gpn)
 {
-	uint64_t gpns[4] = { MEM_GPN(0), MEM_GPN(2), MEM_GPN(1), MEM_GPN(3) };
+	uint64_t gpns[4] = { KGPN(0), KGPN(2), KGPN(1), KGPN(3) };
 	struct guestmem_probe_gpns p = {
 		.size = sizeof(p), .gpns_uptr = (uintptr_t)gpns, .gpn_count = 2,
 	};
@@ -147,7 +147,7 @@ TEST_F(abi, probe_gpns_reports_index_and_gpn)
 	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA |
 		  GUESTMEM_FAULT_HAS_INDEX, p.out_fault.flags);
 	EXPECT_EQ(2, p.out_fault.index);
-	EXPECT_EQ(MEM_GPN(1), p.out_fault.gpn);
+	EXPECT_EQ(KGPN(1), p.out_fault.gpn);
 	EXPECT_EQ(HPAGE, p.out_fault.gpa);
 	gpns[2] = 1ULL << 52;
 	test_err(ERANGE, self->obj, GUESTMEM_PROBE_GPNS, &p);
@@ -156,7 +156,7 @@ TEST_F(abi, probe_gpns_reports_index_and_gpn)
 	EXPECT_EQ(GUESTMEM_CAUSE_INVALID_GPN, p.out_fault.cause);
 	EXPECT_EQ(GUESTMEM_KIND_OUT_OF_RANGE, p.out_fault.kind);
 	EXPECT_EQ(1ULL << 52, p.out_fault.gpn);
-	gpns[2] = MEM_GPN(MEM_PAGES);
+	gpns[2] = KGPN(MEM_PAGES);
 	test_err(ERANGE, self->obj, GUESTMEM_PROBE_GPNS, &p);
 	EXPECT_EQ(GUESTMEM_CAUSE_NO_MEMORY, p.out_fault.cause);
 	EXPECT_EQ(MEM_LEN, p.out_fault.gpa);
@@ -172,7 +172,7 @@ TEST_F(abi, probe_gpns_reports_index_and_gpn)
 
 TEST_F(abi, paged_range_rules)
 {
-	uint64_t gpns[3] = { MEM_GPN(3), MEM_GPN(0), MEM_GPN(1) };
+	uint64_t gpns[3] = { KGPN(3), KGPN(0), KGPN(1) };
 	uint8_t buf[3 * PAGE];
 	struct guestmem_range r = {
 		.size = sizeof(r), .gpns_uptr = (uintptr_t)gpns, .gpn_count = 2,
@@ -218,7 +218,7 @@ TEST_F(abi, paged_range_rules)
 	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_GPA |
 		  GUESTMEM_FAULT_HAS_INDEX, r.out_fault.flags);
 	EXPECT_EQ(2, r.out_fault.index);
-	EXPECT_EQ(MEM_GPN(1), r.out_fault.gpn);
+	EXPECT_EQ(KGPN(1), r.out_fault.gpn);
 	EXPECT_EQ(HPAGE, r.out_fault.gpa);
 	gpns[2] = ~0ULL;
 	test_err(ERANGE, self->obj, GUESTMEM_RANGE_READ, &r);

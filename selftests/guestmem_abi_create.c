@@ -194,7 +194,7 @@ TEST_F(abi, allocated_object_is_zeroed_and_mappable)
 	struct guestmem_subrange s = {
 		.size = sizeof(s), .offset = PAGE + 16, .len = 32,
 	};
-	uint64_t msize = (2 * PAGE + HPAGE - 1) / HPAGE * HPAGE;
+	uint64_t msize = HPAGE_ROUNDUP(2 * PAGE);
 	uint64_t voff = (PAGE + 16) % HPAGE;
 	uint8_t buf[16], *map, *vmap;
 	char name[8];

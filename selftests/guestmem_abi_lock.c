@@ -51,7 +51,7 @@ static int lock_with_id(int obj, const uint64_t *gpns, uint64_t n,
 
 TEST_F(abi, lock_pins_charges_and_unlock_releases)
 {
-	const uint64_t gpns[] = { MEM_GPN(0), MEM_GPN(3), MEM_GPN(0) };
+	const uint64_t gpns[] = { KGPN(0), KGPN(3), KGPN(0) };
 	long before = gm_test_vmpin_pages();
 	struct guestmem_info info;
 	uint32_t id, id2;
@@ -92,27 +92,27 @@ TEST_F(abi, lock_pins_charges_and_unlock_releases)
 TEST_F(abi, lock_failures_name_the_entry_and_pin_nothing)
 {
 	long before = gm_test_vmpin_pages();
-	const uint64_t wrap[3] = { MEM_GPN(3), UINT64_MAX, 0 };
+	const uint64_t wrap[3] = { KGPN(3), UINT64_MAX, 0 };
 	struct guestmem_fault f;
 	uint64_t gpns[2] = { 0 };
 	uint8_t *odd;
 	int fd;
 
 	/* PROT_NONE, then read-only: both refuse a write pin. */
-	gpns[1] = MEM_GPN(1);
+	gpns[1] = KGPN(1);
 	EXPECT_EQ(-EFAULT, lock_with_id(self->obj, gpns, 2, NULL, NULL, &f));
 	EXPECT_EQ(GUESTMEM_FAULT_VALID | GUESTMEM_FAULT_HAS_INDEX |
 		  GUESTMEM_FAULT_HAS_GPA, f.flags);
 	EXPECT_EQ(GUESTMEM_CAUSE_NOT_MAPPED, f.cause);
 	EXPECT_EQ(GUESTMEM_KIND_OTHER, f.kind);
 	EXPECT_EQ(1, f.index);
-	EXPECT_EQ(MEM_GPN(1), f.gpn);
+	EXPECT_EQ(KGPN(1), f.gpn);
 	EXPECT_EQ(HPAGE, f.gpa);
-	gpns[1] = MEM_GPN(2);
+	gpns[1] = KGPN(2);
 	EXPECT_EQ(-EFAULT, lock_with_id(self->obj, gpns, 2, NULL, NULL, &f));
-	EXPECT_EQ(MEM_GPN(2), f.gpn);
+	EXPECT_EQ(KGPN(2), f.gpn);
 	/* Beyond the object, and a gpn whose address overflows. */
-	gpns[1] = MEM_GPN(MEM_PAGES);
+	gpns[1] = KGPN(MEM_PAGES);
 	EXPECT_EQ(-ERANGE, lock_with_id(self->obj, gpns, 2, NULL, NULL, &f));
 	EXPECT_EQ(GUESTMEM_CAUSE_NO_MEMORY, f.cause);
 	EXPECT_EQ(GUESTMEM_KIND_OUT_OF_RANGE, f.kind);
@@ -148,7 +148,7 @@ TEST_F(abi, lock_failures_name_the_entry_and_pin_nothing)
 
 TEST_F(abi, closing_an_object_releases_its_locks)
 {
-	const uint64_t gpns[] = { MEM_GPN(0), MEM_GPN(3) };
+	const uint64_t gpns[] = { KGPN(0), KGPN(3) };
 	struct guestmem_subrange s = {
 		.size = sizeof(s), .offset = 3 * HPAGE, .len = HPAGE,
 	};
@@ -174,7 +174,7 @@ TEST_F(abi, closing_an_object_releases_its_locks)
 
 TEST_F(abi, lock_over_rlimit_memlock_is_enomem)
 {
-	const uint64_t gpns[] = { MEM_GPN(0), MEM_GPN(3), MEM_GPN(0) };
+	const uint64_t gpns[] = { KGPN(0), KGPN(3), KGPN(0) };
 	pid_t pid = fork();
 	int status;
 
@@ -209,7 +209,7 @@ TEST_F(abi, lock_over_rlimit_memlock_is_enomem)
 
 TEST_F(abi, locks_from_another_process_pin_the_owners_pages)
 {
-	const uint64_t gpns[] = { MEM_GPN(0), MEM_GPN(3) };
+	const uint64_t gpns[] = { KGPN(0), KGPN(3) };
 	long before = gm_test_vmpin_pages();
 	int pipefd[2], status;
 	uint32_t id = 0;
@@ -278,7 +278,7 @@ TEST(locks_outlive_their_owner_and_release_cleanly)
 
 TEST_F(abi, iovas_need_an_attached_device)
 {
-	const uint64_t gpns[] = { MEM_GPN(3), MEM_GPN(0) };
+	const uint64_t gpns[] = { KGPN(3), KGPN(0) };
 	struct guestmem_iova ic;
 	struct guestmem_fault f;
 	uint64_t iovas[2];
@@ -290,7 +290,7 @@ TEST_F(abi, iovas_need_an_attached_device)
 	f = ic.out_fault;
 	EXPECT_EQ(GUESTMEM_FAULT_HAS_INDEX, f.flags);
 	EXPECT_EQ(0, f.index);
-	EXPECT_EQ(MEM_GPN(3), f.gpn);
+	EXPECT_EQ(KGPN(3), f.gpn);
 	EXPECT_EQ(0, iova_of(self->obj, gpns, 0, iovas, NULL));
 	EXPECT_EQ(0, unlock_gpns(self->obj, id));
 }
@@ -340,7 +340,7 @@ TEST_F(abi, attach_device_rules)
 
 TEST_F(abi, attached_locks_have_iovas)
 {
-	const uint64_t gpns[] = { MEM_GPN(3), MEM_GPN(0), MEM_GPN(3) };
+	const uint64_t gpns[] = { KGPN(3), KGPN(0), KGPN(3) };
 	uint64_t iovas[3], again[3];
 	struct guestmem_info info;
 	struct guestmem_iova ic;
@@ -442,7 +442,7 @@ TEST_F(abi, attached_allocated_memory_has_iovas_everywhere)
 
 TEST_F(abi, iova_runs_rules)
 {
-	const uint64_t gpns[] = { MEM_GPN(3), MEM_GPN(0) };
+	const uint64_t gpns[] = { KGPN(3), KGPN(0) };
 	struct guestmem_iova_run runs[2];
 	struct guestmem_iova_runs out;
 	uint64_t iovas_scratch[2];
@@ -640,7 +640,7 @@ TEST_F(abi, preemptive_view_pins_up_front_and_locks_borrow)
 	EXPECT_EQ(SUBPAGES + 1, info.out_locked_pages);
 	EXPECT_EQ(1, info.out_pinned_pages);
 	/* The base's own locks still need the memory. */
-	EXPECT_EQ(-EFAULT, lock_with_id(self->obj, (uint64_t[]){ MEM_GPN(3) },
+	EXPECT_EQ(-EFAULT, lock_with_id(self->obj, (uint64_t[]){ KGPN(3) },
 				     1, NULL, NULL, NULL));
 	ASSERT_EQ(0, mprotect(self->mem + 3 * HPAGE, HPAGE,
 			      PROT_READ | PROT_WRITE));

@@ -29,14 +29,6 @@
 #define BUF_SIZE		(NPAGES * HPAGE)
 #define FILL			0x5a
 
-/*
- * The first gpn of kernel page @k of a kernel-page aligned buffer: with
- * 4 KiB kernel pages gpn @k, with 64 KiB pages gpn 16 * @k.  Tests about
- * physical pages (neighbours or not, contiguous or not) pick gpns this way,
- * as a lock pins and maps whole kernel pages.
- */
-#define KGPN(k)			((uint64_t)(k) * SUBPAGES)
-
 /* Does the IOMMU translate the device's DMA (its group's default domain)? */
 static bool iommu_translates(const char *bdf)
 {

@@ -46,12 +46,6 @@ static uint64_t at_least(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
-/* @bytes rounded up to whole kernel pages. */
-static uint64_t round_hpage(uint64_t bytes)
-{
-	return (bytes + HPAGE - 1) / HPAGE * HPAGE;
-}
-
 /* Does this kernel pin file pages (memfd_pin_folios(), 6.11)? */
 static bool kernel_pins_files(void)
 {
@@ -301,7 +295,7 @@ TEST_F(file, a_file_that_shrinks_fails_as_unmapped_memory_on_both_paths)
 {
 	char direct_msg[256], kernel_msg[256], expected[256];
 	/* Where the file now ends: on a kernel page, as a file's pages go. */
-	const uint64_t cut = round_hpage(8 * SZ_4K);
+	const uint64_t cut = HPAGE_ROUNDUP(8 * SZ_4K);
 	uint8_t buf[16];
 	uint64_t faults;
 
@@ -584,7 +578,7 @@ TEST_F(file, locks_pin_the_files_pages_once_each)
 TEST_F(file, a_lock_past_the_files_end_fails_and_pins_nothing)
 {
 	/* The file ends on a kernel page: 4 KiB pages, after gpn 3. */
-	const uint64_t end = round_hpage(4 * SZ_4K);
+	const uint64_t end = HPAGE_ROUNDUP(4 * SZ_4K);
 	struct gm_locked_pages *lp = (void *)1;
 	char msg[128];
 
@@ -609,7 +603,7 @@ TEST_F(file, a_lock_past_the_files_end_fails_and_pins_nothing)
 TEST_F(file, a_preemptive_view_pins_once_and_its_locks_borrow)
 {
 	/* Pages 2..5; with 64 KiB pages the second kernel page. */
-	const uint64_t off = round_hpage(2 * SZ_4K), len = round_hpage(4 * SZ_4K);
+	const uint64_t off = HPAGE_ROUNDUP(2 * SZ_4K), len = HPAGE_ROUNDUP(4 * SZ_4K);
 	const long pages = gm_test_pages_in(self->view + off, len);
 	struct guestmem_info info = { .size = sizeof(info) };
 	struct gm_locked_pages *lp;
@@ -687,13 +681,6 @@ TEST(an_unprivileged_user_pins_file_pages_up_to_its_limit)
 	}
 	EXPECT_EQ(0, gm_test_wait(pid));
 }
-
-/*
- * The 2 MiB pool, named: the default huge page size of x86 and of arm64
- * with 4 KiB pages, but 512 MiB with 64 KiB pages (where 2 MiB is a
- * contiguous-PTE size).
- */
-#define NR_HUGEPAGES_2M	"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 
 /* Set the number of 2 MiB huge pages; the old value, or -1. */
 static long set_nr_hugepages(long n)

@@ -254,7 +254,7 @@ TEST_F(lock, a_fork_child_locks_the_owners_pages)
  * kernel pages (one 64 KiB page at 64 KiB with 64 KiB pages), so that each
  * of its gpns is lockable through it.
  */
-#define VIEW_OFF (((8 * PAGE) + HPAGE - 1) / HPAGE * HPAGE)
+#define VIEW_OFF HPAGE_ROUNDUP(8 * PAGE)
 #define VIEW_LEN VIEW_OFF
 
 /* Views lock through their own addresses; the pins are the base's pages. */

@@ -35,12 +35,6 @@
 #define DISK_DIR	"/mnt/disk"     /* the test VM's ext4 RAM disk */
 #define TMPFS_MAGIC	0x01021994
 #define EXT4_MAGIC	0xEF53
-/*
- * The 2 MiB hugetlb pool, named: the default huge page size of x86 and of
- * arm64 with 4 KiB pages, but 512 MiB with 64 KiB pages.
- */
-#define NR_HUGEPAGES_2M	"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
-
 enum memtype {
 	ANON, ANON_THP, HUGETLB, MEMFD, SHARED_ANON, TMPFS_FILE,
 	DISK_FILE_SHARED, DISK_FILE_PRIVATE, RO_ANON, RO_MEMFD, RO_DISK_FILE,

@@ -471,7 +471,7 @@ TEST_F(nl, attached_device_and_mapped_bytes)
 	ASSERT_EQ(0, nl_get(&self->nl, st.id, &o));
 	EXPECT_STREQ(EDU_BDF, o.device);
 	/* Allocated memory is whole kernel pages, each mapped: 8 * 4 KiB or 64 KiB. */
-	EXPECT_EQ((8 * SZ_4K + HPAGE - 1) / HPAGE * HPAGE, o.dma_mapped);
+	EXPECT_EQ(HPAGE_ROUNDUP(8 * SZ_4K), o.dma_mapped);
 	EXPECT_STREQ(EDU_BDF, st.device);
 }
 

@@ -58,6 +58,21 @@
 #define HPAGE  ((uint64_t)sysconf(_SC_PAGESIZE))
 /* gpns per kernel page: 1, or 16 with 64 KiB pages. */
 #define SUBPAGES (HPAGE / PAGE)
+/*
+ * The first gpn of kernel page @k of a kernel-page aligned buffer: gpn @k
+ * with 4 KiB kernel pages, 16 * @k with 64 KiB ones.  Tests about physical
+ * pages (neighbours or not, contiguous or not) pick gpns this way, as a
+ * lock pins and maps whole kernel pages.
+ */
+#define KGPN(k) ((uint64_t)(k) * SUBPAGES)
+/* @bytes rounded up to whole kernel pages. */
+#define HPAGE_ROUNDUP(bytes) (((uint64_t)(bytes) + HPAGE - 1) / HPAGE * HPAGE)
+/*
+ * The 2 MiB hugetlb pool, named: the default huge page size of x86 and of
+ * arm64 with 4 KiB pages, but 512 MiB with 64 KiB pages (where 2 MiB is a
+ * contiguous-PTE size).
+ */
+#define NR_HUGEPAGES_2M "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 
 /*
  * The errno contract (uapi/linux/guestmem.h, DOC: errno contract), as the
